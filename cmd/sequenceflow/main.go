@@ -1,0 +1,70 @@
+// Command sequenceflow runs SequenceFlow in one of its roles: api, worker, migrate or dev
+// (API and worker in one process, schema migrated and sample data seeded).
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/sequenceflow/sequenceflow/internal/app"
+)
+
+const usage = `usage: sequenceflow <role>
+
+roles:
+  api      REST API, mock endpoints
+  worker   executes tasks from the queue; reconciles lost work
+  migrate  applies database migrations and exits
+  dev      api + worker in one process, migrations applied, sample data seeded
+
+Configuration comes from environment variables; see README.md.
+`
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "sequenceflow:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) != 1 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(os.Stderr, usage)
+		if len(args) == 1 {
+			return nil
+		}
+		return fmt.Errorf("missing role")
+	}
+	role, err := app.ParseRole(args[0])
+	if err != nil {
+		return err
+	}
+	cfg, err := app.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)})).With("role", string(role))
+	slog.SetDefault(log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.New(ctx, cfg, role, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Run(ctx)
+}
+
+func logLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}

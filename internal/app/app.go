@@ -1,0 +1,256 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sequenceflow/sequenceflow/internal/apitemplate"
+	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/httpapi"
+	"github.com/sequenceflow/sequenceflow/internal/mockapi"
+	"github.com/sequenceflow/sequenceflow/internal/nodes"
+	"github.com/sequenceflow/sequenceflow/internal/outbound"
+	"github.com/sequenceflow/sequenceflow/internal/queue"
+	"github.com/sequenceflow/sequenceflow/internal/sampledata"
+	"github.com/sequenceflow/sequenceflow/internal/store"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+// Role names a process kind.
+type Role string
+
+// Roles.
+const (
+	RoleAPI     Role = "api"
+	RoleWorker  Role = "worker"
+	RoleMigrate Role = "migrate"
+	RoleDev     Role = "dev"
+)
+
+// ParseRole checks a role name.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleAPI, RoleWorker, RoleMigrate, RoleDev:
+		return r, nil
+	}
+	return "", fmt.Errorf("unknown role %q: use api, worker, migrate or dev", s)
+}
+
+// App is one process of a role with its dependencies.
+type App struct {
+	cfg      Config
+	role     Role
+	log      *slog.Logger
+	store    *store.Store
+	redis    redis.UniversalClient
+	queue    *queue.Client
+	registry *nodes.Registry
+	outbound *outbound.Client
+	Engine   *engine.Engine
+}
+
+// New connects to PostgreSQL and Redis and builds the components of role.
+func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, role: role, log: log}
+	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns)})
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	if role == RoleMigrate {
+		return a, nil
+	}
+	if a.redis, err = queue.Connect(ctx, cfg.RedisURL); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.queue = queue.NewClient(a.redis, cfg.Queue)
+	a.outbound = outbound.NewClient(outbound.Config{MaxResponseBytes: cfg.MaxResponseBytes})
+	a.registry = nodes.NewRegistry(a.outbound, nodes.APICallConfig{SelfBaseURL: cfg.APIBaseURL})
+	a.Engine = engine.New(engine.Config{NodeTimeout: cfg.NodeTimeout, RetryBaseDelay: cfg.RetryBaseDelay, RunTimeout: cfg.RunTimeout},
+		st, a.queue, a.registry, nil, log)
+	return a, nil
+}
+
+// Close releases connections.
+func (a *App) Close() {
+	if a.outbound != nil {
+		a.outbound.CloseIdle()
+	}
+	if a.redis != nil {
+		a.redis.Close()
+	}
+	a.store.Close()
+}
+
+// Store exposes the store (tests, tools).
+func (a *App) Store() *store.Store { return a.store }
+
+// Queue exposes the queue client (tests, tools).
+func (a *App) Queue() *queue.Client { return a.queue }
+
+// Handler is the REST API.
+func (a *App) Handler() http.Handler {
+	var cors []string
+	if a.cfg.CORSOrigins != "" {
+		for _, o := range strings.Split(a.cfg.CORSOrigins, ",") {
+			cors = append(cors, strings.TrimSpace(o))
+		}
+	}
+	return httpapi.New(httpapi.Config{MaxBodyBytes: a.cfg.MaxBodyBytes, CORSOrigins: cors}, httpapi.Deps{
+		Workflows:      a.store,
+		Runs:           a.store,
+		Templates:      a.store,
+		Engine:         a.Engine,
+		ValidateConfig: a.registry.ValidateConfig,
+		Mock:           mockapi.New(mockapi.Config{}),
+		Ready:          a.ready,
+		Log:            a.log,
+	})
+}
+
+func (a *App) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		return fmt.Errorf("PostgreSQL unreachable: %w", err)
+	}
+	if err := a.redis.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("Redis unreachable: %w", err)
+	}
+	return nil
+}
+
+// Run runs the role's components until ctx ends, then shuts them down gracefully.
+func (a *App) Run(ctx context.Context) error {
+	if a.role == RoleMigrate || a.role == RoleDev || a.cfg.AutoMigrate {
+		if err := a.store.Migrate(ctx); err != nil {
+			return err
+		}
+		a.log.Info("schema migrated")
+		if a.role == RoleMigrate {
+			return nil
+		}
+	}
+	if err := a.checkSchema(ctx); err != nil {
+		return err
+	}
+	if a.cfg.SeedSamples && (a.role == RoleAPI || a.role == RoleDev) {
+		if err := a.Seed(ctx); err != nil {
+			return err
+		}
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	if a.role == RoleAPI || a.role == RoleDev {
+		g.Go(func() error { return a.serveAPI(ctx) })
+	}
+	if a.role == RoleWorker || a.role == RoleDev {
+		srv := queue.NewServer(a.redis, queue.ServerConfig{
+			Queue: a.cfg.Queue, Concurrency: a.cfg.WorkerConcurrency, PollInterval: a.cfg.PollInterval,
+			DelayedCheckInterval: a.cfg.DelayedInterval, ShutdownTimeout: a.cfg.ShutdownTimeout,
+		}, a.Engine, a.log)
+		g.Go(func() error { return srv.Run(ctx) })
+		g.Go(func() error {
+			return a.Engine.RunReconciler(ctx, engine.ReconcilerConfig{Interval: a.cfg.ReconcileInterval, After: a.cfg.ReconcileAfter})
+		})
+	}
+	return g.Wait()
+}
+
+// checkSchema refuses to run against a schema older than this binary expects.
+func (a *App) checkSchema(ctx context.Context) error {
+	current, expected, err := a.store.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: run `sequenceflow migrate` first", err)
+	}
+	if current < expected {
+		return fmt.Errorf("database schema is at version %d, this binary needs %d: run `sequenceflow migrate` (or `make migrate`)", current, expected)
+	}
+	return nil
+}
+
+func (a *App) serveAPI(ctx context.Context) error {
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln := a.cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", fmt.Sprintf(":%d", a.cfg.Port)); err != nil {
+			return fmt.Errorf("listen on port %d: %w (set PORT to a free port)", a.cfg.Port, err)
+		}
+	}
+	a.log.Info("API listening", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve API: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down API: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Seed inserts the sample workflows and API templates into an empty database, once.
+func (a *App) Seed(ctx context.Context) error {
+	samples, err := sampledata.Workflows(a.cfg.APIBaseURL)
+	if err != nil {
+		return fmt.Errorf("load sample workflows: %w", err)
+	}
+	var workflows []store.SampleWorkflow
+	for _, s := range samples {
+		var def workflow.Definition
+		if err := json.Unmarshal(s.Definition, &def); err != nil {
+			return fmt.Errorf("decode sample %q: %w", s.Name, err)
+		}
+		if err := workflow.Validate(def, workflow.DefaultLimits, a.registry.ValidateConfig); err != nil {
+			return fmt.Errorf("sample %q is invalid: %w", s.Name, err)
+		}
+		workflows = append(workflows, store.SampleWorkflow{Name: s.Name, Definition: def})
+	}
+	raw, err := sampledata.APITemplates(a.cfg.APIBaseURL)
+	if err != nil {
+		return fmt.Errorf("load sample templates: %w", err)
+	}
+	templates := make([]apitemplate.Template, len(raw))
+	for i, r := range raw {
+		if err := json.Unmarshal(r, &templates[i]); err != nil {
+			return fmt.Errorf("decode sample template %d: %w", i, err)
+		}
+	}
+	seeded, err := a.store.Seed(ctx, workflows, templates, time.Now())
+	if err != nil {
+		return err
+	}
+	if seeded {
+		a.log.Info("sample data seeded", "workflows", len(workflows), "templates", len(templates))
+	}
+	return nil
+}

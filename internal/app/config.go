@@ -1,0 +1,167 @@
+// Package app composes SequenceFlow's processes: it reads configuration from the environment,
+// connects PostgreSQL and Redis, builds the engine, API and worker, and runs the components of
+// a role until its context ends.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of every role. ConfigFromEnv reads it; WithDefaults fills the rest.
+type Config struct {
+	DatabaseURL string // DATABASE_URL
+	RedisURL    string // REDIS_URL
+	Port        int    // PORT (api, dev)
+	// APIBaseURL is where workers reach this service's mock endpoints; sample workflows and
+	// templates use it and apiCall URLs on http://localhost:3000 are rewritten to it
+	// (API_BASE_URL, default http://localhost:PORT).
+	APIBaseURL        string
+	Queue             string        // QUEUE_NAME
+	WorkerConcurrency int           // WORKER_CONCURRENCY
+	PollInterval      time.Duration // QUEUE_POLL_INTERVAL
+	DelayedInterval   time.Duration // QUEUE_DELAYED_CHECK_INTERVAL
+	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT
+	NodeTimeout       time.Duration // NODE_TIMEOUT
+	RetryBaseDelay    time.Duration // RETRY_BASE_DELAY
+	RunTimeout        time.Duration // RUN_TIMEOUT
+	ReconcileInterval time.Duration // RECONCILE_INTERVAL
+	ReconcileAfter    time.Duration // RECONCILE_AFTER
+	DBMaxConns        int           // DB_MAX_CONNS
+	MaxBodyBytes      int64         // MAX_BODY_BYTES
+	MaxResponseBytes  int64         // OUTBOUND_MAX_RESPONSE_BYTES
+	CORSOrigins       string        // CORS_ORIGIN
+	SeedSamples       bool          // SEED_SAMPLES
+	AutoMigrate       bool          // AUTO_MIGRATE
+	LogLevel          string        // LOG_LEVEL
+	// Listener, when set, serves the API instead of listening on PORT (tests).
+	Listener net.Listener
+}
+
+// Defaults for a laptop: local PostgreSQL and Redis.
+const (
+	DefaultDatabaseURL = "postgres://postgres:postgres@localhost:5432/sequenceflow?sslmode=disable"
+	DefaultRedisURL    = "redis://localhost:6379/0"
+)
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = DefaultDatabaseURL
+	}
+	if c.RedisURL == "" {
+		c.RedisURL = DefaultRedisURL
+	}
+	if c.Port == 0 {
+		c.Port = 3000
+	}
+	if c.APIBaseURL == "" {
+		c.APIBaseURL = fmt.Sprintf("http://localhost:%d", c.Port)
+	}
+	c.APIBaseURL = strings.TrimRight(c.APIBaseURL, "/")
+	if c.Queue == "" {
+		c.Queue = "sequenceflow"
+	}
+	if c.WorkerConcurrency == 0 {
+		c.WorkerConcurrency = 10
+	}
+	if c.DBMaxConns == 0 {
+		c.DBMaxConns = c.WorkerConcurrency + 10
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.Port < 1 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("PORT must be 1-65535, got %d", c.Port))
+	}
+	if c.WorkerConcurrency < 1 || c.WorkerConcurrency > 1000 {
+		errs = append(errs, fmt.Errorf("WORKER_CONCURRENCY must be 1-1000, got %d", c.WorkerConcurrency))
+	}
+	if !strings.HasPrefix(c.APIBaseURL, "http://") && !strings.HasPrefix(c.APIBaseURL, "https://") {
+		errs = append(errs, fmt.Errorf("API_BASE_URL must be an http(s) URL, got %q", c.APIBaseURL))
+	}
+	return errors.Join(errs...)
+}
+
+// ConfigFromEnv reads the configuration; every variable is optional.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	r := envReader{get: getenv}
+	c := Config{
+		DatabaseURL:       getenv("DATABASE_URL"),
+		RedisURL:          getenv("REDIS_URL"),
+		Port:              r.int("PORT"),
+		APIBaseURL:        getenv("API_BASE_URL"),
+		Queue:             getenv("QUEUE_NAME"),
+		WorkerConcurrency: r.int("WORKER_CONCURRENCY"),
+		PollInterval:      r.duration("QUEUE_POLL_INTERVAL"),
+		DelayedInterval:   r.duration("QUEUE_DELAYED_CHECK_INTERVAL"),
+		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT"),
+		NodeTimeout:       r.duration("NODE_TIMEOUT"),
+		RetryBaseDelay:    r.duration("RETRY_BASE_DELAY"),
+		RunTimeout:        r.duration("RUN_TIMEOUT"),
+		ReconcileInterval: r.duration("RECONCILE_INTERVAL"),
+		ReconcileAfter:    r.duration("RECONCILE_AFTER"),
+		DBMaxConns:        r.int("DB_MAX_CONNS"),
+		MaxBodyBytes:      int64(r.int("MAX_BODY_BYTES")),
+		MaxResponseBytes:  int64(r.int("OUTBOUND_MAX_RESPONSE_BYTES")),
+		CORSOrigins:       getenv("CORS_ORIGIN"),
+		SeedSamples:       r.bool("SEED_SAMPLES", true),
+		AutoMigrate:       r.bool("AUTO_MIGRATE", false),
+		LogLevel:          getenv("LOG_LEVEL"),
+	}
+	if err := errors.Join(r.errs...); err != nil {
+		return c, err
+	}
+	c = c.WithDefaults()
+	return c, c.validate()
+}
+
+type envReader struct {
+	get  func(string) string
+	errs []error
+}
+
+func (r *envReader) int(name string) int {
+	v := r.get(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s must be a whole number, got %q", name, v))
+	}
+	return n
+}
+
+func (r *envReader) duration(name string) time.Duration {
+	v := r.get(name)
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s must be a duration such as 500ms or 10s, got %q", name, v))
+	}
+	return d
+}
+
+func (r *envReader) bool(name string, fallback bool) bool {
+	v := r.get(name)
+	if v == "" {
+		return fallback
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s must be true or false, got %q", name, v))
+	}
+	return b
+}

@@ -1,0 +1,146 @@
+// Package engine runs workflows: it starts runs, claims and executes tasks, resolves edges,
+// joins and skips, retries failures, parks delays, cancels runs and recovers lost work. It
+// talks to PostgreSQL and the queue only through the small interfaces declared here.
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sequenceflow/sequenceflow/internal/nodes"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+// ErrNotClaimable means a delivered task must be dropped: it is terminal, its run is finished
+// or gone, or it is not in a state this delivery may move it from.
+var ErrNotClaimable = errors.New("task not claimable")
+
+// ErrRunFinished means a transition found its run already terminal.
+var ErrRunFinished = errors.New("run already finished")
+
+// Config tunes the engine.
+type Config struct {
+	// NodeTimeout is the execution deadline of nodes that set no timeoutMs (default 30 s).
+	NodeTimeout time.Duration
+	// RetryBaseDelay is the first retry's backoff; each retry doubles it, with ±20 % jitter
+	// (default 1 s).
+	RetryBaseDelay time.Duration
+	// RetryMaxDelay caps the backoff (default 5 min).
+	RetryMaxDelay time.Duration
+	// RunTimeout is the default overall deadline of a run; 0 means none.
+	RunTimeout time.Duration
+}
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	c.NodeTimeout = cmp.Or(c.NodeTimeout, 30*time.Second)
+	c.RetryBaseDelay = cmp.Or(c.RetryBaseDelay, time.Second)
+	c.RetryMaxDelay = cmp.Or(c.RetryMaxDelay, 5*time.Minute)
+	return c
+}
+
+// Store is what the engine needs from PostgreSQL.
+type Store interface {
+	// CreateRun stores a run and all its tasks in one transaction. With an idempotency key
+	// that already has a run, it returns that run with created false.
+	CreateRun(ctx context.Context, r NewRun) (runID string, created bool, err error)
+	// ClaimTask moves a task from queued (or running, on a re-delivery) to running and bumps
+	// its attempt; ErrNotClaimable when the delivery must be dropped.
+	ClaimTask(ctx context.Context, taskID string, now time.Time) (Claim, error)
+	// WaitingTask returns a task parked by a delay node; ErrNotClaimable when it is no longer
+	// waiting.
+	WaitingTask(ctx context.Context, taskID string) (Claim, error)
+	// Definition returns a workflow version's definition (immutable).
+	Definition(ctx context.Context, versionID string) (workflow.Definition, error)
+	// RunContext returns the run's input and the outputs of its completed tasks by node id,
+	// for the $run and $nodes template contexts.
+	RunContext(ctx context.Context, runID string) (input any, outputs map[string]any, err error)
+	// InRun runs fn in a transaction holding the run's row lock, so every transition of one
+	// run is serialised. It returns ErrRunFinished (without calling fn) when the run is
+	// terminal and ErrNotFound when it does not exist.
+	InRun(ctx context.Context, runID string, fn func(RunTx) error) error
+	// DueTasks lists tasks queued or waiting whose due time is before the cutoff.
+	DueTasks(ctx context.Context, before time.Time, limit int) ([]TaskRef, error)
+	// OverdueRuns lists running runs past their deadline.
+	OverdueRuns(ctx context.Context, now time.Time, limit int) ([]string, error)
+}
+
+// RunTx is one transaction on a locked run.
+type RunTx interface {
+	// FinishTask moves a task from one status (and attempt) to another; it reports false when
+	// the task was not in that state, i.e. a late or duplicate delivery lost the race.
+	FinishTask(ctx context.Context, f TaskFinish) (bool, error)
+	// ResolveEdges decrements each target's unresolved count by Edges and increments its
+	// activated count by Taken, returning the targets' counts afterwards.
+	ResolveEdges(ctx context.Context, runID string, res []EdgeResolution) ([]TargetState, error)
+	// Parents returns the status, chosen handles and output of the given nodes' tasks.
+	Parents(ctx context.Context, runID string, nodeIDs []string) ([]ParentState, error)
+	// ReleaseTasks moves pending tasks to queued with their input.
+	ReleaseTasks(ctx context.Context, runID string, rel []Release, now time.Time) ([]TaskRef, error)
+	// SkipTasks moves pending tasks to skipped.
+	SkipTasks(ctx context.Context, runID string, nodeIDs []string, now time.Time) error
+	// AbortTasks ends every non-terminal task of the run except one: running ones become
+	// cancelled, the others skipped (or all cancelled when cancelAll). It returns what it
+	// ended, with the status each had.
+	AbortTasks(ctx context.Context, runID, exceptTaskID string, cancelAll bool, now time.Time) ([]AbortedTask, error)
+	// AddLogs appends run log lines.
+	AddLogs(ctx context.Context, logs []LogEntry) error
+	// SettleRun subtracts newly terminal tasks from the run's counter; when it reaches 0 the
+	// run becomes succeeded (or failed if a task failed) and its result is written. It returns
+	// the run's status afterwards.
+	SettleRun(ctx context.Context, runID string, terminal int, now time.Time) (status string, err error)
+	// EndRun forces the run to a terminal status now, with a result and error.
+	EndRun(ctx context.Context, runID, status, errMsg string, result map[string]any, now time.Time) error
+}
+
+// Queue is what the engine needs from the task queue. Enqueue is idempotent per task and kind.
+type Queue interface {
+	// Enqueue delivers t at (or, when at is zero or past, as soon as possible). It reports
+	// false when the delivery was already in the queue.
+	Enqueue(ctx context.Context, t TaskRef, at time.Time) (bool, error)
+	// Stop tells an in-flight execution to stop and removes a scheduled delivery, best effort.
+	Stop(ctx context.Context, t TaskRef, status string) error
+}
+
+// Engine orchestrates runs.
+type Engine struct {
+	cfg      Config
+	store    Store
+	queue    Queue
+	registry *nodes.Registry
+	now      func() time.Time
+	log      *slog.Logger
+	versions sync.Map // version id → *workflow.Graph; versions are immutable
+}
+
+// New returns an engine. now may be nil (time.Now).
+func New(cfg Config, store Store, queue Queue, registry *nodes.Registry, now func() time.Time, log *slog.Logger) *Engine {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Engine{cfg: cfg.WithDefaults(), store: store, queue: queue, registry: registry, now: now, log: log}
+}
+
+// graph returns the compiled graph of a workflow version.
+func (e *Engine) graph(ctx context.Context, versionID string) (*workflow.Graph, error) {
+	if g, ok := e.versions.Load(versionID); ok {
+		return g.(*workflow.Graph), nil
+	}
+	def, err := e.store.Definition(ctx, versionID)
+	if err != nil {
+		return nil, err
+	}
+	g, err := workflow.Compile(def)
+	if err != nil {
+		return nil, err
+	}
+	e.versions.Store(versionID, g)
+	return g, nil
+}

@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/sequenceflow/sequenceflow/internal/expr"
+	"github.com/sequenceflow/sequenceflow/internal/nodes"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+// RetryLater is returned to the queue when a node failed with a retryable error and has
+// attempts left: the queue redelivers the task after Delay.
+type RetryLater struct {
+	Delay time.Duration
+	Err   error
+}
+
+func (r *RetryLater) Error() string {
+	return fmt.Sprintf("retry in %s: %v", r.Delay, r.Err)
+}
+
+func (r *RetryLater) Unwrap() error { return r.Err }
+
+// Execute handles one delivery of a task: claim it, run its node, and record the outcome.
+// A delivery that cannot be claimed (terminal task, finished run, duplicate) is dropped with a
+// nil error, so each engine transition happens once however often a task is delivered.
+func (e *Engine) Execute(ctx context.Context, ref TaskRef) error {
+	c, err := e.store.ClaimTask(ctx, ref.TaskID, e.now())
+	if errors.Is(err, ErrNotClaimable) || errors.Is(err, workflow.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("claim task %s: %w", ref.TaskID, err)
+	}
+	if !c.Deadline.IsZero() && e.now().After(c.Deadline) {
+		return e.endRun(ctx, c.RunID, "run deadline exceeded")
+	}
+	g, err := e.graph(ctx, c.VersionID)
+	if err != nil {
+		return fmt.Errorf("load version %s: %w", c.VersionID, err)
+	}
+	node, ok := g.Node(c.NodeID)
+	if !ok {
+		return e.fail(ctx, c, fmt.Sprintf("node %q is not in workflow version %s", c.NodeID, c.VersionID), nil)
+	}
+	exec, ok := e.registry.Executor(c.NodeType)
+	if !ok {
+		return e.fail(ctx, c, fmt.Sprintf("node %q has type %q, which this worker does not know", c.NodeID, c.NodeType), nil)
+	}
+	policy, err := nodes.ParsePolicy(c.NodeType, node.Base.Config, e.cfg.NodeTimeout)
+	if err != nil {
+		return e.fail(ctx, c, fmt.Sprintf("node %q: %v", c.NodeID, err), nil)
+	}
+	scope, err := e.scope(ctx, c, node)
+	if err != nil {
+		return fmt.Errorf("load context of task %s: %w", c.TaskID, err)
+	}
+
+	execCtx, cancel := context.WithTimeout(ctx, policy.Timeout)
+	out, execErr := exec.Execute(execCtx, nodes.Input{
+		NodeID: node.ID, NodeName: node.Base.Name, Attempt: c.Attempt, Config: node.Base.Config, Scope: scope,
+	})
+	cancel()
+	if execErr != nil {
+		if ctx.Err() != nil {
+			// Shutdown or cancel: the queue hands the task back; a cancelled run drops it.
+			return ctx.Err()
+		}
+		return e.handleError(ctx, c, g, node, policy, nodes.AsError(execErr))
+	}
+	logs := e.nodeLogs(c, node, out.Logs)
+	if out.Wait > 0 {
+		return e.park(ctx, c, out, logs)
+	}
+	payload, err := json.Marshal(out.Payload)
+	if err != nil {
+		return e.fail(ctx, c, fmt.Sprintf("node %q produced an output that is not JSON: %v", node.ID, err), logs)
+	}
+	return e.complete(ctx, c, g, workflow.TaskRunning, payload, out.Handles, logs)
+}
+
+// Wake completes a task parked by a delay node once its wait is over.
+func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
+	c, err := e.store.WaitingTask(ctx, ref.TaskID)
+	if errors.Is(err, ErrNotClaimable) || errors.Is(err, workflow.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load waiting task %s: %w", ref.TaskID, err)
+	}
+	g, err := e.graph(ctx, c.VersionID)
+	if err != nil {
+		return fmt.Errorf("load version %s: %w", c.VersionID, err)
+	}
+	return e.complete(ctx, c, g, workflow.TaskWaiting, nil, nil, nil)
+}
+
+// scope builds the template context: the payload, and $run / $nodes when the node's config
+// refers to them.
+func (e *Engine) scope(ctx context.Context, c Claim, node workflow.Node) (expr.Scope, error) {
+	var s expr.Scope
+	if len(c.Input) > 0 {
+		if err := json.Unmarshal(c.Input, &s.Payload); err != nil {
+			return s, fmt.Errorf("decode input: %w", err)
+		}
+	}
+	if !bytes.Contains(node.Base.Config, []byte("$run")) && !bytes.Contains(node.Base.Config, []byte("$nodes")) {
+		return s, nil
+	}
+	input, outputs, err := e.store.RunContext(ctx, c.RunID)
+	if err != nil {
+		return s, err
+	}
+	s.Run = map[string]any{"id": c.RunID, "workflowId": c.WorkflowID, "input": input}
+	s.Nodes = outputs
+	return s, nil
+}
+
+func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, node workflow.Node, p nodes.Policy, xe *nodes.Error) error {
+	logs := e.nodeLogs(c, node, xe.Logs)
+	if xe.Retryable && c.Attempt <= p.Retries {
+		delay := e.backoff(c.Attempt, xe.RetryAfter)
+		now := e.now()
+		logs = append(logs, LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, At: now,
+			Message: fmt.Sprintf("Attempt %d of %d failed: %v; retrying in %s", c.Attempt, p.Retries+1, xe.Err, delay.Round(time.Millisecond)),
+			Data:    map[string]any{"reason": xe.Reason, "attempt": c.Attempt}})
+		err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
+			ok, err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
+				To: workflow.TaskQueued, Error: xe.Err.Error(), DueAt: now.Add(delay), Now: now})
+			if err != nil || !ok {
+				return orLost(err)
+			}
+			return tx.AddLogs(ctx, logs)
+		})
+		if dropped(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("schedule retry of task %s: %w", c.TaskID, err)
+		}
+		return &RetryLater{Delay: delay, Err: xe}
+	}
+	msg := xe.Err.Error()
+	if xe.Retryable {
+		msg = fmt.Sprintf("%s (after %d attempts)", msg, c.Attempt)
+	}
+	if p.OnError == nodes.OnErrorContinue {
+		logs = append(logs, LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, At: e.now(),
+			Message: fmt.Sprintf("Node %s failed: %s; continuing (onError: continue)", c.NodeID, msg), Data: map[string]any{"reason": xe.Reason}})
+		out := xe.Output
+		if out == nil {
+			out = map[string]any{"error": msg}
+		}
+		payload, err := json.Marshal(out)
+		if err != nil {
+			return fmt.Errorf("encode error payload: %w", err)
+		}
+		var handles []string
+		if workflow.Branching(node.Base.Type) {
+			handles = []string{} // a failed branch decision takes no branch
+		}
+		return e.complete(ctx, c, g, workflow.TaskRunning, payload, handles, logs)
+	}
+	return e.fail(ctx, c, fmt.Sprintf("Node %s failed: %s", c.NodeID, msg), logs)
+}
+
+// backoff is exponential with ±20 % jitter, at least retryAfter, capped at RetryMaxDelay.
+func (e *Engine) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	d := e.cfg.RetryBaseDelay << min(attempt-1, 20)
+	d = min(d, e.cfg.RetryMaxDelay)
+	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return max(d, retryAfter)
+}
+
+func (e *Engine) nodeLogs(c Claim, node workflow.Node, logs []nodes.Log) []LogEntry {
+	now := e.now()
+	out := make([]LogEntry, 0, len(logs)+1)
+	for _, l := range logs {
+		out = append(out, LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogNodeOutput, Message: l.Message,
+			Data: map[string]any{"name": node.Base.Name, "kind": l.Kind}, At: now})
+	}
+	return out
+}

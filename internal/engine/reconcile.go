@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"time"
+)
+
+// ReconcilerConfig tunes the reconciler.
+type ReconcilerConfig struct {
+	// Interval between passes (default 5 s).
+	Interval time.Duration
+	// After is how long a task may be due without running before it is enqueued again
+	// (default 15 s).
+	After time.Duration
+	// Batch bounds the tasks handled per pass (default 500).
+	Batch int
+}
+
+// WithDefaults fills unset fields.
+func (c ReconcilerConfig) WithDefaults() ReconcilerConfig {
+	c.Interval = cmp.Or(c.Interval, 5*time.Second)
+	c.After = cmp.Or(c.After, 15*time.Second)
+	c.Batch = cmp.Or(c.Batch, 500)
+	return c
+}
+
+// Reconcile makes one pass (ARCHITECTURE rule 2): tasks queued or waiting in PostgreSQL and
+// overdue by more than cfg.After are enqueued again (a duplicate is a no-op, so any number of
+// workers may reconcile at once), and runs past their deadline are failed. It returns how many
+// deliveries were recovered.
+func (e *Engine) Reconcile(ctx context.Context, cfg ReconcilerConfig) (int, error) {
+	cfg = cfg.WithDefaults()
+	now := e.now()
+	due, err := e.store.DueTasks(ctx, now.Add(-cfg.After), cfg.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("reconcile: list due tasks: %w", err)
+	}
+	recovered := 0
+	for _, ref := range due {
+		added, err := e.queue.Enqueue(ctx, ref, time.Time{})
+		if err != nil {
+			return recovered, fmt.Errorf("reconcile: enqueue task %s: %w", ref.TaskID, err)
+		}
+		if added {
+			recovered++
+			e.log.InfoContext(ctx, "reconciler re-enqueued a task", "task_id", ref.TaskID, "run_id", ref.RunID, "kind", ref.Kind)
+		}
+	}
+	overdue, err := e.store.OverdueRuns(ctx, now, cfg.Batch)
+	if err != nil {
+		return recovered, fmt.Errorf("reconcile: list overdue runs: %w", err)
+	}
+	for _, runID := range overdue {
+		if err := e.endRun(ctx, runID, "run deadline exceeded"); err != nil {
+			return recovered, err
+		}
+	}
+	return recovered, nil
+}
+
+// RunReconciler reconciles every cfg.Interval until ctx ends.
+func (e *Engine) RunReconciler(ctx context.Context, cfg ReconcilerConfig) error {
+	cfg = cfg.WithDefaults()
+	t := time.NewTicker(cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if _, err := e.Reconcile(ctx, cfg); err != nil && ctx.Err() == nil {
+				e.log.WarnContext(ctx, "reconcile pass failed", "error", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+// StartRequest starts a run of a workflow version.
+type StartRequest struct {
+	WorkflowID string
+	VersionID  string
+	// Input is the run input, a JSON object (nil means {}).
+	Input          json.RawMessage
+	IdempotencyKey string
+	// Timeout overrides the default run deadline; 0 uses Config.RunTimeout.
+	Timeout      time.Duration
+	TraceContext string
+}
+
+// StartRun creates the run and its tasks in one transaction, then enqueues every root task.
+// With an idempotency key that already started a run, it returns that run and created false.
+func (e *Engine) StartRun(ctx context.Context, req StartRequest) (runID string, created bool, err error) {
+	g, err := e.graph(ctx, req.VersionID)
+	if err != nil {
+		return "", false, fmt.Errorf("start run: %w", err)
+	}
+	input := req.Input
+	if len(bytes.TrimSpace(input)) == 0 || bytes.Equal(bytes.TrimSpace(input), []byte("null")) {
+		input = json.RawMessage(`{}`)
+	}
+	now := e.now()
+	r := NewRun{
+		ID:             uuid.NewString(),
+		WorkflowID:     req.WorkflowID,
+		VersionID:      req.VersionID,
+		Input:          input,
+		IdempotencyKey: req.IdempotencyKey,
+		TraceContext:   req.TraceContext,
+		Now:            now,
+		Logs:           []LogEntry{{Type: workflow.LogSystem, Message: "Async workflow run started", At: now}},
+	}
+	if timeout := cmpDuration(req.Timeout, e.cfg.RunTimeout); timeout > 0 {
+		r.Deadline = now.Add(timeout)
+	}
+	var roots []TaskRef
+	for _, n := range g.Def.Nodes {
+		t := NewTask{ID: uuid.NewString(), NodeID: n.ID, NodeType: n.Base.Type, Status: workflow.TaskPending, Unresolved: len(g.Incoming(n.ID))}
+		if t.Unresolved == 0 {
+			t.Status, t.Input = workflow.TaskQueued, input
+			roots = append(roots, TaskRef{TaskID: t.ID, RunID: r.ID, Kind: KindExecute, TraceContext: req.TraceContext})
+		}
+		r.Tasks = append(r.Tasks, t)
+	}
+	for i := range r.Logs {
+		r.Logs[i].RunID = r.ID
+	}
+	runID, created, err = e.store.CreateRun(ctx, r)
+	if err != nil || !created {
+		return runID, created, err
+	}
+	e.enqueue(ctx, roots)
+	return runID, true, nil
+}
+
+// enqueue hands released tasks to the queue after their transaction committed. A failure is
+// logged, not returned: the task is queued in PostgreSQL and the reconciler enqueues it again.
+func (e *Engine) enqueue(ctx context.Context, refs []TaskRef) {
+	for _, ref := range refs {
+		if _, err := e.queue.Enqueue(ctx, ref, time.Time{}); err != nil {
+			e.log.WarnContext(ctx, "enqueue failed; the reconciler will retry", "task_id", ref.TaskID, "run_id", ref.RunID, "error", err)
+		}
+	}
+}
+
+func cmpDuration(a, b time.Duration) time.Duration {
+	if a != 0 {
+		return a
+	}
+	return b
+}

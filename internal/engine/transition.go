@@ -1,0 +1,198 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/sequenceflow/sequenceflow/internal/nodes"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+// errLostRace aborts a transition whose task was no longer in the expected state: a duplicate
+// or late delivery. Nothing it would have written is kept.
+var errLostRace = errors.New("task changed state concurrently")
+
+func orLost(err error) error {
+	if err != nil {
+		return err
+	}
+	return errLostRace
+}
+
+// dropped reports whether a transition failed only because it is no longer needed.
+func dropped(err error) bool {
+	return errors.Is(err, errLostRace) || errors.Is(err, ErrRunFinished) || errors.Is(err, workflow.ErrNotFound)
+}
+
+// complete records a task's success and, in the same transaction, resolves its outgoing
+// edges, releases or skips targets and settles the run's counter. Released tasks are enqueued
+// after commit.
+func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, from string, output json.RawMessage, handles []string, logs []LogEntry) error {
+	now := e.now()
+	var released []TaskRef
+	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
+		released = released[:0]
+		ok, err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt,
+			To: workflow.TaskCompleted, Output: output, Handles: handles, Now: now})
+		if err != nil || !ok {
+			return orLost(err)
+		}
+		if output == nil {
+			output = c.Input // a delay passes its input through
+		}
+		r := resolver{tx: tx, runID: c.RunID, g: g, now: now}
+		if err := r.resolve(ctx, c.NodeID, handles, output); err != nil {
+			return err
+		}
+		status, err := tx.SettleRun(ctx, c.RunID, 1+r.skipped, now)
+		if err != nil {
+			return err
+		}
+		lines := logs
+		if workflow.RunTerminal(status) {
+			lines = append(slices.Clip(logs), LogEntry{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run " + status, At: now})
+		}
+		released = r.released
+		return tx.AddLogs(ctx, lines)
+	})
+	if dropped(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("complete task %s: %w", c.TaskID, err)
+	}
+	for i := range released {
+		released[i].TraceContext = c.TraceContext
+	}
+	e.enqueue(ctx, released)
+	return nil
+}
+
+// park moves a delay node's task to waiting and schedules its wake-up; it holds no worker slot
+// while it waits.
+func (e *Engine) park(ctx context.Context, c Claim, out nodes.Output, logs []LogEntry) error {
+	now := e.now()
+	due := now.Add(out.Wait)
+	payload, err := json.Marshal(out.Payload)
+	if err != nil {
+		return fmt.Errorf("encode delay payload: %w", err)
+	}
+	err = e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
+		ok, err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
+			To: workflow.TaskWaiting, Output: payload, DueAt: due, Now: now})
+		if err != nil || !ok {
+			return orLost(err)
+		}
+		return tx.AddLogs(ctx, logs)
+	})
+	if dropped(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("park task %s: %w", c.TaskID, err)
+	}
+	ref := TaskRef{TaskID: c.TaskID, RunID: c.RunID, Kind: KindWake, TraceContext: c.TraceContext}
+	if _, err := e.queue.Enqueue(ctx, ref, due); err != nil {
+		e.log.WarnContext(ctx, "schedule wake-up failed; the reconciler will retry", "task_id", c.TaskID, "error", err)
+	}
+	return nil
+}
+
+// fail marks the task failed, ends every other unfinished task and fails the run.
+func (e *Engine) fail(ctx context.Context, c Claim, msg string, logs []LogEntry) error {
+	now := e.now()
+	logs = append(logs, LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now})
+	var aborted []AbortedTask
+	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
+		ok, err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
+			To: workflow.TaskFailed, Error: msg, Now: now})
+		if err != nil || !ok {
+			return orLost(err)
+		}
+		if aborted, err = tx.AbortTasks(ctx, c.RunID, c.TaskID, false, now); err != nil {
+			return err
+		}
+		lines := append(slices.Clip(logs), LogEntry{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run failed", At: now})
+		if err := tx.AddLogs(ctx, lines); err != nil {
+			return err
+		}
+		return tx.EndRun(ctx, c.RunID, workflow.RunFailed, msg, nil, now)
+	})
+	if dropped(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("fail task %s: %w", c.TaskID, err)
+	}
+	e.stop(ctx, c.RunID, aborted)
+	return nil
+}
+
+// endRun fails a run that is past its deadline.
+func (e *Engine) endRun(ctx context.Context, runID, msg string) error {
+	now := e.now()
+	var aborted []AbortedTask
+	err := e.store.InRun(ctx, runID, func(tx RunTx) error {
+		var err error
+		if aborted, err = tx.AbortTasks(ctx, runID, "", false, now); err != nil {
+			return err
+		}
+		if err := tx.AddLogs(ctx, []LogEntry{{RunID: runID, Type: workflow.LogError, Message: "Workflow run failed: " + msg, At: now}}); err != nil {
+			return err
+		}
+		return tx.EndRun(ctx, runID, workflow.RunFailed, msg, nil, now)
+	})
+	if dropped(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("end run %s: %w", runID, err)
+	}
+	e.stop(ctx, runID, aborted)
+	return nil
+}
+
+// Cancel cancels a run: the run and every unfinished task become cancelled in one
+// transaction, in-flight executions are told to stop and scheduled deliveries are removed.
+// Cancelling a finished run returns workflow.ErrConflict.
+func (e *Engine) Cancel(ctx context.Context, runID string) error {
+	now := e.now()
+	var aborted []AbortedTask
+	err := e.store.InRun(ctx, runID, func(tx RunTx) error {
+		var err error
+		if aborted, err = tx.AbortTasks(ctx, runID, "", true, now); err != nil {
+			return err
+		}
+		if err := tx.AddLogs(ctx, []LogEntry{{RunID: runID, Type: workflow.LogSystem, Message: "Workflow run cancelled", At: now}}); err != nil {
+			return err
+		}
+		return tx.EndRun(ctx, runID, workflow.RunCancelled, "", map[string]any{"cancelled": true}, now)
+	})
+	if errors.Is(err, ErrRunFinished) {
+		return fmt.Errorf("cancel run %s: run is already finished: %w", runID, workflow.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("cancel run %s: %w", runID, err)
+	}
+	e.stop(ctx, runID, aborted)
+	return nil
+}
+
+// stop tells the queue to stop executions and drop deliveries of aborted tasks.
+func (e *Engine) stop(ctx context.Context, runID string, aborted []AbortedTask) {
+	for _, a := range aborted {
+		if a.FromStatus == workflow.TaskPending {
+			continue
+		}
+		ref := TaskRef{TaskID: a.TaskID, RunID: runID, Kind: KindExecute}
+		if a.FromStatus == workflow.TaskWaiting {
+			ref.Kind = KindWake
+		}
+		if err := e.queue.Stop(ctx, ref, a.FromStatus); err != nil {
+			e.log.DebugContext(ctx, "stop delivery", "task_id", a.TaskID, "error", err)
+		}
+	}
+}

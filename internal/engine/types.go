@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Kinds of queue delivery.
+const (
+	// KindExecute executes a task's node.
+	KindExecute = "execute"
+	// KindWake completes a task parked by a delay node.
+	KindWake = "wake"
+)
+
+// TaskRef names one queue delivery: a task and what to do with it.
+type TaskRef struct {
+	TaskID string
+	RunID  string
+	Kind   string
+	// TraceContext is the W3C traceparent of the span that released the task, if any.
+	TraceContext string
+}
+
+// NewRun is a run to create.
+type NewRun struct {
+	ID             string
+	WorkflowID     string
+	VersionID      string
+	Input          json.RawMessage
+	IdempotencyKey string
+	TraceContext   string
+	Deadline       time.Time
+	Now            time.Time
+	Tasks          []NewTask
+	Logs           []LogEntry
+}
+
+// NewTask is a task created with its run.
+type NewTask struct {
+	ID         string
+	NodeID     string
+	NodeType   string
+	Status     string
+	Input      json.RawMessage
+	Unresolved int
+}
+
+// Claim is a task claimed for execution, with what executing it needs.
+type Claim struct {
+	TaskID     string
+	RunID      string
+	WorkflowID string
+	VersionID  string
+	NodeID     string
+	NodeType   string
+	Attempt    int
+	Input      json.RawMessage
+	Deadline   time.Time
+	// TraceContext is the run's stored trace context.
+	TraceContext string
+}
+
+// TaskFinish moves one task between statuses.
+type TaskFinish struct {
+	TaskID  string
+	From    string
+	Attempt int
+	To      string
+	// Output is stored when set; for a wake-up with no output the input is kept as output.
+	Output  json.RawMessage
+	Handles []string
+	Error   string
+	// DueAt is set for queued (retry) and waiting (delay) tasks.
+	DueAt time.Time
+	Now   time.Time
+}
+
+// EdgeResolution resolves edges into one target.
+type EdgeResolution struct {
+	NodeID string
+	Edges  int
+	Taken  int
+}
+
+// TargetState is a target's counters after resolution.
+type TargetState struct {
+	NodeID     string
+	Unresolved int
+	Activated  int
+}
+
+// ParentState is what a join needs of one parent.
+type ParentState struct {
+	NodeID  string
+	Status  string
+	Handles []string
+	Output  json.RawMessage
+}
+
+// Release queues a pending task with its input.
+type Release struct {
+	NodeID string
+	Input  json.RawMessage
+}
+
+// AbortedTask is a task ended by a cancel or a run failure.
+type AbortedTask struct {
+	TaskID     string
+	FromStatus string
+}
+
+// LogEntry is one run log line.
+type LogEntry struct {
+	RunID   string
+	NodeID  string
+	Type    string
+	Message string
+	Data    map[string]any
+	At      time.Time
+}

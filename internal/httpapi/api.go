@@ -1,0 +1,170 @@
+// Package httpapi is SequenceFlow's REST API: the seed-compatible routes of API-CONTRACT.md
+// (workflows, runs, API templates, health, mock endpoints) on a chi router, with CORS, JSON
+// errors in the seed's shape and the mismatch fixes the contract recommends.
+package httpapi
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/sequenceflow/sequenceflow/internal/apitemplate"
+	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+// WorkflowStore reads and writes workflow definitions.
+type WorkflowStore interface {
+	ListWorkflows(ctx context.Context) ([]workflow.Summary, error)
+	GetWorkflow(ctx context.Context, id string) (workflow.Workflow, error)
+	CreateWorkflow(ctx context.Context, name string, def workflow.Definition, now time.Time) (workflow.Workflow, error)
+	UpdateWorkflow(ctx context.Context, id, name string, def workflow.Definition, now time.Time) (workflow.Workflow, error)
+	DeleteWorkflow(ctx context.Context, id string) error
+}
+
+// RunStore reads runs.
+type RunStore interface {
+	ListRuns(ctx context.Context, workflowID string) ([]workflow.RunSummary, error)
+	GetRun(ctx context.Context, runID string) (workflow.Run, error)
+	RunLogs(ctx context.Context, runID string) ([]workflow.LogLine, error)
+}
+
+// TemplateStore reads and writes API templates.
+type TemplateStore interface {
+	ListTemplates(ctx context.Context, f apitemplate.Filter) ([]apitemplate.Template, error)
+	GetTemplate(ctx context.Context, id string) (apitemplate.Template, error)
+	CreateTemplate(ctx context.Context, t apitemplate.Template, now time.Time) (apitemplate.Template, error)
+	UpdateTemplate(ctx context.Context, t apitemplate.Template, now time.Time) (apitemplate.Template, error)
+	DeleteTemplate(ctx context.Context, id string, now time.Time) error
+}
+
+// Engine starts and cancels runs.
+type Engine interface {
+	StartRun(ctx context.Context, req engine.StartRequest) (runID string, created bool, err error)
+	Cancel(ctx context.Context, runID string) error
+}
+
+// Config tunes the API.
+type Config struct {
+	// MaxBodyBytes bounds request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// CORSOrigins restricts allowed origins; empty echoes any origin, as the seed did.
+	CORSOrigins []string
+	// Limits bound workflow definitions.
+	Limits workflow.Limits
+	// SyncTimeout bounds how long the legacy synchronous execute route waits (default 60 s).
+	SyncTimeout time.Duration
+	// SyncPoll is how often it checks the run (default 20 ms).
+	SyncPoll time.Duration
+}
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, 1<<20)
+	if c.Limits == (workflow.Limits{}) {
+		c.Limits = workflow.DefaultLimits
+	}
+	c.SyncTimeout = cmp.Or(c.SyncTimeout, 60*time.Second)
+	c.SyncPoll = cmp.Or(c.SyncPoll, 20*time.Millisecond)
+	return c
+}
+
+// Deps are the API's collaborators.
+type Deps struct {
+	Workflows WorkflowStore
+	Runs      RunStore
+	Templates TemplateStore
+	Engine    Engine
+	// ValidateConfig checks node configs (nodes.Registry.ValidateConfig).
+	ValidateConfig workflow.ConfigValidator
+	// Mock serves /workflows/api/* (test-weather and the mock endpoints).
+	Mock http.Handler
+	// Ready reports whether dependencies are reachable, for /readyz.
+	Ready func(ctx context.Context) error
+	// Middleware wraps every route (tracing, metrics), outermost first.
+	Middleware []func(http.Handler) http.Handler
+	Now        func() time.Time
+	Log        *slog.Logger
+}
+
+// API serves the REST routes.
+type API struct {
+	cfg Config
+	Deps
+}
+
+// New returns the API's handler.
+func New(cfg Config, deps Deps) http.Handler {
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Log == nil {
+		deps.Log = slog.Default()
+	}
+	a := &API{cfg: cfg.WithDefaults(), Deps: deps}
+	r := chi.NewRouter()
+	r.Use(cors(a.cfg.CORSOrigins))
+	r.Use(middleware.Recoverer)
+	r.Use(deps.Middleware...)
+	r.NotFound(a.notFound)
+	r.MethodNotAllowed(a.notFound)
+
+	r.Get("/health", a.health)
+	r.Get("/healthz", a.health)
+	r.Get("/readyz", a.ready)
+
+	r.Route("/workflows", func(r chi.Router) {
+		r.Get("/", a.listWorkflows)
+		r.Post("/", a.createWorkflow)
+		if deps.Mock != nil {
+			r.Mount("/api", deps.Mock)
+		}
+		r.Get("/runs/{runID}/status", a.runStatus)
+		r.Get("/runs/{runID}/logs", a.runLogs)
+		r.Post("/runs/{runID}/cancel", a.cancelRun)
+		r.Get("/{id}", a.getWorkflow)
+		r.Put("/{id}", a.updateWorkflow)
+		r.Delete("/{id}", a.deleteWorkflow)
+		r.Post("/{id}/execute", a.executeSync)
+		r.Post("/{id}/execute-async", a.executeAsync)
+		r.Post("/{id}/trigger", a.executeAsync)
+		r.Get("/{id}/runs", a.listRuns)
+		r.Get("/{id}/runs/{runID}", a.runStatus)
+		r.Get("/{id}/runs/{runID}/status", a.runStatus)
+		r.Get("/{id}/runs/{runID}/logs", a.runLogs)
+		r.Post("/{id}/runs/{runID}/cancel", a.cancelRun)
+	})
+	r.Route("/api-templates", func(r chi.Router) {
+		r.Get("/", a.listTemplates)
+		r.Get("/grouped", a.groupedTemplates)
+		r.Post("/", a.createTemplate)
+		r.Get("/{id}", a.getTemplate)
+		r.Put("/{id}", a.updateTemplate)
+		r.Delete("/{id}", a.deleteTemplate)
+	})
+	return r
+}
+
+func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, errorBody{StatusCode: http.StatusNotFound,
+		Message: "Cannot " + r.Method + " " + r.URL.Path, Error: "Not Found"})
+}
+
+func (a *API) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "timestamp": isoTime(a.Now())})
+}
+
+func (a *API) ready(w http.ResponseWriter, r *http.Request) {
+	if a.Ready != nil {
+		if err := a.Ready(r.Context()); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": err.Error(), "timestamp": isoTime(a.Now())})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "timestamp": isoTime(a.Now())})
+}

@@ -1,0 +1,281 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+const runNotFound = "Workflow run not found"
+
+// executeBody is the execute routes' body: {"input": {...}}, plus optional idempotencyKey and
+// timeoutMs. Other keys are ignored (the route stays as permissive as the seed's).
+type executeBody struct {
+	Input          json.RawMessage `json:"input"`
+	IdempotencyKey string          `json:"idempotencyKey"`
+	TimeoutMs      *float64        `json:"timeoutMs"`
+}
+
+func (a *API) startRequest(w http.ResponseWriter, r *http.Request) (engine.StartRequest, error) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		return engine.StartRequest{}, workflow.ErrNotFound
+	}
+	body, err := a.readBody(w, r)
+	if err != nil {
+		return engine.StartRequest{}, err
+	}
+	var in executeBody
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &in); err != nil {
+			return engine.StartRequest{}, jsonProblem(err, "body")
+		}
+	}
+	if k := rawKind(in.Input); k != 0 && k != '{' && k != 'n' {
+		return engine.StartRequest{}, workflow.Invalid("input", "must be a JSON object")
+	}
+	req := engine.StartRequest{WorkflowID: id, Input: in.Input, IdempotencyKey: in.IdempotencyKey}
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		req.IdempotencyKey = key
+	}
+	if len(req.IdempotencyKey) > 200 {
+		return req, workflow.Invalid("idempotencyKey", "must be at most 200 characters")
+	}
+	if in.TimeoutMs != nil {
+		if *in.TimeoutMs < 1 || *in.TimeoutMs > float64((30*24*time.Hour).Milliseconds()) {
+			return req, workflow.Invalid("timeoutMs", "must be between 1 and %d", (30 * 24 * time.Hour).Milliseconds())
+		}
+		req.Timeout = time.Duration(*in.TimeoutMs * float64(time.Millisecond))
+	}
+	wf, err := a.Workflows.GetWorkflow(r.Context(), id)
+	if err != nil {
+		return req, err
+	}
+	req.VersionID = wf.VersionID
+	return req, nil
+}
+
+func (a *API) executeAsync(w http.ResponseWriter, r *http.Request) {
+	req, err := a.startRequest(w, r)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	runID, _, err := a.Engine.StartRun(r.Context(), req)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"runId": runID})
+}
+
+// legacyLog is an entry of the legacy synchronous route: the executor's own log record.
+type legacyLog struct {
+	Kind    string `json:"kind"`
+	NodeID  string `json:"nodeId"`
+	Name    string `json:"name"`
+	Content string `json:"content"`
+}
+
+// executeSync is the seed's legacy synchronous route. It runs the workflow on the engine like
+// any other run and waits for it to finish (up to SyncTimeout), then answers with the node
+// logs in the legacy shape plus the run's status.
+func (a *API) executeSync(w http.ResponseWriter, r *http.Request) {
+	req, err := a.startRequest(w, r)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	runID, _, err := a.Engine.StartRun(r.Context(), req)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	deadline := time.Now().Add(a.cfg.SyncTimeout)
+	var run workflow.Run
+	for {
+		run, err = a.Runs.GetRun(r.Context(), runID)
+		if err != nil {
+			a.fail(w, r, err, runNotFound)
+			return
+		}
+		if workflow.RunTerminal(run.Status) || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(a.cfg.SyncPoll):
+		}
+	}
+	logs := []legacyLog{}
+	for _, l := range run.Logs {
+		if l.Type != workflow.LogNodeOutput || l.NodeID == nil {
+			continue
+		}
+		var data struct {
+			Name string `json:"name"`
+			Kind string `json:"kind"`
+		}
+		_ = json.Unmarshal(l.Data, &data)
+		logs = append(logs, legacyLog{Kind: data.Kind, NodeID: *l.NodeID, Name: data.Name, Content: l.Message})
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"runId": runID, "status": run.Status, "logs": logs})
+}
+
+type runSummaryView struct {
+	ID         string `json:"id"`
+	Status     string `json:"status"`
+	StartedAt  int64  `json:"startedAt"`
+	FinishedAt *int64 `json:"finishedAt,omitempty"`
+}
+
+func (a *API) listRuns(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		a.fail(w, r, workflow.ErrNotFound, workflowNotFound)
+		return
+	}
+	runs, err := a.Runs.ListRuns(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	out := make([]runSummaryView, len(runs))
+	for i, s := range runs {
+		out[i] = runSummaryView{ID: s.ID, Status: s.Status, StartedAt: millis(s.StartedAt)}
+		if s.FinishedAt != nil {
+			ms := millis(*s.FinishedAt)
+			out[i].FinishedAt = &ms
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// runView is the run status object of the seed plus what the runs dialog and operators need:
+// run id, workflow, version, input, result, error, trace id; attempts on tasks; nodePersistedId
+// and data on logs.
+type runView struct {
+	ID         string          `json:"id"`
+	WorkflowID string          `json:"workflowId"`
+	Version    int             `json:"version"`
+	Status     string          `json:"status"`
+	StartedAt  isoTime         `json:"startedAt"`
+	FinishedAt *isoTime        `json:"finishedAt"`
+	Input      json.RawMessage `json:"input"`
+	Result     json.RawMessage `json:"result"`
+	Error      *string         `json:"error"`
+	TraceID    string          `json:"traceId,omitempty"`
+	Tasks      []taskView      `json:"tasks"`
+	Logs       []logView       `json:"logs"`
+}
+
+type taskView struct {
+	ID          string   `json:"id"`
+	NodeID      string   `json:"nodeId"`
+	NodeType    string   `json:"nodeType"`
+	Status      string   `json:"status"`
+	Attempt     int      `json:"attempt"`
+	StartedAt   *isoTime `json:"startedAt"`
+	CompletedAt *isoTime `json:"completedAt"`
+	Error       *string  `json:"error"`
+}
+
+type logView struct {
+	ID              string          `json:"id"`
+	Type            string          `json:"type"`
+	Message         string          `json:"message"`
+	Timestamp       isoTime         `json:"timestamp"`
+	NodeID          *string         `json:"nodeId"`
+	NodePersistedID *string         `json:"nodePersistedId"`
+	Data            json.RawMessage `json:"data"`
+}
+
+func viewLogs(lines []workflow.LogLine) []logView {
+	out := make([]logView, len(lines))
+	for i, l := range lines {
+		data := l.Data
+		if len(data) == 0 {
+			data = json.RawMessage("null")
+		}
+		out[i] = logView{ID: l.ID, Type: l.Type, Message: l.Message, Timestamp: isoTime(l.Timestamp), NodeID: l.NodeID, NodePersistedID: l.NodeID, Data: data}
+	}
+	return out
+}
+
+func viewRun(run workflow.Run) runView {
+	v := runView{ID: run.ID, WorkflowID: run.WorkflowID, Version: run.Version, Status: run.Status,
+		StartedAt: isoTime(run.StartedAt), FinishedAt: isoPtr(run.FinishedAt), Input: run.Input, Result: run.Result,
+		TraceID: traceID(run.TraceContext), Tasks: make([]taskView, len(run.Tasks)), Logs: viewLogs(run.Logs)}
+	if len(v.Result) == 0 {
+		v.Result = json.RawMessage("null")
+	}
+	if run.Error != "" {
+		v.Error = &run.Error
+	}
+	for i, t := range run.Tasks {
+		v.Tasks[i] = taskView{ID: t.ID, NodeID: t.NodeID, NodeType: t.NodeType, Status: t.Status, Attempt: t.Attempt,
+			StartedAt: isoPtr(t.StartedAt), CompletedAt: isoPtr(t.CompletedAt), Error: t.Error}
+	}
+	return v
+}
+
+// traceID extracts the trace id of a W3C traceparent ("00-<trace id>-<span id>-<flags>").
+func traceID(traceparent string) string {
+	parts := strings.Split(traceparent, "-")
+	if len(parts) != 4 || len(parts[1]) != 32 {
+		return ""
+	}
+	return parts[1]
+}
+
+func (a *API) runStatus(w http.ResponseWriter, r *http.Request) {
+	runID, ok := pathID(r, "runID")
+	if !ok {
+		a.fail(w, r, workflow.ErrNotFound, runNotFound)
+		return
+	}
+	run, err := a.Runs.GetRun(r.Context(), runID)
+	if err != nil {
+		a.fail(w, r, err, runNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewRun(run))
+}
+
+func (a *API) runLogs(w http.ResponseWriter, r *http.Request) {
+	runID, ok := pathID(r, "runID")
+	if !ok {
+		a.fail(w, r, workflow.ErrNotFound, runNotFound)
+		return
+	}
+	logs, err := a.Runs.RunLogs(r.Context(), runID)
+	if err != nil {
+		a.fail(w, r, err, runNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"logs": viewLogs(logs)})
+}
+
+func (a *API) cancelRun(w http.ResponseWriter, r *http.Request) {
+	runID, ok := pathID(r, "runID")
+	if !ok {
+		a.fail(w, r, workflow.ErrNotFound, runNotFound)
+		return
+	}
+	err := a.Engine.Cancel(r.Context(), runID)
+	if errors.Is(err, workflow.ErrConflict) {
+		err = errorf(http.StatusConflict, "Workflow run is already finished and cannot be cancelled")
+	}
+	if err != nil {
+		a.fail(w, r, err, runNotFound)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]bool{"cancelled": true})
+}

@@ -1,0 +1,213 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+const workflowNotFound = "Workflow not found"
+
+type workflowSummaryView struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	UpdatedAt int64  `json:"updatedAt"`
+}
+
+type workflowView struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Version   int             `json:"version"`
+	Nodes     []workflow.Node `json:"nodes"`
+	Edges     []workflow.Edge `json:"edges"`
+	CreatedAt int64           `json:"createdAt"`
+	UpdatedAt int64           `json:"updatedAt"`
+}
+
+func viewWorkflow(w workflow.Workflow) workflowView {
+	v := workflowView{ID: w.ID, Name: w.Name, Version: w.Version, Nodes: w.Definition.Nodes, Edges: w.Definition.Edges,
+		CreatedAt: millis(w.CreatedAt), UpdatedAt: millis(w.UpdatedAt)}
+	if v.Nodes == nil {
+		v.Nodes = []workflow.Node{}
+	}
+	if v.Edges == nil {
+		v.Edges = []workflow.Edge{}
+	}
+	return v
+}
+
+// pathID returns a path parameter that must be a UUID; anything else cannot name a stored
+// object, so callers answer 404.
+func pathID(r *http.Request, name string) (string, bool) {
+	id := chi.URLParam(r, name)
+	if _, err := uuid.Parse(id); err != nil {
+		return "", false
+	}
+	return strings.ToLower(id), true
+}
+
+func (a *API) listWorkflows(w http.ResponseWriter, r *http.Request) {
+	list, err := a.Workflows.ListWorkflows(r.Context())
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	out := make([]workflowSummaryView, len(list))
+	for i, s := range list {
+		out[i] = workflowSummaryView{ID: s.ID, Name: s.Name, UpdatedAt: millis(s.UpdatedAt)}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getWorkflow(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		a.fail(w, r, workflow.ErrNotFound, workflowNotFound)
+		return
+	}
+	wf, err := a.Workflows.GetWorkflow(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewWorkflow(wf))
+}
+
+// createBody is POST /workflows: {"name", "workflow": {"nodes", "edges"}}.
+type createBody struct {
+	Name     *string  `json:"name"`
+	Workflow *graphIn `json:"workflow"`
+}
+
+func (a *API) createWorkflow(w http.ResponseWriter, r *http.Request) {
+	body, err := a.readBody(w, r)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	var in createBody
+	if err := decodeStrict(body, &in, "body"); err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	if in.Workflow == nil {
+		a.fail(w, r, workflow.Invalid("workflow", "must be an object with nodes and edges"), workflowNotFound)
+		return
+	}
+	name, def, err := a.checkDefinition(in.Name, *in.Workflow)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	wf, err := a.Workflows.CreateWorkflow(r.Context(), name, def, a.Now())
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	writeJSON(w, http.StatusCreated, viewWorkflow(wf))
+}
+
+// updateBody is PUT /workflows/{id} in either form: flat {"id", "name", "nodes", "edges",
+// "createdAt", "updatedAt"} (what the front end sends) or nested {"name", "workflow",
+// "createdAt"}. Timestamps are checked but ignored; the database manages them.
+type updateBody struct {
+	ID        *string          `json:"id"`
+	Name      *string          `json:"name"`
+	Nodes     *[]nodeIn        `json:"nodes"`
+	Edges     *[]edgeIn        `json:"edges"`
+	Workflow  *graphIn         `json:"workflow"`
+	CreatedAt *json.RawMessage `json:"createdAt"`
+	UpdatedAt *json.RawMessage `json:"updatedAt"`
+}
+
+func (a *API) updateWorkflow(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		a.fail(w, r, workflow.ErrNotFound, workflowNotFound)
+		return
+	}
+	body, err := a.readBody(w, r)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	var in updateBody
+	if err := decodeStrict(body, &in, "body"); err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	v := &workflow.ValidationError{}
+	for field, raw := range map[string]*json.RawMessage{"createdAt": in.CreatedAt, "updatedAt": in.UpdatedAt} {
+		var n int64
+		if raw != nil && string(*raw) != "null" && json.Unmarshal(*raw, &n) != nil {
+			v.Add(field, "must be an integer (epoch milliseconds)")
+		}
+	}
+	if err := v.OrNil(); err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	var g graphIn
+	switch {
+	case in.Nodes != nil && in.Edges != nil:
+		g = graphIn{Nodes: in.Nodes, Edges: in.Edges}
+	case in.Workflow != nil:
+		g = *in.Workflow
+	default:
+		a.fail(w, r, workflow.Invalid("body", "must carry nodes and edges, or workflow: {nodes, edges}"), workflowNotFound)
+		return
+	}
+	name, def, err := a.checkDefinition(in.Name, g)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	wf, err := a.Workflows.UpdateWorkflow(r.Context(), id, name, def, a.Now())
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewWorkflow(wf))
+}
+
+// checkDefinition validates a name and a graph: shapes, then graph rules and node configs.
+func (a *API) checkDefinition(name *string, g graphIn) (string, workflow.Definition, error) {
+	v := &workflow.ValidationError{}
+	if name == nil || strings.TrimSpace(*name) == "" {
+		v.Add("name", "should not be empty")
+	}
+	def, err := g.toDefinition()
+	if err != nil {
+		return "", def, appendProblems(v, err)
+	}
+	if err := v.OrNil(); err != nil {
+		return "", def, err
+	}
+	if err := workflow.Validate(def, a.cfg.Limits, a.ValidateConfig); err != nil {
+		return "", def, err
+	}
+	return *name, def, nil
+}
+
+func appendProblems(v *workflow.ValidationError, err error) error {
+	if ve, ok := err.(*workflow.ValidationError); ok {
+		v.Problems = append(v.Problems, ve.Problems...)
+		return v
+	}
+	return err
+}
+
+func (a *API) deleteWorkflow(w http.ResponseWriter, r *http.Request) {
+	if id, ok := pathID(r, "id"); ok {
+		if err := a.Workflows.DeleteWorkflow(r.Context(), id); err != nil {
+			a.fail(w, r, err, workflowNotFound)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"deleted": true})
+}

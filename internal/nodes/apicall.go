@@ -1,0 +1,292 @@
+package nodes
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sequenceflow/sequenceflow/internal/expr"
+	"github.com/sequenceflow/sequenceflow/internal/outbound"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+// HTTPDoer sends a request and reads its response; outbound.Client satisfies it.
+type HTTPDoer interface {
+	Do(req *http.Request) (*outbound.Response, error)
+}
+
+// APICallConfig configures the apiCall executor.
+type APICallConfig struct {
+	// SelfBaseURL replaces "http://localhost:3000" in node URLs, so workflows built against a
+	// laptop's API reach the mock endpoints wherever the service runs (the seed's
+	// API_HOST/API_PORT rewrite). Empty disables the rewrite.
+	SelfBaseURL string
+}
+
+type apiCall struct {
+	http HTTPDoer
+	cfg  APICallConfig
+}
+
+func newAPICall(doer HTTPDoer, cfg APICallConfig) apiCall {
+	cfg.SelfBaseURL = strings.TrimRight(cfg.SelfBaseURL, "/")
+	return apiCall{http: doer, cfg: cfg}
+}
+
+type apiHeader struct {
+	Key     string `json:"key"`
+	Value   string `json:"value"`
+	Enabled any    `json:"enabled"`
+}
+
+type apiCallConfig struct {
+	Method              string      `json:"method"`
+	URL                 string      `json:"url"`
+	Headers             []apiHeader `json:"headers"`
+	BodyTemplate        string      `json:"bodyTemplate"`
+	ExpectedStatusCodes []int       `json:"expectedStatusCodes"`
+}
+
+var apiMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+func parseAPICallConfig(raw json.RawMessage) (apiCallConfig, error) {
+	var cfg apiCallConfig
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return cfg, workflow.Invalid("", "apiCall config must be {method, url, headers: [{key, value, enabled}], bodyTemplate, timeoutMs, expectedStatusCodes: [int]}: %v", err)
+	}
+	cfg.Method = strings.ToUpper(cmpOr(cfg.Method, "GET"))
+	if len(cfg.ExpectedStatusCodes) == 0 {
+		cfg.ExpectedStatusCodes = []int{200, 201, 202, 204}
+	}
+	v := &workflow.ValidationError{}
+	if !slices.Contains(apiMethods, cfg.Method) {
+		v.Add("method", "must be one of %s, got %q", strings.Join(apiMethods, ", "), cfg.Method)
+	}
+	if err := checkURLTemplate(cfg.URL); err != nil {
+		v.Add("url", "%v", err)
+	}
+	for i, c := range cfg.ExpectedStatusCodes {
+		if c < 100 || c > 599 {
+			v.Add(fmt.Sprintf("expectedStatusCodes[%d]", i), "must be an HTTP status code, got %d", c)
+		}
+	}
+	return cfg, v.OrNil()
+}
+
+// checkURLTemplate accepts absolute http(s) URLs; placeholders may fill any part after the
+// scheme.
+func checkURLTemplate(raw string) error {
+	if strings.TrimSpace(raw) == "" {
+		return errors.New("must not be empty")
+	}
+	if strings.HasPrefix(raw, "{{") {
+		return nil // the whole URL comes from the payload; checked at run time
+	}
+	u, err := url.Parse(expr.Render(raw, expr.Scope{}))
+	if err != nil {
+		return fmt.Errorf("must be an absolute http(s) URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("must be an absolute http(s) URL, got scheme %q", u.Scheme)
+	}
+	if u.Host == "" && !strings.Contains(raw, "{{") {
+		return errors.New("must be an absolute http(s) URL with a host")
+	}
+	return nil
+}
+
+func (a apiCall) Validate(config json.RawMessage) []workflow.Problem {
+	if _, err := parseAPICallConfig(config); err != nil {
+		return problemsOf(err)
+	}
+	return nil
+}
+
+// envelope is the seed's response payload {status, statusText, data, headers, success[, error]}.
+type envelope struct {
+	Status     int               `json:"status"`
+	StatusText string            `json:"statusText"`
+	Data       any               `json:"data"`
+	Headers    map[string]string `json:"headers"`
+	Success    bool              `json:"success"`
+	Error      string            `json:"error,omitempty"`
+}
+
+func (a apiCall) Execute(ctx context.Context, in Input) (Output, error) {
+	cfg, err := parseAPICallConfig(in.Config)
+	if err != nil {
+		return Output{}, a.fail(&Error{Reason: "config", Err: err}, cfg.URL)
+	}
+	target := expr.Render(a.rewrite(cfg.URL), in.Scope)
+	var body []byte
+	sendBody := cfg.BodyTemplate != "" && (cfg.Method == "POST" || cfg.Method == "PUT" || cfg.Method == "PATCH")
+	if sendBody {
+		body = []byte(expr.RenderJSON(cfg.BodyTemplate, in.Scope))
+	}
+	req, err := http.NewRequestWithContext(ctx, cfg.Method, target, bytes.NewReader(body))
+	if err != nil {
+		return Output{}, a.fail(Permanent("config", "build request for %q: %v", target, err), cfg.URL)
+	}
+	if !sendBody {
+		req.Body, req.ContentLength = http.NoBody, 0
+	}
+	for _, h := range cfg.Headers {
+		if !truthy(h.Enabled) || h.Key == "" || h.Value == "" {
+			continue
+		}
+		req.Header.Set(h.Key, expr.Render(h.Value, in.Scope))
+	}
+	if sendBody && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return Output{}, a.fail(classifyTransport(err), cfg.URL)
+	}
+	env := envelope{Status: resp.StatusCode, StatusText: resp.StatusText, Headers: flatten(resp.Header)}
+	env.Data, err = decodeBody(resp)
+	if err != nil {
+		return Output{}, a.fail(Permanent("response", "decode response from %s: %v", target, err), cfg.URL)
+	}
+	env.Success = slices.Contains(cfg.ExpectedStatusCodes, resp.StatusCode)
+	pretty, _ := json.MarshalIndent(env.Data, "", "  ")
+	line := fmt.Sprintf("%s %s → %d %s", cfg.Method, target, resp.StatusCode, resp.StatusText)
+	if env.Success || (resp.StatusCode >= 200 && resp.StatusCode < 300) {
+		// An unexpected 2xx is reported but is not a failure (the seeded Person Enrichment
+		// workflow depends on that).
+		kind := "api"
+		if !env.Success {
+			kind, line = "api-error", line+" (unexpected status)"
+		}
+		return Output{Payload: env.payload(), Logs: []Log{{Kind: kind, Message: line + "\nResponse: " + string(pretty)}}}, nil
+	}
+	e := classifyStatus(resp)
+	env.Error = e.Err.Error()
+	e.Output = env.payload()
+	e.Logs = []Log{{Kind: "api-error", Message: line + " (unexpected status)\nResponse: " + string(pretty)}}
+	return Output{}, e
+}
+
+// fail turns an exception into the seed's error envelope and log line.
+func (a apiCall) fail(e *Error, urlTemplate string) *Error {
+	env := envelope{Status: 0, StatusText: "Error", Headers: map[string]string{}, Error: e.Err.Error()}
+	details, _ := json.Marshal(map[string]string{"reason": e.Reason, "message": e.Err.Error()})
+	e.Output = env.payload()
+	e.Logs = []Log{{Kind: "api-error", Message: fmt.Sprintf("API Call failed: %s\nURL: %s\nError Details: %s", e.Err.Error(), urlTemplate, details)}}
+	return e
+}
+
+func (e envelope) payload() map[string]any {
+	m := map[string]any{
+		"status":     e.Status,
+		"statusText": e.StatusText,
+		"data":       e.Data,
+		"headers":    e.Headers,
+		"success":    e.Success,
+	}
+	if e.Error != "" {
+		m["error"] = e.Error
+	}
+	return m
+}
+
+func (a apiCall) rewrite(u string) string {
+	if a.cfg.SelfBaseURL == "" {
+		return u
+	}
+	return strings.ReplaceAll(u, "http://localhost:3000", a.cfg.SelfBaseURL)
+}
+
+func classifyTransport(err error) *Error {
+	switch {
+	case errors.Is(err, outbound.ErrResponseTooLarge):
+		return &Error{Reason: "response", Err: err}
+	case outbound.IsTimeout(err):
+		return &Error{Retryable: true, Reason: "timeout", Err: errors.New("Request timeout")}
+	case errors.Is(err, context.Canceled):
+		return &Error{Reason: "cancelled", Err: err}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "unsupported protocol scheme") {
+		return &Error{Reason: "config", Err: err}
+	}
+	return &Error{Retryable: true, Reason: "connection", Err: err}
+}
+
+func classifyStatus(resp *outbound.Response) *Error {
+	err := fmt.Errorf("unexpected status %d %s", resp.StatusCode, resp.StatusText)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return &Error{Retryable: true, Reason: "http_429", RetryAfter: retryAfter(resp.Header.Get("Retry-After")), Err: err}
+	case resp.StatusCode >= 500:
+		return &Error{Retryable: true, Reason: "http_5xx", RetryAfter: retryAfter(resp.Header.Get("Retry-After")), Err: err}
+	}
+	return &Error{Reason: "http_status", Err: err}
+}
+
+// retryAfter parses delay-seconds or an HTTP date; it caps the wait at one hour.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
+	}
+	return max(0, min(d, time.Hour))
+}
+
+func decodeBody(resp *outbound.Response) (any, error) {
+	if !strings.Contains(resp.Header.Get("Content-Type"), "application/json") {
+		return string(resp.Body), nil
+	}
+	if len(bytes.TrimSpace(resp.Body)) == 0 {
+		return nil, nil
+	}
+	var v any
+	if err := json.Unmarshal(resp.Body, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func flatten(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		out[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	return out
+}
+
+// truthy follows JavaScript truthiness for the header "enabled" flag.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case float64:
+		return x != 0
+	case string:
+		return x != ""
+	}
+	return true
+}
+
+func cmpOr(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}

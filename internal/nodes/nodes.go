@@ -1,0 +1,133 @@
+// Package nodes holds one executor per node type behind one small interface, the registry
+// that maps node types to executors, and the per-node policies (retries, onError, timeout)
+// the engine applies around them.
+package nodes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sequenceflow/sequenceflow/internal/expr"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+// Input is what an executor sees of one task execution.
+type Input struct {
+	NodeID   string
+	NodeName string
+	Attempt  int
+	Config   json.RawMessage
+	// Scope holds the payload (the node's input) and the $run and $nodes template contexts.
+	Scope expr.Scope
+}
+
+// Output is the result of a successful execution.
+type Output struct {
+	// Payload is the node's output, passed to its children.
+	Payload any
+	// Handles are the source handles a branching node chose; nil means every edge fires.
+	Handles []string
+	// Wait parks the task for this long before it completes (delay nodes).
+	Wait time.Duration
+	// Logs are node-output run log lines.
+	Logs []Log
+}
+
+// Log is one node-output line; Kind is the seed's executor kind (input, api, api-error,
+// decision, notification, delay).
+type Log struct {
+	Kind    string
+	Message string
+}
+
+// Executor runs one node type.
+type Executor interface {
+	Execute(ctx context.Context, in Input) (Output, error)
+}
+
+// Validator checks a node type's config when a workflow is saved.
+type Validator interface {
+	Validate(config json.RawMessage) []workflow.Problem
+}
+
+// Error is a failed execution. Retryable errors are retried with backoff up to the node's
+// retries; after that, or for permanent errors, the node's onError policy decides.
+type Error struct {
+	Retryable bool
+	// RetryAfter is the least wait the target asked for (HTTP 429/503 Retry-After).
+	RetryAfter time.Duration
+	// Reason is a low-cardinality class: timeout, connection, http_5xx, http_429, http_status,
+	// config, response.
+	Reason string
+	// Output is the payload to continue with when onError is "continue"; nil means
+	// {"error": message}.
+	Output any
+	// Logs are node-output lines to record with the failure.
+	Logs []Log
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Permanent returns a non-retryable error of the given reason.
+func Permanent(reason string, format string, args ...any) *Error {
+	return &Error{Reason: reason, Err: fmt.Errorf(format, args...)}
+}
+
+// AsError returns err as an *Error; errors of other kinds are permanent with reason "internal".
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Reason: "internal", Err: err}
+}
+
+// Registry maps node types to executors.
+type Registry struct {
+	executors map[string]Executor
+}
+
+// NewRegistry returns the registry of every built-in node type; apiCall requests go through
+// caller.
+func NewRegistry(caller HTTPDoer, cfg APICallConfig) *Registry {
+	return &Registry{executors: map[string]Executor{
+		workflow.TypeInputText:    inputText{},
+		workflow.TypeNotification: notification{},
+		workflow.TypeDelay:        delay{},
+		workflow.TypeIfElse:       ifElse{},
+		workflow.TypeDecision:     decision{},
+		workflow.TypeAPICall:      newAPICall(caller, cfg),
+	}}
+}
+
+// Executor returns the executor of a node type.
+func (r *Registry) Executor(nodeType string) (Executor, bool) {
+	e, ok := r.executors[nodeType]
+	return e, ok
+}
+
+// ValidateConfig checks a node's config with its type's validator and the common policy keys.
+// It satisfies workflow.ConfigValidator.
+func (r *Registry) ValidateConfig(nodeType string, config json.RawMessage) []workflow.Problem {
+	var problems []workflow.Problem
+	if _, err := ParsePolicy(nodeType, config, time.Second); err != nil {
+		problems = append(problems, problemsOf(err)...)
+	}
+	if v, ok := r.executors[nodeType].(Validator); ok {
+		problems = append(problems, v.Validate(config)...)
+	}
+	return problems
+}
+
+func problemsOf(err error) []workflow.Problem {
+	var v *workflow.ValidationError
+	if errors.As(err, &v) {
+		return v.Problems
+	}
+	return []workflow.Problem{{Message: err.Error()}}
+}

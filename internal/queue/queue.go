@@ -1,0 +1,149 @@
+// Package queue wires the engine to asynq: task payloads (ids only; state lives in
+// PostgreSQL), idempotent enqueue keyed by task id, stop and removal of deliveries, and the
+// worker server with its latency-tuned polling.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sequenceflow/sequenceflow/internal/engine"
+)
+
+// Task type names.
+const (
+	TypeExecute = "sequenceflow:execute"
+	TypeWake    = "sequenceflow:wake"
+)
+
+// traceHeader carries the W3C traceparent of the span that released a task.
+const traceHeader = "traceparent"
+
+// MaxRetry bounds asynq-level redeliveries of one task (node retries are counted by the engine;
+// this covers infrastructure errors such as PostgreSQL being unreachable). After it the task is
+// archived and the reconciler brings it back.
+const MaxRetry = 25
+
+type payload struct {
+	TaskID string `json:"taskId"`
+	RunID  string `json:"runId"`
+}
+
+// Connect parses a redis:// URL and checks that Redis answers. Its error names the URL and
+// says what to do.
+func Connect(ctx context.Context, url string) (redis.UniversalClient, error) {
+	opt, err := asynq.ParseRedisURI(url)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL %q is not a valid Redis URL: %w", url, err)
+	}
+	rc, ok := opt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return nil, fmt.Errorf("REDIS_URL %q: unsupported Redis connection type", url)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rc.Ping(pingCtx).Err(); err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("cannot reach Redis at %s (%v): start Redis or set REDIS_URL", redactRedis(url), err)
+	}
+	return rc, nil
+}
+
+func redactRedis(url string) string {
+	if at := strings.LastIndex(url, "@"); at >= 0 {
+		if scheme := strings.Index(url, "://"); scheme >= 0 && scheme < at {
+			return url[:scheme+3] + "…" + url[at:]
+		}
+	}
+	return url
+}
+
+// Client enqueues and stops deliveries. It implements engine.Queue.
+type Client struct {
+	queue     string
+	client    *asynq.Client
+	inspector *asynq.Inspector
+}
+
+// NewClient returns a client on a shared Redis connection and queue name.
+func NewClient(rc redis.UniversalClient, queue string) *Client {
+	return &Client{queue: queue, client: asynq.NewClientFromRedisClient(rc), inspector: asynq.NewInspectorFromRedisClient(rc)}
+}
+
+// Inspector exposes the asynq inspector (queue stats, monitoring UI).
+func (c *Client) Inspector() *asynq.Inspector { return c.inspector }
+
+// Queue is the asynq queue name.
+func (c *Client) Queue() string { return c.queue }
+
+// deliveryID is the asynq TaskID of a delivery: the task id for executions, and a suffixed id
+// for delay wake-ups, so both kinds are idempotent on their own.
+func deliveryID(ref engine.TaskRef) string {
+	if ref.Kind == engine.KindWake {
+		return ref.TaskID + ":wake"
+	}
+	return ref.TaskID
+}
+
+// Enqueue adds a delivery unless one with the same id is already queued, scheduled or
+// running; a leftover archived or completed entry is replaced.
+func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) (bool, error) {
+	body, err := json.Marshal(payload{TaskID: ref.TaskID, RunID: ref.RunID})
+	if err != nil {
+		return false, err
+	}
+	typ := TypeExecute
+	if ref.Kind == engine.KindWake {
+		typ = TypeWake
+	}
+	var headers map[string]string
+	if ref.TraceContext != "" {
+		headers = map[string]string{traceHeader: ref.TraceContext}
+	}
+	id := deliveryID(ref)
+	opts := []asynq.Option{asynq.TaskID(id), asynq.Queue(c.queue), asynq.MaxRetry(MaxRetry)}
+	if !at.IsZero() && at.After(time.Now()) {
+		opts = append(opts, asynq.ProcessAt(at))
+	}
+	task := asynq.NewTaskWithHeaders(typ, body, headers)
+	_, err = c.client.EnqueueContext(ctx, task, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		info, ierr := c.inspector.GetTaskInfo(c.queue, id)
+		if ierr != nil || (info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted) {
+			return false, nil
+		}
+		if derr := c.inspector.DeleteTask(c.queue, id); derr != nil {
+			return false, nil
+		}
+		_, err = c.client.EnqueueContext(ctx, task, opts...)
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			return false, nil
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// Stop cancels a running execution or removes a queued or scheduled delivery, best effort.
+func (c *Client) Stop(_ context.Context, ref engine.TaskRef, status string) error {
+	if status == "running" {
+		return c.inspector.CancelProcessing(deliveryID(ref))
+	}
+	err := c.inspector.DeleteTask(c.queue, deliveryID(ref))
+	if errors.Is(err, asynq.ErrTaskNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Close releases the client (not the shared Redis connection).
+func (c *Client) Close() error { return nil }

@@ -1,0 +1,129 @@
+package queue
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sequenceflow/sequenceflow/internal/engine"
+)
+
+// Handler executes deliveries; *engine.Engine satisfies it.
+type Handler interface {
+	Execute(ctx context.Context, ref engine.TaskRef) error
+	Wake(ctx context.Context, ref engine.TaskRef) error
+}
+
+// ServerConfig tunes the worker.
+type ServerConfig struct {
+	Queue       string
+	Concurrency int
+	// PollInterval is how long an idle worker waits before polling an empty queue again.
+	// asynq's default (1 s) would dominate a run's latency; the default here is 2 ms.
+	PollInterval time.Duration
+	// DelayedCheckInterval is how often scheduled deliveries (delays, retries) are moved to the
+	// queue; asynq's default is 5 s, the default here 100 ms.
+	DelayedCheckInterval time.Duration
+	// ShutdownTimeout bounds how long in-flight tasks may finish on shutdown before they are
+	// handed back to the queue (default 10 s).
+	ShutdownTimeout time.Duration
+	// Middleware wraps every task handler (tracing, metrics), outermost first.
+	Middleware []asynq.MiddlewareFunc
+}
+
+// WithDefaults fills unset fields.
+func (c ServerConfig) WithDefaults() ServerConfig {
+	c.Queue = cmp.Or(c.Queue, "sequenceflow")
+	c.Concurrency = cmp.Or(c.Concurrency, 10)
+	c.PollInterval = cmp.Or(c.PollInterval, 2*time.Millisecond)
+	c.DelayedCheckInterval = cmp.Or(c.DelayedCheckInterval, 100*time.Millisecond)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, 10*time.Second)
+	return c
+}
+
+// Server runs tasks from the queue.
+type Server struct {
+	srv *asynq.Server
+	mux *asynq.ServeMux
+}
+
+// NewServer returns a worker server on a shared Redis connection.
+func NewServer(rc redis.UniversalClient, cfg ServerConfig, h Handler, log *slog.Logger) *Server {
+	cfg = cfg.WithDefaults()
+	srv := asynq.NewServerFromRedisClient(rc, asynq.Config{
+		Concurrency:              cfg.Concurrency,
+		Queues:                   map[string]int{cfg.Queue: 1},
+		TaskCheckInterval:        cfg.PollInterval,
+		DelayedTaskCheckInterval: cfg.DelayedCheckInterval,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		RetryDelayFunc:           retryDelay,
+		IsFailure: func(err error) bool {
+			var r *engine.RetryLater
+			return !errors.As(err, &r)
+		},
+		Logger:   slogAdapter{log},
+		LogLevel: asynq.WarnLevel,
+	})
+	mux := asynq.NewServeMux()
+	mux.Use(cfg.Middleware...)
+	mux.HandleFunc(TypeExecute, func(ctx context.Context, t *asynq.Task) error {
+		ref, err := decode(t, engine.KindExecute)
+		if err != nil {
+			return err
+		}
+		return h.Execute(ctx, ref)
+	})
+	mux.HandleFunc(TypeWake, func(ctx context.Context, t *asynq.Task) error {
+		ref, err := decode(t, engine.KindWake)
+		if err != nil {
+			return err
+		}
+		return h.Wake(ctx, ref)
+	})
+	return &Server{srv: srv, mux: mux}
+}
+
+// Run processes tasks until ctx ends, then stops taking work, lets in-flight tasks finish up to
+// the shutdown timeout and hands the rest back to the queue.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.srv.Start(s.mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	<-ctx.Done()
+	s.srv.Shutdown()
+	return nil
+}
+
+func decode(t *asynq.Task, kind string) (engine.TaskRef, error) {
+	var p payload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.TaskID == "" {
+		return engine.TaskRef{}, fmt.Errorf("malformed %s payload: %w", t.Type(), errors.Join(err, asynq.SkipRetry))
+	}
+	return engine.TaskRef{TaskID: p.TaskID, RunID: p.RunID, Kind: kind, TraceContext: t.Headers()[traceHeader]}, nil
+}
+
+// retryDelay honours the engine's backoff for node retries; infrastructure errors back off
+// exponentially from 100 ms to 30 s.
+func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	var r *engine.RetryLater
+	if errors.As(err, &r) {
+		return r.Delay
+	}
+	return min(100*time.Millisecond<<min(n, 10), 30*time.Second)
+}
+
+// slogAdapter routes asynq's logs to slog.
+type slogAdapter struct{ log *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.log.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Info(args ...any)  { a.log.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Warn(args ...any)  { a.log.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Error(args ...any) { a.log.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Fatal(args ...any) { a.log.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true) }

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+// CreateRun stores a run, its tasks and its first log lines in one transaction.
+func (s *Store) CreateRun(ctx context.Context, r engine.NewRun) (string, bool, error) {
+	var runID string
+	created := true
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		status, pending := workflow.RunRunning, len(r.Tasks)
+		var finishedAt *time.Time
+		var result []byte
+		if pending == 0 {
+			status, finishedAt = workflow.RunSucceeded, &r.Now
+			result = []byte(`{"completedTasks":0,"failedTasks":0,"skippedTasks":0,"cancelledTasks":0,"totalTasks":0}`)
+		}
+		err := tx.QueryRow(ctx, `
+			INSERT INTO runs (id, workflow_id, version_id, status, input, idempotency_key, trace_context, pending_tasks, deadline_at, started_at, finished_at, result)
+			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), $8, $9, $10, $11, $12)
+			ON CONFLICT (workflow_id, idempotency_key) DO NOTHING
+			RETURNING id::text`,
+			r.ID, r.WorkflowID, r.VersionID, status, r.Input, r.IdempotencyKey, r.TraceContext, pending,
+			nullTime(r.Deadline), r.Now, finishedAt, result).Scan(&runID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			created = false
+			return tx.QueryRow(ctx, `SELECT id::text FROM runs WHERE workflow_id = $1 AND idempotency_key = $2`,
+				r.WorkflowID, r.IdempotencyKey).Scan(&runID)
+		}
+		if err != nil {
+			return err
+		}
+		if err := insertTasks(ctx, tx, r); err != nil {
+			return err
+		}
+		return addLogs(ctx, tx, r.Logs)
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("create run: %w", translate(err))
+	}
+	return runID, created, nil
+}
+
+func insertTasks(ctx context.Context, tx pgx.Tx, r engine.NewRun) error {
+	n := len(r.Tasks)
+	if n == 0 {
+		return nil
+	}
+	ids, nodeIDs, types, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	inputs, unresolved, positions := make([][]byte, n), make([]int32, n), make([]int32, n)
+	for i, t := range r.Tasks {
+		ids[i], nodeIDs[i], types[i], statuses[i] = t.ID, t.NodeID, t.NodeType, t.Status
+		inputs[i], unresolved[i], positions[i] = t.Input, int32(t.Unresolved), int32(i)
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO tasks (id, run_id, node_id, node_type, position, status, input, unresolved_parents, queued_at, due_at, created_at)
+		SELECT x.id, $1, x.node_id, x.node_type, x.position, x.status, x.input, x.unresolved,
+		       CASE WHEN x.status = 'queued' THEN $2::timestamptz END, CASE WHEN x.status = 'queued' THEN $2::timestamptz END, $2
+		FROM unnest($3::uuid[], $4::text[], $5::text[], $6::int[], $7::text[], $8::jsonb[], $9::int[])
+		     AS x(id, node_id, node_type, position, status, input, unresolved)`,
+		r.ID, r.Now, ids, nodeIDs, types, positions, statuses, inputs, unresolved)
+	return err
+}
+
+const claimColumns = `t.id::text, t.run_id::text, r.workflow_id::text, r.version_id::text, t.node_id, t.node_type, t.attempt, t.input, r.deadline_at, coalesce(r.trace_context, '')`
+
+func scanClaim(row pgx.Row) (engine.Claim, error) {
+	var c engine.Claim
+	var deadline *time.Time
+	err := row.Scan(&c.TaskID, &c.RunID, &c.WorkflowID, &c.VersionID, &c.NodeID, &c.NodeType, &c.Attempt, &c.Input, &deadline, &c.TraceContext)
+	if deadline != nil {
+		c.Deadline = *deadline
+	}
+	return c, err
+}
+
+// ClaimTask moves a task to running from queued, or from running on a re-delivery, and bumps
+// its attempt, in one statement.
+func (s *Store) ClaimTask(ctx context.Context, taskID string, now time.Time) (engine.Claim, error) {
+	c, err := scanClaim(s.pool.QueryRow(ctx, `
+		UPDATE tasks t SET status = 'running', attempt = t.attempt + 1, started_at = $2, due_at = NULL
+		FROM runs r
+		WHERE t.id = $1 AND r.id = t.run_id AND r.status = 'running' AND t.status IN ('queued', 'running')
+		RETURNING `+claimColumns, taskID, now))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, engine.ErrNotClaimable
+	}
+	if err != nil {
+		return c, fmt.Errorf("claim task %s: %w", taskID, translate(err))
+	}
+	return c, nil
+}
+
+// WaitingTask returns a task parked by a delay node of a running run.
+func (s *Store) WaitingTask(ctx context.Context, taskID string) (engine.Claim, error) {
+	c, err := scanClaim(s.pool.QueryRow(ctx, `
+		SELECT `+claimColumns+` FROM tasks t JOIN runs r ON r.id = t.run_id
+		WHERE t.id = $1 AND t.status = 'waiting' AND r.status = 'running'`, taskID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, engine.ErrNotClaimable
+	}
+	if err != nil {
+		return c, fmt.Errorf("load waiting task %s: %w", taskID, translate(err))
+	}
+	return c, nil
+}
+
+// Definition returns a workflow version's definition.
+func (s *Store) Definition(ctx context.Context, versionID string) (workflow.Definition, error) {
+	var def workflow.Definition
+	var raw []byte
+	if err := s.pool.QueryRow(ctx, `SELECT definition FROM workflow_versions WHERE id = $1`, versionID).Scan(&raw); err != nil {
+		return def, fmt.Errorf("load version %s: %w", versionID, translate(err))
+	}
+	if err := json.Unmarshal(raw, &def); err != nil {
+		return def, fmt.Errorf("decode version %s: %w", versionID, err)
+	}
+	return def, nil
+}
+
+// RunContext returns a run's input and its completed tasks' outputs by node id.
+func (s *Store) RunContext(ctx context.Context, runID string) (any, map[string]any, error) {
+	var input any
+	if err := s.pool.QueryRow(ctx, `SELECT input FROM runs WHERE id = $1`, runID).Scan(&input); err != nil {
+		return nil, nil, fmt.Errorf("load run %s input: %w", runID, translate(err))
+	}
+	rows, err := s.pool.Query(ctx, `SELECT node_id, output FROM tasks WHERE run_id = $1 AND status = 'completed'`, runID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load run %s outputs: %w", runID, err)
+	}
+	outputs := map[string]any{}
+	var nodeID string
+	var output any
+	_, err = pgx.ForEachRow(rows, []any{&nodeID, &output}, func() error {
+		outputs[nodeID] = output
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("load run %s outputs: %w", runID, err)
+	}
+	return input, outputs, nil
+}
+
+// InRun runs fn in a transaction that first locks the run's row, so the transitions of one run
+// are serialised and always take their locks in the same order (run, then tasks).
+func (s *Store) InRun(ctx context.Context, runID string, fn func(engine.RunTx) error) error {
+	var err error
+	for range 3 {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var status string
+			if err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE`, runID).Scan(&status); err != nil {
+				return translate(err)
+			}
+			if workflow.RunTerminal(status) {
+				return engine.ErrRunFinished
+			}
+			return fn(runTx{tx: tx})
+		})
+		if !retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// DueTasks lists deliveries that should be in the queue: queued tasks due before the cutoff
+// (execute) and waiting tasks whose wake-up is due before it (wake).
+func (s *Store) DueTasks(ctx context.Context, before time.Time, limit int) ([]engine.TaskRef, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT t.id::text, t.run_id::text, t.status, coalesce(r.trace_context, '')
+		FROM tasks t JOIN runs r ON r.id = t.run_id
+		WHERE t.status IN ('queued', 'waiting') AND t.due_at < $1 AND r.status = 'running'
+		ORDER BY t.due_at LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list due tasks: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.TaskRef, error) {
+		var ref engine.TaskRef
+		var status string
+		err := r.Scan(&ref.TaskID, &ref.RunID, &status, &ref.TraceContext)
+		ref.Kind = engine.KindExecute
+		if status == workflow.TaskWaiting {
+			ref.Kind = engine.KindWake
+		}
+		return ref, err
+	})
+}
+
+// OverdueRuns lists running runs past their deadline.
+func (s *Store) OverdueRuns(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id::text FROM runs WHERE status = 'running' AND deadline_at < $1 LIMIT $2`, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list overdue runs: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -1,0 +1,48 @@
+package workflow
+
+// Run statuses.
+const (
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+	RunCancelled = "cancelled"
+)
+
+// Task statuses.
+const (
+	TaskPending   = "pending"
+	TaskQueued    = "queued"
+	TaskRunning   = "running"
+	TaskWaiting   = "waiting"
+	TaskCompleted = "completed"
+	TaskFailed    = "failed"
+	TaskSkipped   = "skipped"
+	TaskCancelled = "cancelled"
+)
+
+// Run log types.
+const (
+	LogSystem     = "system"
+	LogInfo       = "info"
+	LogError      = "error"
+	LogNodeOutput = "node-output"
+)
+
+// RunTerminal reports whether a run status is final.
+func RunTerminal(status string) bool {
+	switch status {
+	case RunSucceeded, RunFailed, RunCancelled:
+		return true
+	}
+	return false
+}
+
+// TaskTerminal reports whether a task status is final.
+func TaskTerminal(status string) bool {
+	switch status {
+	case TaskCompleted, TaskFailed, TaskSkipped, TaskCancelled:
+		return true
+	}
+	return false
+}
