@@ -34,15 +34,16 @@ func (s Scope) Resolve(path string) (any, bool) {
 		prefix string
 		value  map[string]any
 	}{{runPrefix, s.Run}, {nodesPrefix, s.Nodes}} {
-		if path == root.prefix {
-			return root.value, root.value != nil
+		rest, ok := strings.CutPrefix(path, root.prefix+".")
+		switch {
+		case !ok && path != root.prefix:
+			continue
+		case root.value == nil:
+			return nil, false
+		case !ok:
+			return root.value, true
 		}
-		if rest, ok := strings.CutPrefix(path, root.prefix+"."); ok {
-			if root.value == nil {
-				return nil, false
-			}
-			return Lookup(root.value, rest)
-		}
+		return Lookup(root.value, rest)
 	}
 	return Lookup(s.Payload, path)
 }

@@ -160,7 +160,15 @@ func compileObject(m map[string]any, at string) (*term, error) {
 	if err := op.checkArity(len(operands)); err != nil {
 		return nil, ruleError(at, "%v", err)
 	}
-	args, err := compileAll(operands, join(at, name))
+	var args []*term
+	var err error
+	if isList {
+		args, err = compileAll(operands, join(at, name))
+	} else {
+		var arg *term
+		arg, err = compile(operand, join(at, name))
+		args = []*term{arg}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -26,9 +26,9 @@ const Prefix = "/workflows/api"
 type Config struct {
 	// Now is the clock behind every id (`<ms>`) and timestamp. Default time.Now.
 	Now func() time.Time
-	// Rand drives every random value. Default: a time-seeded PCG source. It is
-	// guarded by a mutex inside the handler, so one *rand.Rand may serve
-	// concurrent requests.
+	// Rand drives every random value. Default: a time-seeded PCG source. The
+	// handler guards it with its own mutex, so concurrent requests may share
+	// it; do not use it elsewhere while the handler serves.
 	Rand *rand.Rand
 }
 

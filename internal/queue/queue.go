@@ -110,7 +110,7 @@ func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) 
 	id := deliveryID(ref)
 	opts := []asynq.Option{asynq.TaskID(id), asynq.Queue(c.queue), asynq.MaxRetry(MaxRetry)}
 	if !at.IsZero() && at.After(time.Now()) {
-		opts = append(opts, asynq.ProcessAt(at))
+		opts = append(opts, asynq.ProcessAt(ceilSecond(at)))
 	}
 	task := asynq.NewTaskWithHeaders(typ, body, headers)
 	_, err = c.client.EnqueueContext(ctx, task, opts...)
@@ -147,3 +147,12 @@ func (c *Client) Stop(_ context.Context, ref engine.TaskRef, status string) erro
 
 // Close releases the client (not the shared Redis connection).
 func (c *Client) Close() error { return nil }
+
+// ceilSecond rounds up to a whole second: asynq keeps scheduled deliveries with one-second
+// resolution (it truncates), so rounding up makes a delivery never early and at most 1 s late.
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
+}

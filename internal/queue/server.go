@@ -111,12 +111,15 @@ func decode(t *asynq.Task, kind string) (engine.TaskRef, error) {
 
 // retryDelay honours the engine's backoff for node retries; infrastructure errors back off
 // exponentially from 100 ms to 30 s.
+// Delays are rounded so the redelivery is never early (see ceilSecond).
 func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	d := min(100*time.Millisecond<<min(n, 10), 30*time.Second)
 	var r *engine.RetryLater
 	if errors.As(err, &r) {
-		return r.Delay
+		d = r.Delay
 	}
-	return min(100*time.Millisecond<<min(n, 10), 30*time.Second)
+	now := time.Now()
+	return ceilSecond(now.Add(d)).Sub(now)
 }
 
 // slogAdapter routes asynq's logs to slog.

@@ -1,0 +1,92 @@
+// Package apptest starts a whole SequenceFlow process (the dev role: API, worker, reconciler)
+// for tests, on a fresh database, its own queue and a random local port.
+package apptest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sequenceflow/sequenceflow/internal/app"
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
+)
+
+// Server is a running process.
+type Server struct {
+	URL string
+	App *app.App
+	Cfg app.Config
+}
+
+// Start runs a dev-role process until the test ends. configure may adjust the config (it
+// starts with a fresh database, a unique queue, fast retries and reconciliation).
+func Start(t testing.TB, configure func(*app.Config)) *Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := app.Config{
+		DatabaseURL:       testenv.Database(t),
+		RedisURL:          testenv.RedisURL(),
+		Queue:             testenv.QueueName(t),
+		APIBaseURL:        "http://" + ln.Addr().String(),
+		Listener:          ln,
+		WorkerConcurrency: 10,
+		RetryBaseDelay:    20 * time.Millisecond,
+		ReconcileInterval: 200 * time.Millisecond,
+		ReconcileAfter:    time.Second,
+		ShutdownTimeout:   2 * time.Second,
+		SeedSamples:       true,
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	var logOut io.Writer = io.Discard
+	if os.Getenv("TEST_LOG") != "" {
+		logOut = os.Stderr
+	}
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, app.RoleDev, log)
+	if err != nil {
+		cancel()
+		t.Fatalf("apptest: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("apptest: process ended with: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("apptest: process did not stop within 30 s")
+		}
+		a.Close()
+	})
+	s := &Server{URL: cfg.APIBaseURL, App: a, Cfg: cfg}
+	s.waitReady(t)
+	return s
+}
+
+func (s *Server) waitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		conn, err := net.DialTimeout("tcp", s.URL[len("http://"):], time.Second)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("apptest: API at %s did not start", s.URL)
+}

@@ -1,0 +1,214 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/nodes"
+	"github.com/sequenceflow/sequenceflow/internal/outbound"
+	"github.com/sequenceflow/sequenceflow/internal/queue"
+	"github.com/sequenceflow/sequenceflow/internal/store"
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+// harness is a real engine on a fresh database and its own queue; workers are started and
+// stopped by the test.
+type harness struct {
+	t     *testing.T
+	store *store.Store
+	queue *queue.Client
+	eng   *engine.Engine
+	qname string
+	redis string
+
+	mu      sync.Mutex
+	workers []func()
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{URL: testenv.Database(t), MaxConns: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := queue.Connect(ctx, testenv.RedisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL()}
+	h.queue = queue.NewClient(rc, h.qname)
+	registry := nodes.NewRegistry(outbound.NewClient(outbound.Config{}), nodes.APICallConfig{})
+	h.eng = engine.New(engine.Config{RetryBaseDelay: 10 * time.Millisecond}, st, h.queue, registry, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() {
+		h.stopWorkers()
+		rc.Close()
+		st.Close()
+	})
+	return h
+}
+
+// startWorker runs a worker until the returned function (or the test's end) stops it.
+func (h *harness) startWorker(concurrency int) (stop func()) {
+	h.t.Helper()
+	rc, err := queue.Connect(context.Background(), h.redis)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	srv := queue.NewServer(rc, queue.ServerConfig{Queue: h.qname, Concurrency: concurrency, ShutdownTimeout: time.Second}, h.eng,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Run(ctx); err != nil {
+			h.t.Errorf("worker: %v", err)
+		}
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			rc.Close()
+		})
+	}
+	h.mu.Lock()
+	h.workers = append(h.workers, stop)
+	h.mu.Unlock()
+	return stop
+}
+
+func (h *harness) stopWorkers() {
+	h.mu.Lock()
+	workers := h.workers
+	h.workers = nil
+	h.mu.Unlock()
+	for _, stop := range workers {
+		stop()
+	}
+}
+
+// createWorkflow stores a definition (validated like the API does) and returns the workflow.
+func (h *harness) createWorkflow(def workflow.Definition) workflow.Workflow {
+	h.t.Helper()
+	registry := nodes.NewRegistry(outbound.NewClient(outbound.Config{}), nodes.APICallConfig{})
+	if err := workflow.Validate(def, workflow.DefaultLimits, registry.ValidateConfig); err != nil {
+		h.t.Fatalf("invalid test workflow: %v", err)
+	}
+	w, err := h.store.CreateWorkflow(context.Background(), "test", def, time.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return w
+}
+
+func (h *harness) start(w workflow.Workflow, input any) string {
+	h.t.Helper()
+	raw, _ := json.Marshal(input)
+	id, created, err := h.eng.StartRun(context.Background(), engine.StartRequest{WorkflowID: w.ID, VersionID: w.VersionID, Input: raw})
+	if err != nil || !created {
+		h.t.Fatalf("start run: created=%v err=%v", created, err)
+	}
+	return id
+}
+
+func (h *harness) run(runID string) workflow.Run {
+	h.t.Helper()
+	r, err := h.store.GetRun(context.Background(), runID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func (h *harness) waitFor(what string, timeout time.Duration, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitRun waits for a run to reach a terminal status.
+func (h *harness) waitRun(runID string) workflow.Run {
+	h.t.Helper()
+	var r workflow.Run
+	h.waitFor("run "+runID+" to finish", 30*time.Second, func() bool {
+		r = h.run(runID)
+		return workflow.RunTerminal(r.Status)
+	})
+	return r
+}
+
+func (h *harness) waitTask(runID, nodeID, status string) workflow.Task {
+	h.t.Helper()
+	var task workflow.Task
+	h.waitFor(nodeID+" to be "+status, 30*time.Second, func() bool {
+		task = taskOf(h.t, h.run(runID), nodeID)
+		return task.Status == status
+	})
+	return task
+}
+
+func taskOf(t *testing.T, r workflow.Run, nodeID string) workflow.Task {
+	t.Helper()
+	for _, task := range r.Tasks {
+		if task.NodeID == nodeID {
+			return task
+		}
+	}
+	t.Fatalf("run %s has no task for node %s", r.ID, nodeID)
+	return workflow.Task{}
+}
+
+// statuses maps node id to task status.
+func statuses(r workflow.Run) map[string]string {
+	out := map[string]string{}
+	for _, t := range r.Tasks {
+		out[t.NodeID] = t.Status
+	}
+	return out
+}
+
+// nodeLogs returns the node-output messages of a node.
+func nodeLogs(r workflow.Run, nodeID string) []string {
+	var out []string
+	for _, l := range r.Logs {
+		if l.Type == workflow.LogNodeOutput && l.NodeID != nil && *l.NodeID == nodeID {
+			out = append(out, l.Message)
+		}
+	}
+	return out
+}
+
+func logsOfType(r workflow.Run, typ string) []string {
+	var out []string
+	for _, l := range r.Logs {
+		if l.Type == typ {
+			out = append(out, l.Message)
+		}
+	}
+	return out
+}
+
+// queuedDeliveries counts the queue entries (pending or scheduled) for a task id.
+func (h *harness) queueHas(taskID string) bool {
+	_, err := h.queue.Inspector().GetTaskInfo(h.qname, taskID)
+	return err == nil
+}
+
+func ref(taskID, runID string) engine.TaskRef {
+	return engine.TaskRef{TaskID: taskID, RunID: runID, Kind: engine.KindExecute}
+}

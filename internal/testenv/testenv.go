@@ -1,0 +1,148 @@
+// Package testenv gives tests real, isolated services: a fresh PostgreSQL database with the
+// schema applied (cloned from a migrated template, so it is cheap) and a Redis URL plus a queue
+// name of their own. Set TEST_DATABASE_URL (an admin connection, default
+// postgres://postgres@127.0.0.1:5432/postgres) and TEST_REDIS_URL (default
+// redis://127.0.0.1:6379/9) to point tests elsewhere.
+package testenv
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sequenceflow/sequenceflow/internal/store"
+	"github.com/sequenceflow/sequenceflow/migrations"
+)
+
+func adminURL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// RedisURL is the Redis the tests use.
+func RedisURL() string {
+	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/9"
+}
+
+// QueueName returns a queue name no other test uses.
+func QueueName(t testing.TB) string {
+	return "test-" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
+}
+
+// withDatabase returns the admin URL with another database name.
+func withDatabase(admin, name string) string {
+	u, err := url.Parse(admin)
+	if err != nil {
+		panic(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Database creates a fresh, migrated database for the test and drops it afterwards. It
+// returns the database URL.
+func Database(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, adminURL())
+	if err != nil {
+		t.Fatalf("testenv: cannot reach PostgreSQL at %s: %v (start it, or set TEST_DATABASE_URL)", adminURL(), err)
+	}
+	defer admin.Close(ctx)
+	tmpl, err := template(ctx, admin)
+	if err != nil {
+		t.Fatalf("testenv: template database: %v", err)
+	}
+	name := "sftest_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:20]
+	var createErr error
+	for range 20 {
+		if _, createErr = admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tmpl)); createErr == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // another package is cloning the template right now
+	}
+	if createErr != nil {
+		t.Fatalf("testenv: create database: %v", createErr)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, adminURL())
+		if err != nil {
+			t.Logf("testenv: drop database %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name)); err != nil {
+			t.Logf("testenv: drop database %s: %v", name, err)
+		}
+	})
+	return withDatabase(adminURL(), name)
+}
+
+// template returns the name of a migrated template database for the current migrations,
+// creating it once (under an advisory lock, so concurrent test packages agree).
+func template(ctx context.Context, admin *pgx.Conn) (string, error) {
+	name := "sftest_tmpl_" + migrationsHash()
+	if _, err := admin.Exec(ctx, `SELECT pg_advisory_lock(727001)`); err != nil {
+		return "", err
+	}
+	defer admin.Exec(context.Background(), `SELECT pg_advisory_unlock(727001)`) //nolint:errcheck // released with the connection anyway
+	var exists bool
+	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	building := name + "_build"
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, building)); err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s`, building)); err != nil {
+		return "", err
+	}
+	st, err := store.Open(ctx, store.Config{URL: withDatabase(adminURL(), building)})
+	if err != nil {
+		return "", err
+	}
+	err = st.Migrate(ctx)
+	st.Close()
+	if err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s RENAME TO %s`, building, name)); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+func migrationsHash() string {
+	h := sha256.New()
+	_ = fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := fs.ReadFile(migrations.FS, path)
+		h.Write([]byte(path))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
