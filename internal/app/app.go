@@ -66,6 +66,11 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		return nil, err
 	}
 	a := &App{cfg: cfg, role: role, log: log}
+	if role == RoleDev {
+		if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+			return nil, err
+		}
+	}
 	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns)})
 	if err != nil {
 		return nil, err
@@ -127,10 +132,10 @@ func (a *App) ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := a.store.Ping(ctx); err != nil {
-		return fmt.Errorf("PostgreSQL unreachable: %w", err)
+		return fmt.Errorf("cannot reach PostgreSQL: %w", err)
 	}
 	if err := a.redis.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("Redis unreachable: %w", err)
+		return fmt.Errorf("cannot reach Redis: %w", err)
 	}
 	return nil
 }

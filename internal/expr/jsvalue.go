@@ -17,8 +17,9 @@ const maxDepth = 10000
 
 // toJS returns a deep copy of v in the JavaScript value model: numbers of any Go type and
 // json.Number become float64, maps with string keys become map[string]any, slices and arrays
-// become []any, json.RawMessage is decoded, and other values go through a JSON round trip
-// (nil if that fails). The copy shares nothing with v, so evaluations never race on it.
+// become []any, nil maps and slices become null as in encoding/json, json.RawMessage is
+// decoded, and other values go through a JSON round trip (nil if that fails). The copy shares
+// nothing with v, so evaluations never race on it.
 func toJS(v any) any {
 	return toJSDepth(v, 0)
 }
@@ -31,12 +32,18 @@ func toJSDepth(v any, depth int) any {
 	case nil, bool, float64, string:
 		return t
 	case map[string]any:
+		if t == nil {
+			return nil
+		}
 		out := make(map[string]any, len(t))
 		for k, e := range t {
 			out[k] = toJSDepth(e, depth+1)
 		}
 		return out
 	case []any:
+		if t == nil {
+			return nil
+		}
 		out := newArray(len(t))
 		for i, e := range t {
 			out[i] = toJSDepth(e, depth+1)
@@ -66,6 +73,9 @@ func reflectToJS(rv reflect.Value, depth int) any {
 		}
 		return toJSDepth(rv.Elem().Interface(), depth+1)
 	case reflect.Map:
+		if rv.IsNil() {
+			return nil
+		}
 		if rv.Type().Key().Kind() != reflect.String {
 			return viaJSON(rv.Interface())
 		}

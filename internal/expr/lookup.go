@@ -30,22 +30,30 @@ const (
 // Resolve looks a template path up in the scope: "$run" and "$nodes" paths against the run and
 // the upstream outputs, anything else against the payload, each with Lookup's rules.
 func (s Scope) Resolve(path string) (any, bool) {
-	for _, root := range []struct {
-		prefix string
-		value  map[string]any
-	}{{runPrefix, s.Run}, {nodesPrefix, s.Nodes}} {
-		rest, ok := strings.CutPrefix(path, root.prefix+".")
-		switch {
-		case !ok && path != root.prefix:
-			continue
-		case root.value == nil:
-			return nil, false
-		case !ok:
-			return root.value, true
-		}
-		return Lookup(root.value, rest)
+	switch {
+	case inScope(path, runPrefix):
+		return lookupIn(s.Run, path[len(runPrefix):])
+	case inScope(path, nodesPrefix):
+		return lookupIn(s.Nodes, path[len(nodesPrefix):])
 	}
 	return Lookup(s.Payload, path)
+}
+
+// inScope reports whether path is prefix itself or starts with prefix + ".".
+func inScope(path, prefix string) bool {
+	rest, ok := strings.CutPrefix(path, prefix)
+	return ok && (rest == "" || rest[0] == '.')
+}
+
+// lookupIn resolves the rest of a scoped path, "" or ".<path>", against the scope's root.
+func lookupIn(root map[string]any, rest string) (any, bool) {
+	switch {
+	case root == nil:
+		return nil, false
+	case rest == "":
+		return root, true
+	}
+	return Lookup(root, rest[1:])
 }
 
 // Lookup resolves a dotted path against root the way the seed's template lookup does: "[n]" is

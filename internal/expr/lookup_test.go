@@ -131,19 +131,19 @@ func TestScopeResolve(t *testing.T) {
 func TestRewriteIndexes(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
-		"items[0]":      "items.0",
-		"a[12].b[3]":    "a.12.b.3",
-		"[0].name":      ".0.name",
-		"a[x]":          "a[x]",
-		"a[]":           "a[]",
-		"a[1":           "a[1",
-		"a[-1]":         "a[-1]",
-		"plain.path":    "plain.path",
-		"a[1][2]":       "a.1.2",
-		"a[[1]]":        "a[.1]",
-		"trailing[":     "trailing[",
-		"unicode[3]é":   "unicode.3é",
-		"x[007]":        "x.007",
+		"items[0]":        "items.0",
+		"a[12].b[3]":      "a.12.b.3",
+		"[0].name":        ".0.name",
+		"a[x]":            "a[x]",
+		"a[]":             "a[]",
+		"a[1":             "a[1",
+		"a[-1]":           "a[-1]",
+		"plain.path":      "plain.path",
+		"a[1][2]":         "a.1.2",
+		"a[[1]]":          "a[.1]",
+		"trailing[":       "trailing[",
+		"unicode[3]é":     "unicode.3é",
+		"x[007]":          "x.007",
 		"\u00e9[1]\u00e9": "\u00e9.1\u00e9",
 	}
 	for in, want := range tests {

@@ -112,6 +112,15 @@ func TestPredicateErrors(t *testing.T) {
 			wantMsg: `predicate 1 (id "p2"): invalid rule: unknown operator "like"`,
 		},
 		{
+			name: "eval predicates",
+			compile: func() error {
+				_, err := EvalPredicates([]Predicate{pred("p1", "", badRule)}, "", nil)
+				return err
+			},
+			wantIndex: 0, wantID: "p1",
+			wantMsg: `predicate 0 (id "p1"): invalid rule: unknown operator "like"`,
+		},
+		{
 			name:      "validate",
 			compile:   func() error { return ValidatePredicates([]Predicate{pred("p1", "", `{"==": [1]}`), good}) },
 			wantIndex: 0, wantID: "p1",

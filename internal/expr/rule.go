@@ -131,11 +131,10 @@ func compileAll(vs []any, at string) ([]*term, error) {
 // an empty object is a literal; an object with several keys is rejected, although
 // json-logic-js would take it as a literal, because in a rule it is almost always a mistake.
 func compileObject(m map[string]any, at string) (*term, error) {
-	switch len(m) {
-	case 0:
+	if len(m) == 0 {
 		return &term{value: m}, nil
-	case 1:
-	default:
+	}
+	if len(m) > 1 {
 		keys := make([]string, 0, len(m))
 		for k := range m {
 			keys = append(keys, fmt.Sprintf("%q", k))

@@ -252,6 +252,8 @@ func TestOperators(t *testing.T) {
 		{"substr before the start", `{"substr": ["abc", -10]}`, `null`, "abc"},
 		{"substr of a number", `{"substr": [12345, 1, 2]}`, `null`, "23"},
 		{"substr in UTF-16 units", `{"substr": ["h\u00e9llo\ud83d\ude00x", 5, 2]}`, `null`, "\U0001F600"},
+		{"substr with a NaN start", `{"substr": ["abc", "x"]}`, `null`, "abc"},
+		{"substr with a NaN length", `{"substr": ["abc", 0, "x"]}`, `null`, ""},
 		{"substr without start", `{"substr": ["abc"]}`, `null`, "abc"},
 		{"substr of null", `{"substr": [null, 0]}`, `null`, "null"},
 		{"merge", `{"merge": [[1, 2], 3, [[4]], null]}`, `null`, []any{1.0, 2.0, 3.0, []any{4.0}, nil}},

@@ -93,12 +93,12 @@ func ReferencesOf(tmpls ...string) References {
 	for _, tmpl := range tmpls {
 		for _, path := range Paths(tmpl) {
 			switch {
-			case path == runPrefix || strings.HasPrefix(path, runPrefix+"."):
+			case inScope(path, runPrefix):
 				refs.Run = true
 			case path == nodesPrefix:
 				refs.AllNodes = true
-			case strings.HasPrefix(path, nodesPrefix+"."):
-				rest := rewriteIndexes(strings.TrimPrefix(path, nodesPrefix+"."))
+			case inScope(path, nodesPrefix):
+				rest := rewriteIndexes(path[len(nodesPrefix)+1:])
 				id, _, _ := strings.Cut(rest, ".")
 				if !seen[id] {
 					seen[id] = true

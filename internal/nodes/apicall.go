@@ -110,6 +110,11 @@ func (a apiCall) Validate(config json.RawMessage) []workflow.Problem {
 	return nil
 }
 
+// errRequestTimeout keeps the seed's wording, which users' workflows may match on.
+//
+//lint:ignore ST1005 the seed's envelope text is capitalised
+var errRequestTimeout = errors.New("Request timeout")
+
 // envelope is the seed's response payload {status, statusText, data, headers, success[, error]}.
 type envelope struct {
 	Status     int               `json:"status"`
@@ -125,7 +130,7 @@ func (a apiCall) Execute(ctx context.Context, in Input) (Output, error) {
 	if err != nil {
 		return Output{}, a.fail(&Error{Reason: "config", Err: err}, cfg.URL)
 	}
-	target := expr.Render(a.rewrite(cfg.URL), in.Scope)
+	target := encodeURL(expr.Render(a.rewrite(cfg.URL), in.Scope))
 	var body []byte
 	sendBody := cfg.BodyTemplate != "" && (cfg.Method == "POST" || cfg.Method == "PUT" || cfg.Method == "PATCH")
 	if sendBody {
@@ -211,7 +216,7 @@ func classifyTransport(err error) *Error {
 	case errors.Is(err, outbound.ErrResponseTooLarge):
 		return &Error{Reason: "response", Err: err}
 	case outbound.IsTimeout(err):
-		return &Error{Retryable: true, Reason: "timeout", Err: errors.New("Request timeout")}
+		return &Error{Retryable: true, Reason: "timeout", Err: errRequestTimeout}
 	case errors.Is(err, context.Canceled):
 		return &Error{Reason: "cancelled", Err: err}
 	}
@@ -289,4 +294,22 @@ func cmpOr(s, fallback string) string {
 		return fallback
 	}
 	return s
+}
+
+// encodeURL percent-encodes what a browser's fetch would in a rendered URL (spaces, controls,
+// non-ASCII and "<>\^`{|}), so "?city={{city}}" with "New York" stays a valid request.
+func encodeURL(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"<>\\^`{|}", c) >= 0 {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
