@@ -37,16 +37,21 @@ func (o *operator) checkArity(n int) error {
 	if n >= o.minArgs && (o.maxArgs < 0 || n <= o.maxArgs) {
 		return nil
 	}
-	want := fmt.Sprintf("%d to %d arguments", o.minArgs, o.maxArgs)
+	want := fmt.Sprintf("%d to %s", o.minArgs, arguments(o.maxArgs))
 	switch {
 	case o.maxArgs < 0:
-		want = fmt.Sprintf("at least %d arguments", o.minArgs)
-	case o.minArgs == o.maxArgs && o.minArgs == 1:
-		want = "1 argument"
+		want = "at least " + arguments(o.minArgs)
 	case o.minArgs == o.maxArgs:
-		want = fmt.Sprintf("%d arguments", o.minArgs)
+		want = arguments(o.minArgs)
 	}
 	return fmt.Errorf("operator %q takes %s, got %d", o.name, want, n)
+}
+
+func arguments(n int) string {
+	if n == 1 {
+		return "1 argument"
+	}
+	return fmt.Sprintf("%d arguments", n)
 }
 
 // lookupOperator returns the supported operators: json-logic-js's standard set except log,

@@ -71,7 +71,7 @@ func TestParseRuleErrors(t *testing.T) {
 		{"in with one argument", `{"in": ["a"]}`, `operator "in" takes 2 arguments, got 1`},
 		{"! without argument", `{"!": []}`, `operator "!" takes 1 argument, got 0`},
 		{"var with three arguments", `{"var": ["a", 1, 2]}`, `operator "var" takes 0 to 2 arguments, got 3`},
-		{"* without argument", `{"*": []}`, `operator "*" takes at least 1 arguments, got 0`},
+		{"* without argument", `{"*": []}`, `operator "*" takes at least 1 argument, got 0`},
 		{"nested arity", `{"and": [{"<=": [1]}]}`, `operator "<=" takes 2 to 3 arguments, got 1 at and[0]`},
 	}
 	for _, tt := range tests {

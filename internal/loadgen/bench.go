@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -225,46 +224,44 @@ func (b *Bench) runService(ctx context.Context) ([]Result, error) {
 		b.meter = m
 	}
 	var workloads []Workload
+	var pools []*workflowPool
 	for _, s := range cfg.Shapes {
 		w, err := NewWorkload(s, cmp.Or(map[string]int{ShapeChain: cfg.ChainN, ShapeFanout: cfg.FanoutN}[s], 1), cfg.APIBase)
 		if err != nil {
 			return nil, err
 		}
-		workloads = append(workloads, w)
-	}
-	var pollCost float64
-	if cfg.Transactions {
-		var err error
-		if pollCost, err = b.calibrate(ctx); err != nil {
-			return nil, err
-		}
-	}
-	var phases []phase
-	var txMark int64
-	for i, w := range workloads {
-		p := phase{w: w, pollCost: pollCost}
+		// Created before the measured windows; a further copy made mid-phase costs a few
+		// transactions in thousands.
 		pool, err := b.workflowPool(ctx, w)
 		if err != nil {
 			return nil, err
 		}
-		if cfg.Transactions {
-			// After calibration or the previous phase's settle everything is published; the
-			// workflows just created are published by this settle.
-			if txMark, err = b.meter.Settle(ctx, cfg.Settle); err != nil {
-				return nil, err
-			}
-			p.txBefore = txMark
+		workloads, pools = append(workloads, w), append(pools, pool)
+	}
+	var pollCost float64
+	var txMark int64
+	if cfg.Transactions {
+		var err error
+		if pollCost, txMark, err = b.calibrate(ctx); err != nil {
+			return nil, err
 		}
+	}
+	var phases []phase
+	for i, w := range workloads {
+		p := phase{w: w, pollCost: pollCost, txBefore: txMark}
 		b.printf("phase %d/%d: %s, %s, bound %s\n", i+1, len(workloads), w.Name, cfg.Load.Mode(), bound(cfg.Load))
 		pollsBefore := b.client.StatusPolls.Load() + b.client.ListPolls.Load()
 		start := time.Now()
-		p.outcomes = b.drive(ctx, w, pool)
+		p.outcomes = b.drive(ctx, w, pools[i])
 		p.clientDur = time.Since(start)
 		p.polls = b.client.StatusPolls.Load() + b.client.ListPolls.Load() - pollsBefore
-		if cfg.Transactions {
-			if p.txAfter, err = b.meter.Settle(ctx, cfg.Settle); err != nil {
+		if cfg.Transactions && ctx.Err() == nil {
+			// The next phase starts from this mark: its window begins where this one ends.
+			var err error
+			if txMark, err = b.meter.Settle(ctx, cfg.Settle); err != nil {
 				return nil, err
 			}
+			p.txAfter = txMark
 		}
 		ended, stuck := 0, 0
 		for _, o := range p.outcomes {
@@ -278,9 +275,13 @@ func (b *Bench) runService(ctx context.Context) ([]Result, error) {
 		b.printf("  %d runs ended, %d stuck, in %s\n", ended, stuck, p.clientDur.Round(time.Millisecond))
 		phases = append(phases, p)
 		if ctx.Err() != nil {
+			b.printf("  overall timeout reached: stopping\n")
 			break
 		}
 	}
+	// Read the results even after the overall timeout, within a bound of their own.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
 	results := make([]Result, 0, len(phases))
 	for _, p := range phases {
 		r, err := b.result(ctx, p)
@@ -383,27 +384,27 @@ func (b *Bench) drive(ctx context.Context, w Workload, pool *workflowPool) []Out
 
 // calibrate measures the transactions one tracking poll costs: a quiet window with only
 // Calibrations polls of a finished run (status) or of its workflow's run list (list).
-func (b *Bench) calibrate(ctx context.Context) (float64, error) {
+func (b *Bench) calibrate(ctx context.Context) (cost float64, mark int64, err error) {
 	w, err := NewWorkload(ShapeChain, 2, b.cfg.APIBase)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	wid, err := b.client.CreateWorkflow(ctx, "sfload calibration", w.Definition)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	runID, err := b.client.StartRun(ctx, wid, w.Input(0))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	st := &StatusTracker{Client: b.client, Interval: 20 * time.Millisecond}
 	if _, err := st.Wait(ctx, wid, runID, time.Now().Add(b.cfg.RunTimeout)); err != nil {
-		return 0, fmt.Errorf("calibration run %s: %w", runID, err)
+		return 0, 0, fmt.Errorf("calibration run %s: %w", runID, err)
 	}
 	b.printf("calibrating: %d %s polls between two %s settles\n", b.cfg.Calibrations, b.cfg.Poll, b.cfg.Settle)
 	before, err := b.meter.Settle(ctx, b.cfg.Settle)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for range b.cfg.Calibrations {
 		if b.cfg.Poll == PollStatus {
@@ -412,16 +413,16 @@ func (b *Bench) calibrate(ctx context.Context) (float64, error) {
 			_, err = b.client.ListRuns(ctx, wid)
 		}
 		if err != nil {
-			return 0, fmt.Errorf("calibration: %w", err)
+			return 0, 0, fmt.Errorf("calibration: %w", err)
 		}
 	}
 	after, err := b.meter.Settle(ctx, b.cfg.Settle)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	cost := float64(after-before) / float64(b.cfg.Calibrations)
+	cost = float64(after-before) / float64(b.cfg.Calibrations)
 	b.printf("  one %s poll costs %.2f transactions\n", b.cfg.Poll, cost)
-	return cost, nil
+	return cost, after, nil
 }
 
 // tally counts outcomes into r.
@@ -488,7 +489,7 @@ func (b *Bench) result(ctx context.Context, p phase) (Result, error) {
 		r.Branches = a.Branches
 	}
 	r.RunsPerSec, r.NodesPerSec = perSecond(r.Succeeded, r.Wall), perSecond(r.NodeExecutions, r.Wall)
-	if cfg.Transactions && r.NodeExecutions > 0 {
+	if cfg.Transactions && p.txAfter > 0 && r.NodeExecutions > 0 {
 		r.Transactions, r.Polls, r.PollCost = p.txAfter-p.txBefore, p.polls, p.pollCost
 		r.TxPerNode = float64(r.Transactions) / float64(r.NodeExecutions)
 		r.TxPerNodeNoPoll = (float64(r.Transactions) - float64(r.Polls)*r.PollCost) / float64(r.NodeExecutions)
@@ -502,5 +503,3 @@ func (b *Bench) result(ctx context.Context, p phase) (Result, error) {
 	}
 	return r, nil
 }
-
-var _ = slices.Contains[[]string]

@@ -21,8 +21,8 @@ type Result struct {
 	// Floor marks the bare-asynq floor; its node executions are hops.
 	Floor bool `json:"floor,omitempty"`
 	// Mode is the load: "c=20" or "r=50/s".
-	Mode        string `json:"mode"`
-	Concurrency int    `json:"concurrency,omitempty"`
+	Mode        string  `json:"mode"`
+	Concurrency int     `json:"concurrency,omitempty"`
 	Rate        float64 `json:"rate,omitempty"`
 
 	Started     int `json:"started"`
