@@ -69,6 +69,8 @@ CREATE TABLE tasks (
 CREATE INDEX tasks_run_position_idx ON tasks (run_id, position);
 -- The reconciler scans queued and waiting tasks by due time.
 CREATE INDEX tasks_reconcile_idx ON tasks (due_at) WHERE status IN ('queued', 'waiting');
+-- ... and running tasks by start time, to find deliveries lost with their worker.
+CREATE INDEX tasks_running_idx ON tasks (started_at) WHERE status = 'running';
 
 CREATE TABLE run_logs (
     id         uuid PRIMARY KEY,

@@ -63,8 +63,9 @@ type Store interface {
 	// run is serialised. It returns ErrRunFinished (without calling fn) when the run is
 	// terminal and ErrNotFound when it does not exist.
 	InRun(ctx context.Context, runID string, fn func(RunTx) error) error
-	// DueTasks lists tasks queued or waiting whose due time is before the cutoff.
-	DueTasks(ctx context.Context, before time.Time, limit int) ([]TaskRef, error)
+	// DueTasks lists tasks queued or waiting whose due time is before the cutoff, and tasks
+	// running since before staleBefore.
+	DueTasks(ctx context.Context, before, staleBefore time.Time, limit int) ([]TaskRef, error)
 	// OverdueRuns lists running runs past their deadline.
 	OverdueRuns(ctx context.Context, now time.Time, limit int) ([]string, error)
 }

@@ -14,6 +14,10 @@ type ReconcilerConfig struct {
 	// After is how long a task may be due without running before it is enqueued again
 	// (default 15 s).
 	After time.Duration
+	// StaleAfter is how long a task may be running before its delivery is presumed lost
+	// with its worker and enqueued again (default 15 min, above the longest node timeout; a
+	// live delivery makes that a no-op).
+	StaleAfter time.Duration
 	// Batch bounds the tasks handled per pass (default 500).
 	Batch int
 }
@@ -22,6 +26,7 @@ type ReconcilerConfig struct {
 func (c ReconcilerConfig) WithDefaults() ReconcilerConfig {
 	c.Interval = cmp.Or(c.Interval, 5*time.Second)
 	c.After = cmp.Or(c.After, 15*time.Second)
+	c.StaleAfter = cmp.Or(c.StaleAfter, 15*time.Minute)
 	c.Batch = cmp.Or(c.Batch, 500)
 	return c
 }
@@ -33,7 +38,7 @@ func (c ReconcilerConfig) WithDefaults() ReconcilerConfig {
 func (e *Engine) Reconcile(ctx context.Context, cfg ReconcilerConfig) (int, error) {
 	cfg = cfg.WithDefaults()
 	now := e.now()
-	due, err := e.store.DueTasks(ctx, now.Add(-cfg.After), cfg.Batch)
+	due, err := e.store.DueTasks(ctx, now.Add(-cfg.After), now.Add(-cfg.StaleAfter), cfg.Batch)
 	if err != nil {
 		return 0, fmt.Errorf("reconcile: list due tasks: %w", err)
 	}

@@ -90,6 +90,33 @@ func TestReconcilerRecoversLostEnqueue(t *testing.T) {
 	}
 }
 
+// A task left running by a worker that died (its delivery gone too) is enqueued again once
+// it is stale, claimed from running with a new attempt, and finishes.
+func TestReconcilerRecoversStaleRunningTask(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	w := h.createWorkflow(workflowtest.New().Input("a").Notify("b", "b").Chain("a", "b").Build())
+	runID := h.start(w, nil)
+	a := taskOf(t, h.run(runID), "a")
+	if _, err := h.store.ClaimTask(context.Background(), a.ID, time.Now()); err != nil { // the worker claimed it, then died
+		t.Fatal(err)
+	}
+	if err := h.queue.Inspector().DeleteTask(h.qname, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.eng.Reconcile(context.Background(), engine.ReconcilerConfig{After: time.Hour, StaleAfter: time.Hour}); err != nil || n != 0 {
+		t.Fatalf("a fresh running task was re-enqueued: %d, %v", n, err)
+	}
+	if n, err := h.eng.Reconcile(context.Background(), engine.ReconcilerConfig{After: time.Hour, StaleAfter: time.Nanosecond}); err != nil || n != 1 {
+		t.Fatalf("stale running task: recovered %d, %v; want 1", n, err)
+	}
+	h.startWorker(2)
+	r := h.waitRun(runID)
+	if a := taskOf(t, r, "a"); r.Status != workflow.RunSucceeded || a.Attempt != 2 || len(nodeLogs(r, "a")) != 1 {
+		t.Fatalf("status %s, a attempt %d, a logs %d; want succeeded, 2, 1", r.Status, a.Attempt, len(nodeLogs(r, "a")))
+	}
+}
+
 // A task whose queue entry exists is left alone by the reconciler.
 func TestReconcilerLeavesQueuedTasksAlone(t *testing.T) {
 	t.Parallel()

@@ -174,20 +174,28 @@ func (s *Store) InRun(ctx context.Context, runID string, fn func(engine.RunTx) e
 }
 
 // DueTasks lists deliveries that should be in the queue: queued tasks due before the cutoff
-// (execute) and waiting tasks whose wake-up is due before it (wake).
-func (s *Store) DueTasks(ctx context.Context, before time.Time, limit int) ([]engine.TaskRef, error) {
+// (execute), waiting tasks whose wake-up is due before it (wake), and tasks running since
+// before staleBefore, whose delivery may have been lost with its worker (execute; a live
+// delivery makes the enqueue a no-op).
+func (s *Store) DueTasks(ctx context.Context, before, staleBefore time.Time, limit int) ([]engine.TaskRef, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT t.id::text, t.run_id::text, t.status, coalesce(r.trace_context, '')
-		FROM tasks t JOIN runs r ON r.id = t.run_id
-		WHERE t.status IN ('queued', 'waiting') AND t.due_at < $1 AND r.status = 'running'
-		ORDER BY t.due_at LIMIT $2`, before, limit)
+		(SELECT t.id::text, t.run_id::text, t.status, coalesce(r.trace_context, ''), t.due_at AS at
+		 FROM tasks t JOIN runs r ON r.id = t.run_id
+		 WHERE t.status IN ('queued', 'waiting') AND t.due_at < $1 AND r.status = 'running'
+		 ORDER BY t.due_at LIMIT $3)
+		UNION ALL
+		(SELECT t.id::text, t.run_id::text, t.status, coalesce(r.trace_context, ''), t.started_at
+		 FROM tasks t JOIN runs r ON r.id = t.run_id
+		 WHERE t.status = 'running' AND t.started_at < $2 AND r.status = 'running'
+		 ORDER BY t.started_at LIMIT $3)`, before, staleBefore, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list due tasks: %w", err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.TaskRef, error) {
 		var ref engine.TaskRef
 		var status string
-		err := r.Scan(&ref.TaskID, &ref.RunID, &status, &ref.TraceContext)
+		var at time.Time
+		err := r.Scan(&ref.TaskID, &ref.RunID, &status, &ref.TraceContext, &at)
 		ref.Kind = engine.KindExecute
 		if status == workflow.TaskWaiting {
 			ref.Kind = engine.KindWake
