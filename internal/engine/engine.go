@@ -19,6 +19,10 @@ import (
 // or gone, or it is not in a state this delivery may move it from.
 var ErrNotClaimable = errors.New("task not claimable")
 
+// ErrLostRace aborts a transition whose task was no longer in the expected state: a duplicate
+// or late delivery. Nothing it would have written is kept.
+var ErrLostRace = errors.New("task changed state concurrently")
+
 // ErrRunFinished means a transition found its run already terminal.
 var ErrRunFinished = errors.New("run already finished")
 
@@ -70,18 +74,22 @@ type Store interface {
 	OverdueRuns(ctx context.Context, now time.Time, limit int) ([]string, error)
 }
 
-// RunTx is one transaction on a locked run.
+// RunTx is one transaction on a locked run. Writes whose result the engine does not need are
+// queued and sent with the next read or the commit, so a transition costs few round trips; a
+// guard that fails (ErrLostRace, ErrRunFinished) surfaces at that point and rolls back the
+// whole transaction.
 type RunTx interface {
-	// FinishTask moves a task from one status (and attempt) to another; it reports false when
-	// the task was not in that state, i.e. a late or duplicate delivery lost the race.
-	FinishTask(ctx context.Context, f TaskFinish) (bool, error)
+	// FinishTask moves a task from one status (and attempt) to another. If the task is not in
+	// that state (a late or duplicate delivery lost the race) the transaction fails with
+	// ErrLostRace.
+	FinishTask(ctx context.Context, f TaskFinish) error
 	// ResolveEdges decrements each target's unresolved count by Edges and increments its
 	// activated count by Taken, returning the targets' counts afterwards.
 	ResolveEdges(ctx context.Context, runID string, res []EdgeResolution) ([]TargetState, error)
 	// Parents returns the status, chosen handles and output of the given nodes' tasks.
 	Parents(ctx context.Context, runID string, nodeIDs []string) ([]ParentState, error)
 	// ReleaseTasks moves pending tasks to queued with their input.
-	ReleaseTasks(ctx context.Context, runID string, rel []Release, now time.Time) ([]TaskRef, error)
+	ReleaseTasks(ctx context.Context, runID string, rel []Release, now time.Time) error
 	// SkipTasks moves pending tasks to skipped.
 	SkipTasks(ctx context.Context, runID string, nodeIDs []string, now time.Time) error
 	// AbortTasks ends every non-terminal task of the run except one: running ones become
@@ -91,11 +99,11 @@ type RunTx interface {
 	// AddLogs appends run log lines.
 	AddLogs(ctx context.Context, logs []LogEntry) error
 	// SettleRun subtracts newly terminal tasks from the run's counter; when it reaches 0 the
-	// run becomes succeeded (or failed if a task failed) and its result is written. It returns
-	// the run's status afterwards.
-	SettleRun(ctx context.Context, runID string, terminal int, now time.Time) (status string, err error)
-	// EndRun forces the run to a terminal status now, with a result and error.
-	EndRun(ctx context.Context, runID, status, errMsg string, result map[string]any, now time.Time) error
+	// run becomes succeeded (or failed if a task failed), its result is written and a system
+	// log "Workflow run <status>" is added.
+	SettleRun(ctx context.Context, runID string, terminal int, now time.Time) error
+	// EndRun forces the run to a terminal status now, with an error and extra result keys.
+	EndRun(ctx context.Context, runID, status, errMsg string, extra map[string]any, now time.Time) error
 }
 
 // Queue is what the engine needs from the task queue. Enqueue is idempotent per task and kind.

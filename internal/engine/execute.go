@@ -131,10 +131,9 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 			Message: fmt.Sprintf("Attempt %d of %d failed: %v; retrying in %s", c.Attempt, p.Retries+1, xe.Err, delay.Round(time.Millisecond)),
 			Data:    map[string]any{"reason": xe.Reason, "attempt": c.Attempt}})
 		err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-			ok, err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
-				To: workflow.TaskQueued, Error: xe.Err.Error(), DueAt: now.Add(delay), Now: now})
-			if err != nil || !ok {
-				return orLost(err)
+			if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
+				To: workflow.TaskQueued, Error: xe.Err.Error(), DueAt: now.Add(delay), Now: now}); err != nil {
+				return err
 			}
 			return tx.AddLogs(ctx, logs)
 		})

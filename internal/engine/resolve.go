@@ -71,11 +71,12 @@ func (r *resolver) resolve(ctx context.Context, nodeID string, handles []string,
 			}
 		}
 		if len(release) > 0 {
-			refs, err := r.tx.ReleaseTasks(ctx, r.runID, release, r.now)
-			if err != nil {
+			if err := r.tx.ReleaseTasks(ctx, r.runID, release, r.now); err != nil {
 				return err
 			}
-			r.released = append(r.released, refs...)
+			for _, rel := range release {
+				r.released = append(r.released, TaskRef{TaskID: TaskID(r.runID, rel.NodeID), RunID: r.runID, Kind: KindExecute})
+			}
 		}
 		if len(skip) > 0 {
 			if err := r.tx.SkipTasks(ctx, r.runID, skip, r.now); err != nil {

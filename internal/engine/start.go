@@ -51,7 +51,7 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (runID string, 
 	}
 	var roots []TaskRef
 	for _, n := range g.Def.Nodes {
-		t := NewTask{ID: uuid.NewString(), NodeID: n.ID, NodeType: n.Base.Type, Status: workflow.TaskPending, Unresolved: len(g.Incoming(n.ID))}
+		t := NewTask{ID: TaskID(r.ID, n.ID), NodeID: n.ID, NodeType: n.Base.Type, Status: workflow.TaskPending, Unresolved: len(g.Incoming(n.ID))}
 		if t.Unresolved == 0 {
 			t.Status, t.Input = workflow.TaskQueued, input
 			roots = append(roots, TaskRef{TaskID: t.ID, RunID: r.ID, Kind: KindExecute, TraceContext: req.TraceContext})

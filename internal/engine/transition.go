@@ -11,20 +11,9 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
-// errLostRace aborts a transition whose task was no longer in the expected state: a duplicate
-// or late delivery. Nothing it would have written is kept.
-var errLostRace = errors.New("task changed state concurrently")
-
-func orLost(err error) error {
-	if err != nil {
-		return err
-	}
-	return errLostRace
-}
-
 // dropped reports whether a transition failed only because it is no longer needed.
 func dropped(err error) bool {
-	return errors.Is(err, errLostRace) || errors.Is(err, ErrRunFinished) || errors.Is(err, workflow.ErrNotFound)
+	return errors.Is(err, ErrLostRace) || errors.Is(err, ErrRunFinished) || errors.Is(err, workflow.ErrNotFound)
 }
 
 // complete records a task's success and, in the same transaction, resolves its outgoing
@@ -35,10 +24,9 @@ func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, from 
 	var released []TaskRef
 	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
 		released = released[:0]
-		ok, err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt,
-			To: workflow.TaskCompleted, Output: output, Handles: handles, Now: now})
-		if err != nil || !ok {
-			return orLost(err)
+		if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt,
+			To: workflow.TaskCompleted, Output: output, Handles: handles, Now: now}); err != nil {
+			return err
 		}
 		if output == nil {
 			output = c.Input // a delay passes its input through
@@ -47,16 +35,11 @@ func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, from 
 		if err := r.resolve(ctx, c.NodeID, handles, output); err != nil {
 			return err
 		}
-		status, err := tx.SettleRun(ctx, c.RunID, 1+r.skipped, now)
-		if err != nil {
+		if err := tx.AddLogs(ctx, logs); err != nil {
 			return err
 		}
-		lines := logs
-		if workflow.RunTerminal(status) {
-			lines = append(slices.Clip(logs), LogEntry{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run " + status, At: now})
-		}
 		released = r.released
-		return tx.AddLogs(ctx, lines)
+		return tx.SettleRun(ctx, c.RunID, 1+r.skipped, now)
 	})
 	if dropped(err) {
 		return nil
@@ -81,10 +64,9 @@ func (e *Engine) park(ctx context.Context, c Claim, out nodes.Output, logs []Log
 		return fmt.Errorf("encode delay payload: %w", err)
 	}
 	err = e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-		ok, err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
-			To: workflow.TaskWaiting, Output: payload, DueAt: due, Now: now})
-		if err != nil || !ok {
-			return orLost(err)
+		if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
+			To: workflow.TaskWaiting, Output: payload, DueAt: due, Now: now}); err != nil {
+			return err
 		}
 		return tx.AddLogs(ctx, logs)
 	})
@@ -107,10 +89,10 @@ func (e *Engine) fail(ctx context.Context, c Claim, msg string, logs []LogEntry)
 	logs = append(logs, LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now})
 	var aborted []AbortedTask
 	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-		ok, err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
+		err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
 			To: workflow.TaskFailed, Error: msg, Now: now})
-		if err != nil || !ok {
-			return orLost(err)
+		if err != nil {
+			return err
 		}
 		if aborted, err = tx.AbortTasks(ctx, c.RunID, c.TaskID, false, now); err != nil {
 			return err

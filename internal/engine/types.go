@@ -3,7 +3,19 @@ package engine
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/google/uuid"
 )
+
+// TaskID is the id of a node's task in a run: derived from both (UUID v5), so the engine knows
+// every task id of a run without asking the database.
+func TaskID(runID, nodeID string) string {
+	ns, err := uuid.Parse(runID)
+	if err != nil {
+		ns = uuid.NameSpaceOID
+	}
+	return uuid.NewSHA1(ns, []byte(nodeID)).String()
+}
 
 // Kinds of queue delivery.
 const (

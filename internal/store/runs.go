@@ -128,46 +128,62 @@ func (s *Store) Definition(ctx context.Context, versionID string) (workflow.Defi
 	return def, nil
 }
 
-// RunContext returns a run's input and its completed tasks' outputs by node id.
+// RunContext returns a run's input and its completed tasks' outputs by node id, in one query.
 func (s *Store) RunContext(ctx context.Context, runID string) (any, map[string]any, error) {
 	var input any
-	if err := s.pool.QueryRow(ctx, `SELECT input FROM runs WHERE id = $1`, runID).Scan(&input); err != nil {
-		return nil, nil, fmt.Errorf("load run %s input: %w", runID, translate(err))
-	}
-	rows, err := s.pool.Query(ctx, `SELECT node_id, output FROM tasks WHERE run_id = $1 AND status = 'completed'`, runID)
+	var outputs map[string]any
+	err := s.pool.QueryRow(ctx, `
+		SELECT r.input, coalesce((SELECT jsonb_object_agg(node_id, output) FROM tasks WHERE run_id = r.id AND status = 'completed'), '{}')
+		FROM runs r WHERE r.id = $1`, runID).Scan(&input, &outputs)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load run %s outputs: %w", runID, err)
-	}
-	outputs := map[string]any{}
-	var nodeID string
-	var output any
-	_, err = pgx.ForEachRow(rows, []any{&nodeID, &output}, func() error {
-		outputs[nodeID] = output
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("load run %s outputs: %w", runID, err)
+		return nil, nil, fmt.Errorf("load run %s context: %w", runID, translate(err))
 	}
 	return input, outputs, nil
 }
 
 // InRun runs fn in a transaction that first locks the run's row, so the transitions of one run
-// are serialised and always take their locks in the same order (run, then tasks).
+// are serialised and always take their locks in the same order (run, then tasks). BEGIN and the
+// lock travel with fn's first read, and fn's remaining writes with COMMIT, so a typical
+// transition is two round trips.
 func (s *Store) InRun(ctx context.Context, runID string, fn func(engine.RunTx) error) error {
 	var err error
 	for range 3 {
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			var status string
-			if err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE`, runID).Scan(&status); err != nil {
-				return translate(err)
-			}
-			if workflow.RunTerminal(status) {
-				return engine.ErrRunFinished
-			}
-			return fn(runTx{tx: tx})
-		})
+		err = s.inRun(ctx, runID, fn)
 		if !retryable(err) {
 			return err
+		}
+	}
+	return err
+}
+
+func (s *Store) inRun(ctx context.Context, runID string, fn func(engine.RunTx) error) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Release()
+	tx := &runTx{conn: conn.Conn()}
+	tx.queue(`BEGIN`, nil, nil)
+	tx.queue(`SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE`, []any{runID}, func(br pgx.BatchResults) error {
+		var status string
+		if err := br.QueryRow().Scan(&status); err != nil {
+			return translate(err)
+		}
+		if workflow.RunTerminal(status) {
+			return engine.ErrRunFinished
+		}
+		return nil
+	})
+	if err = fn(tx); err == nil {
+		tx.queue(`COMMIT`, nil, nil)
+		err = tx.flush(ctx)
+	}
+	if err != nil && tx.begun {
+		// Roll back on the same connection; a broken connection is discarded by the pool.
+		rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, rbErr := conn.Exec(rbCtx, `ROLLBACK`); rbErr != nil {
+			conn.Conn().Close(rbCtx) //nolint:errcheck // the connection is being discarded
 		}
 	}
 	return err

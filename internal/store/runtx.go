@@ -13,17 +13,84 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
-// runTx implements engine.RunTx on a transaction that holds the run's row lock.
+// runTx implements engine.RunTx on one connection inside an explicit transaction. Statements
+// are queued and sent as one pipelined batch when the engine needs a result (or at commit);
+// each queued statement reads its own result, so a failed guard stops the batch with an error.
 type runTx struct {
-	tx pgx.Tx
+	conn    *pgx.Conn
+	pending []statement
+	begun   bool
 }
 
-func (t runTx) FinishTask(ctx context.Context, f engine.TaskFinish) (bool, error) {
+type statement struct {
+	sql  string
+	args []any
+	read func(pgx.BatchResults) error // nil: Exec and check the error only
+}
+
+func (t *runTx) queue(sql string, args []any, read func(pgx.BatchResults) error) {
+	t.pending = append(t.pending, statement{sql: sql, args: args, read: read})
+}
+
+// flush sends every queued statement in one round trip and reads their results in order.
+func (t *runTx) flush(ctx context.Context) error {
+	if len(t.pending) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, s := range t.pending {
+		b.Queue(s.sql, s.args...)
+	}
+	stmts := t.pending
+	t.pending = nil
+	br := t.conn.SendBatch(ctx, b)
+	var err error
+	for _, s := range stmts {
+		if s.sql == `BEGIN` {
+			t.begun = true
+		}
+		if s.read == nil {
+			_, err = br.Exec()
+		} else {
+			err = s.read(br)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && stmts[len(stmts)-1].sql == `COMMIT` {
+		t.begun = false
+	}
+	return err
+}
+
+// query queues a statement that returns rows and flushes, so its rows can be read now.
+func (t *runTx) query(ctx context.Context, sql string, args []any, row func(pgx.Rows) error) error {
+	t.queue(sql, args, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := row(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return t.flush(ctx)
+}
+
+func (t *runTx) FinishTask(_ context.Context, f engine.TaskFinish) error {
 	var handles []string
 	if f.To == workflow.TaskCompleted {
 		handles = f.Handles
 	}
-	tag, err := t.tx.Exec(ctx, `
+	t.queue(`
 		UPDATE tasks SET
 			status = $4,
 			output = CASE WHEN $4 = 'completed' THEN coalesce($5, output, input) ELSE coalesce($5, output) END,
@@ -33,100 +100,111 @@ func (t runTx) FinishTask(ctx context.Context, f engine.TaskFinish) (bool, error
 			queued_at = CASE WHEN $4 IN ('queued', 'waiting') THEN $9 ELSE queued_at END,
 			completed_at = CASE WHEN $4 IN ('completed', 'failed') THEN $9 ELSE completed_at END
 		WHERE id = $1 AND status = $2 AND attempt = $3`,
-		f.TaskID, f.From, f.Attempt, f.To, nullJSON(f.Output), handles, f.Error, nullTime(f.DueAt), f.Now)
-	if err != nil {
-		return false, fmt.Errorf("finish task %s: %w", f.TaskID, err)
-	}
-	return tag.RowsAffected() == 1, nil
+		[]any{f.TaskID, f.From, f.Attempt, f.To, nullJSON(f.Output), handles, f.Error, nullTime(f.DueAt), f.Now},
+		func(br pgx.BatchResults) error {
+			tag, err := br.Exec()
+			if err != nil {
+				return fmt.Errorf("finish task %s: %w", f.TaskID, err)
+			}
+			if tag.RowsAffected() != 1 {
+				return engine.ErrLostRace
+			}
+			return nil
+		})
+	return nil
 }
 
-func (t runTx) ResolveEdges(ctx context.Context, runID string, res []engine.EdgeResolution) ([]engine.TargetState, error) {
+func (t *runTx) ResolveEdges(ctx context.Context, runID string, res []engine.EdgeResolution) ([]engine.TargetState, error) {
 	nodeIDs, edges, taken := make([]string, len(res)), make([]int32, len(res)), make([]int32, len(res))
 	for i, r := range res {
 		nodeIDs[i], edges[i], taken[i] = r.NodeID, int32(r.Edges), int32(r.Taken)
 	}
-	rows, err := t.tx.Query(ctx, `
+	var out []engine.TargetState
+	err := t.query(ctx, `
 		UPDATE tasks t SET unresolved_parents = t.unresolved_parents - x.edges, activated_parents = t.activated_parents + x.taken
 		FROM unnest($2::text[], $3::int[], $4::int[]) AS x(node_id, edges, taken)
 		WHERE t.run_id = $1 AND t.node_id = x.node_id AND t.status = 'pending'
-		RETURNING t.node_id, t.unresolved_parents, t.activated_parents`, runID, nodeIDs, edges, taken)
+		RETURNING t.node_id, t.unresolved_parents, t.activated_parents`, []any{runID, nodeIDs, edges, taken},
+		func(rows pgx.Rows) error {
+			var s engine.TargetState
+			err := rows.Scan(&s.NodeID, &s.Unresolved, &s.Activated)
+			out = append(out, s)
+			return err
+		})
 	if err != nil {
 		return nil, fmt.Errorf("resolve edges: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.TargetState, error) {
-		var s engine.TargetState
-		err := r.Scan(&s.NodeID, &s.Unresolved, &s.Activated)
-		return s, err
-	})
+	return out, nil
 }
 
-func (t runTx) Parents(ctx context.Context, runID string, nodeIDs []string) ([]engine.ParentState, error) {
-	rows, err := t.tx.Query(ctx, `SELECT node_id, status, handles, output FROM tasks WHERE run_id = $1 AND node_id = ANY($2)`, runID, nodeIDs)
+func (t *runTx) Parents(ctx context.Context, runID string, nodeIDs []string) ([]engine.ParentState, error) {
+	var out []engine.ParentState
+	err := t.query(ctx, `SELECT node_id, status, handles, output FROM tasks WHERE run_id = $1 AND node_id = ANY($2)`, []any{runID, nodeIDs},
+		func(rows pgx.Rows) error {
+			var p engine.ParentState
+			err := rows.Scan(&p.NodeID, &p.Status, &p.Handles, &p.Output)
+			out = append(out, p)
+			return err
+		})
 	if err != nil {
 		return nil, fmt.Errorf("load parents: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.ParentState, error) {
-		var p engine.ParentState
-		err := r.Scan(&p.NodeID, &p.Status, &p.Handles, &p.Output)
-		return p, err
-	})
+	return out, nil
 }
 
-func (t runTx) ReleaseTasks(ctx context.Context, runID string, rel []engine.Release, now time.Time) ([]engine.TaskRef, error) {
+func (t *runTx) ReleaseTasks(_ context.Context, runID string, rel []engine.Release, now time.Time) error {
 	nodeIDs, inputs := make([]string, len(rel)), make([][]byte, len(rel))
 	for i, r := range rel {
 		nodeIDs[i], inputs[i] = r.NodeID, r.Input
 	}
-	rows, err := t.tx.Query(ctx, `
+	t.queue(`
 		UPDATE tasks t SET status = 'queued', input = x.input, queued_at = $2, due_at = $2
 		FROM unnest($3::text[], $4::jsonb[]) AS x(node_id, input)
-		WHERE t.run_id = $1 AND t.node_id = x.node_id AND t.status = 'pending'
-		RETURNING t.id::text`, runID, now, nodeIDs, inputs)
-	if err != nil {
-		return nil, fmt.Errorf("release tasks: %w", err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.TaskRef, error) {
-		ref := engine.TaskRef{RunID: runID, Kind: engine.KindExecute}
-		err := r.Scan(&ref.TaskID)
-		return ref, err
-	})
-}
-
-func (t runTx) SkipTasks(ctx context.Context, runID string, nodeIDs []string, now time.Time) error {
-	_, err := t.tx.Exec(ctx, `UPDATE tasks SET status = 'skipped', completed_at = $3 WHERE run_id = $1 AND node_id = ANY($2) AND status = 'pending'`,
-		runID, nodeIDs, now)
-	if err != nil {
-		return fmt.Errorf("skip tasks: %w", err)
-	}
+		WHERE t.run_id = $1 AND t.node_id = x.node_id AND t.status = 'pending'`, []any{runID, now, nodeIDs, inputs}, nil)
 	return nil
 }
 
-func (t runTx) AbortTasks(ctx context.Context, runID, exceptTaskID string, cancelAll bool, now time.Time) ([]engine.AbortedTask, error) {
-	rows, err := t.tx.Query(ctx, `
+func (t *runTx) SkipTasks(_ context.Context, runID string, nodeIDs []string, now time.Time) error {
+	t.queue(`UPDATE tasks SET status = 'skipped', completed_at = $3 WHERE run_id = $1 AND node_id = ANY($2) AND status = 'pending'`,
+		[]any{runID, nodeIDs, now}, nil)
+	return nil
+}
+
+func (t *runTx) AbortTasks(ctx context.Context, runID, exceptTaskID string, cancelAll bool, now time.Time) ([]engine.AbortedTask, error) {
+	var out []engine.AbortedTask
+	err := t.query(ctx, `
 		UPDATE tasks t SET status = CASE WHEN $3 OR old.status = 'running' THEN 'cancelled' ELSE 'skipped' END, completed_at = $4
 		FROM (SELECT id, status FROM tasks
 		      WHERE run_id = $1 AND status IN ('pending', 'queued', 'running', 'waiting') AND id::text <> $2
 		      FOR UPDATE) AS old
 		WHERE t.id = old.id
-		RETURNING t.id::text, old.status`, runID, exceptTaskID, cancelAll, now)
+		RETURNING t.id::text, old.status`, []any{runID, exceptTaskID, cancelAll, now},
+		func(rows pgx.Rows) error {
+			var a engine.AbortedTask
+			err := rows.Scan(&a.TaskID, &a.FromStatus)
+			out = append(out, a)
+			return err
+		})
 	if err != nil {
 		return nil, fmt.Errorf("abort tasks: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.AbortedTask, error) {
-		var a engine.AbortedTask
-		err := r.Scan(&a.TaskID, &a.FromStatus)
-		return a, err
-	})
+	return out, nil
 }
 
-func (t runTx) AddLogs(ctx context.Context, logs []engine.LogEntry) error {
-	return addLogs(ctx, t.tx, logs)
-}
-
-func addLogs(ctx context.Context, tx pgx.Tx, logs []engine.LogEntry) error {
+func (t *runTx) AddLogs(_ context.Context, logs []engine.LogEntry) error {
 	if len(logs) == 0 {
 		return nil
 	}
+	sql, args, err := insertLogs(logs)
+	if err != nil {
+		return err
+	}
+	t.queue(sql, args, nil)
+	return nil
+}
+
+// insertLogs builds one INSERT for many log lines.
+func insertLogs(logs []engine.LogEntry) (string, []any, error) {
 	n := len(logs)
 	ids, runIDs, nodeIDs, types, messages := make([]string, n), make([]string, n), make([]*string, n), make([]string, n), make([]string, n)
 	data, at := make([][]byte, n), make([]time.Time, n)
@@ -138,79 +216,67 @@ func addLogs(ctx context.Context, tx pgx.Tx, logs []engine.LogEntry) error {
 		if l.Data != nil {
 			b, err := json.Marshal(l.Data)
 			if err != nil {
-				return fmt.Errorf("encode log data: %w", err)
+				return "", nil, fmt.Errorf("encode log data: %w", err)
 			}
 			data[i] = b
 		}
 	}
-	_, err := tx.Exec(ctx, `
+	return `
 		INSERT INTO run_logs (id, run_id, node_id, type, message, data, created_at)
 		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[])`,
-		ids, runIDs, nodeIDs, types, messages, data, at)
+		[]any{ids, runIDs, nodeIDs, types, messages, data, at}, nil
+}
+
+func addLogs(ctx context.Context, tx pgx.Tx, logs []engine.LogEntry) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	sql, args, err := insertLogs(logs)
 	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, sql, args...); err != nil {
 		return fmt.Errorf("add run logs: %w", err)
 	}
 	return nil
 }
 
-func (t runTx) SettleRun(ctx context.Context, runID string, terminal int, now time.Time) (string, error) {
-	var pending int
-	err := t.tx.QueryRow(ctx, `UPDATE runs SET pending_tasks = pending_tasks - $2 WHERE id = $1 RETURNING pending_tasks`, runID, terminal).Scan(&pending)
-	if err != nil {
-		return "", fmt.Errorf("settle run %s: %w", runID, err)
-	}
-	if pending > 0 {
-		return workflow.RunRunning, nil
-	}
-	result, failed, err := t.counts(ctx, runID)
-	if err != nil {
-		return "", err
-	}
-	status := workflow.RunSucceeded
-	if failed > 0 {
-		status = workflow.RunFailed
-	}
-	return status, t.end(ctx, runID, status, "", result, now)
-}
+// resultSQL summarises a run's tasks as the seed's result object ($1 is the run id).
+const resultSQL = `(SELECT jsonb_build_object(
+		'completedTasks', count(*) FILTER (WHERE status = 'completed'), 'failedTasks', count(*) FILTER (WHERE status = 'failed'),
+		'skippedTasks', count(*) FILTER (WHERE status = 'skipped'), 'cancelledTasks', count(*) FILTER (WHERE status = 'cancelled'),
+		'totalTasks', count(*)) FROM tasks WHERE run_id = $1)`
 
-func (t runTx) EndRun(ctx context.Context, runID, status, errMsg string, extra map[string]any, now time.Time) error {
-	result, _, err := t.counts(ctx, runID)
-	if err != nil {
-		return err
-	}
-	for k, v := range extra {
-		result[k] = v
-	}
-	return t.end(ctx, runID, status, errMsg, result, now)
-}
-
-func (t runTx) end(ctx context.Context, runID, status, errMsg string, result map[string]any, now time.Time) error {
-	b, err := json.Marshal(result)
-	if err != nil {
-		return fmt.Errorf("encode run result: %w", err)
-	}
-	_, err = t.tx.Exec(ctx, `UPDATE runs SET status = $2, error = nullif($3, ''), result = $4, finished_at = $5, pending_tasks = 0 WHERE id = $1`,
-		runID, status, errMsg, b, now)
-	if err != nil {
-		return fmt.Errorf("end run %s: %w", runID, err)
-	}
+func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now time.Time) error {
+	// The CASE branches (and their subqueries) are evaluated only when the counter reaches 0.
+	t.queue(`
+		UPDATE runs SET
+			pending_tasks = pending_tasks - $2,
+			status = CASE WHEN pending_tasks - $2 > 0 THEN status
+			              WHEN EXISTS (SELECT 1 FROM tasks WHERE run_id = $1 AND status = 'failed') THEN 'failed'
+			              ELSE 'succeeded' END,
+			finished_at = CASE WHEN pending_tasks - $2 > 0 THEN finished_at ELSE $3 END,
+			result = CASE WHEN pending_tasks - $2 > 0 THEN result ELSE `+resultSQL+` END
+		WHERE id = $1`, []any{runID, terminal, now}, nil)
+	t.queue(`
+		INSERT INTO run_logs (id, run_id, type, message, created_at)
+		SELECT $2, id, 'system', 'Workflow run ' || status, $3 FROM runs
+		WHERE id = $1 AND pending_tasks = 0 AND finished_at = $3 AND status IN ('succeeded', 'failed')`,
+		[]any{runID, uuid.NewString(), now}, nil)
 	return nil
 }
 
-// counts summarises a run's tasks as the seed's result object.
-func (t runTx) counts(ctx context.Context, runID string) (map[string]any, int, error) {
-	var completed, failed, skipped, cancelled, total int
-	err := t.tx.QueryRow(ctx, `
-		SELECT count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = 'failed'),
-		       count(*) FILTER (WHERE status = 'skipped'), count(*) FILTER (WHERE status = 'cancelled'), count(*)
-		FROM tasks WHERE run_id = $1`, runID).Scan(&completed, &failed, &skipped, &cancelled, &total)
+func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra map[string]any, now time.Time) error {
+	b, err := json.Marshal(extra)
 	if err != nil {
-		return nil, 0, fmt.Errorf("count tasks of run %s: %w", runID, err)
+		return fmt.Errorf("encode run result: %w", err)
 	}
-	return map[string]any{
-		"completedTasks": completed, "failedTasks": failed, "skippedTasks": skipped,
-		"cancelledTasks": cancelled, "totalTasks": total,
-	}, failed, nil
+	if extra == nil {
+		b = []byte(`{}`)
+	}
+	t.queue(`UPDATE runs SET status = $2, error = nullif($3, ''), result = `+resultSQL+` || $4::jsonb, finished_at = $5, pending_tasks = 0 WHERE id = $1`,
+		[]any{runID, status, errMsg, b, now}, nil)
+	return nil
 }
 
 func nullJSON(b json.RawMessage) []byte {
