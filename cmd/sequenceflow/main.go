@@ -11,7 +11,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sequenceflow/sequenceflow/internal/app"
+	"github.com/sequenceflow/sequenceflow/internal/queue"
 )
 
 const usage = `usage: sequenceflow <role>
@@ -50,6 +53,7 @@ func run(args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)})).With("role", string(role))
 	slog.SetDefault(log)
+	redis.SetLogger(queue.RedisLogger{Log: log})
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

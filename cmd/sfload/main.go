@@ -99,6 +99,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&floorDB, "floor-database-url", "", "PostgreSQL database for the floor's scratch schema (default -database-url)")
 	fs.StringVar(&cfg.FloorCfg.RedisURL, "floor-redis-url", "redis://127.0.0.1:6379/11", "Redis for the floor's asynq queue")
 	fs.StringVar(&cfg.FloorCfg.Queue, "floor-queue", "sfload-floor", "the floor's asynq queue (emptied before and after)")
+	fs.IntVar(&cfg.FloorRuns, "floor-runs", 0, "chains the floor runs (default -runs)")
 	fs.IntVar(&cfg.FloorCfg.Workers, "floor-workers", 10, "the floor's asynq Concurrency (the service's WORKER_CONCURRENCY)")
 	fs.StringVar(&out, "out", "", "also write the results as JSON to this file")
 	fs.StringVar(&format, "format", loadgen.FormatText, "table format: text or markdown")

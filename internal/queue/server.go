@@ -132,3 +132,13 @@ func (a slogAdapter) Error(args ...any) { a.log.Error(fmt.Sprint(args...), "comp
 func (a slogAdapter) Fatal(args ...any) {
 	a.log.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
 }
+
+// RedisLogger routes go-redis's internal messages (dial retries and the like) to slog at debug
+// level; the process reports unreachable Redis itself, in one line. Install it with
+// redis.SetLogger in main.
+type RedisLogger struct{ Log *slog.Logger }
+
+// Printf implements go-redis's logging interface.
+func (l RedisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.Log.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
+}

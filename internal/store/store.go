@@ -8,6 +8,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,7 +56,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("cannot reach PostgreSQL at %s (%v): start PostgreSQL or set DATABASE_URL", redact(cfg.URL), rootCause(err))
+		return nil, connectError(cfg.URL, err)
 	}
 	return &Store{pool: pool}, nil
 }
@@ -133,14 +135,32 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
-func rootCause(err error) error {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err
+// connectError explains a failed connection in one line with what to do about it.
+func connectError(url string, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "3D000":
+			return fmt.Errorf("PostgreSQL at %s: %s: create it (createdb), start with the dev role (it creates its database) or set DATABASE_URL", redact(url), pe.Message)
+		case "28P01", "28000":
+			return fmt.Errorf("PostgreSQL at %s refused the credentials (%s): fix the user or password in DATABASE_URL", redact(url), pe.Message)
 		}
-		err = next
 	}
+	return fmt.Errorf("cannot reach PostgreSQL at %s (%s): start PostgreSQL or set DATABASE_URL", redact(url), rootCause(err))
+}
+
+// rootCause reduces a connection error to one short line, such as "connect: connection
+// refused".
+func rootCause(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Op + ": " + op.Err.Error()
+	}
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return msg
 }
 
 func redact(url string) string {
@@ -163,7 +183,7 @@ func EnsureDatabase(ctx context.Context, url string) error {
 	cfg.Database = "postgres"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("cannot reach PostgreSQL at %s (%v): start PostgreSQL or set DATABASE_URL", redact(url), rootCause(err))
+		return connectError(url, err)
 	}
 	defer conn.Close(ctx)
 	var exists bool
