@@ -128,6 +128,8 @@ func (a *App) Handler() http.Handler {
 	})
 }
 
+// ready reports whether PostgreSQL and Redis answer and the schema is at the version this
+// binary expects.
 func (a *App) ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -137,7 +139,28 @@ func (a *App) ready(ctx context.Context) error {
 	if err := a.redis.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("cannot reach Redis: %w", err)
 	}
-	return nil
+	return a.checkSchema(ctx)
+}
+
+// workerMux serves the worker's /healthz (alive), /readyz (dependencies reachable) and
+// /metrics.
+func (a *App) workerMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if err := a.ready(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			b, _ := json.Marshal(map[string]string{"status": "unavailable", "error": err.Error()})
+			w.Write(b)
+			return
+		}
+		fmt.Fprint(w, `{"status":"ready"}`)
+	})
+	return mux
 }
 
 // Run runs the role's components until ctx ends, then shuts them down gracefully.
@@ -161,7 +184,19 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	if a.role == RoleAPI || a.role == RoleDev {
-		g.Go(func() error { return a.serveAPI(ctx) })
+		g.Go(func() error {
+			ln := a.cfg.Listener
+			if ln == nil {
+				var err error
+				if ln, err = net.Listen("tcp", fmt.Sprintf(":%d", a.cfg.Port)); err != nil {
+					return fmt.Errorf("listen on port %d: %w (set PORT to a free port)", a.cfg.Port, err)
+				}
+			}
+			return serve(ctx, ln, a.Handler(), a.log, "API")
+		})
+	}
+	if addr := a.metricsAddr(); addr != "" {
+		g.Go(func() error { return serveHTTP(ctx, addr, a.workerMux(), a.log, "worker health and metrics") })
 	}
 	if a.role == RoleWorker || a.role == RoleDev {
 		srv := queue.NewServer(a.redis, queue.ServerConfig{
@@ -188,34 +223,50 @@ func (a *App) checkSchema(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) serveAPI(ctx context.Context) error {
+// metricsAddr is where the worker serves health and metrics: METRICS_ADDR, by default :9091
+// for the worker role and off for the others (the API serves its own).
+func (a *App) metricsAddr() string {
+	switch {
+	case a.cfg.MetricsAddr == "off":
+		return ""
+	case a.cfg.MetricsAddr != "":
+		return a.cfg.MetricsAddr
+	case a.role == RoleWorker:
+		return ":9091"
+	}
+	return ""
+}
+
+// serveHTTP serves handler on addr until ctx ends, then shuts down gracefully.
+func serveHTTP(ctx context.Context, addr string, handler http.Handler, log *slog.Logger, what string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s for %s: %w", addr, what, err)
+	}
+	return serve(ctx, ln, handler, log, what)
+}
+
+func serve(ctx context.Context, ln net.Listener, handler http.Handler, log *slog.Logger, what string) error {
 	srv := &http.Server{
-		Handler:           a.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	ln := a.cfg.Listener
-	if ln == nil {
-		var err error
-		if ln, err = net.Listen("tcp", fmt.Sprintf(":%d", a.cfg.Port)); err != nil {
-			return fmt.Errorf("listen on port %d: %w (set PORT to a free port)", a.cfg.Port, err)
-		}
-	}
-	a.log.Info("API listening", "addr", ln.Addr().String())
+	log.Info(what+" listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve API: %w", err)
+		return fmt.Errorf("serve %s: %w", what, err)
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shut down API: %w", err)
+		return fmt.Errorf("shut down %s: %w", what, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

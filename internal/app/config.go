@@ -38,6 +38,9 @@ type Config struct {
 	SeedSamples       bool          // SEED_SAMPLES
 	AutoMigrate       bool          // AUTO_MIGRATE
 	LogLevel          string        // LOG_LEVEL
+	// MetricsAddr is the worker's own HTTP server for /healthz, /readyz and /metrics
+	// (METRICS_ADDR, default :9091 for the worker role; "off" disables it).
+	MetricsAddr string
 	// Listener, when set, serves the API instead of listening on PORT (tests).
 	Listener net.Listener
 }
@@ -117,6 +120,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		SeedSamples:       r.bool("SEED_SAMPLES", true),
 		AutoMigrate:       r.bool("AUTO_MIGRATE", false),
 		LogLevel:          getenv("LOG_LEVEL"),
+		MetricsAddr:       getenv("METRICS_ADDR"),
 	}
 	if err := errors.Join(r.errs...); err != nil {
 		return c, err
