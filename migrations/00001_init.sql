@@ -39,6 +39,8 @@ CREATE TABLE runs (
 );
 -- GET /workflows/{id}/runs lists newest first.
 CREATE INDEX runs_workflow_started_idx ON runs (workflow_id, started_at DESC);
+-- Metrics count the runs in flight.
+CREATE INDEX runs_active_idx ON runs (started_at) WHERE status IN ('queued', 'running');
 -- The reconciler looks for running runs past their deadline.
 CREATE INDEX runs_deadline_idx ON runs (deadline_at) WHERE status = 'running' AND deadline_at IS NOT NULL;
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sequenceflow/sequenceflow/internal/app"
 	"github.com/sequenceflow/sequenceflow/internal/queue"
+	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 )
 
 const usage = `usage: sequenceflow <role>
@@ -51,7 +52,8 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)})).With("role", string(role))
+	log := slog.New(telemetry.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)})}).
+		With("role", string(role))
 	slog.SetDefault(log)
 	redis.SetLogger(queue.RedisLogger{Log: log})
 

@@ -24,6 +24,7 @@ import (
 const usage = `usage:
   sfload [flags]                      run workloads against a running service (and the floor)
   sfload report [flags] results.json…  print saved results together
+  sfload prepare [flags]              recreate benchmark databases and empty asynq queues
 
 Run "sfload -h" or "sfload report -h" for the flags.
 `
@@ -51,6 +52,9 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "report" {
 		return report(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "prepare" {
+		return prepare(ctx, args[1:], stderr)
 	}
 	if len(args) > 0 && args[0] == "help" {
 		fmt.Fprint(stdout, usage)
@@ -117,11 +121,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.Load.Runs == 0 && cfg.Load.Duration == 0 {
 		cfg.Load.Runs = 200
 	}
-	for _, s := range strings.Split(shapes, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			cfg.Shapes = append(cfg.Shapes, s)
-		}
-	}
+	cfg.Shapes = splitList(shapes)
 	cfg.Transactions = transactions && cfg.DatabaseURL != ""
 	cfg.FloorCfg.DatabaseURL = floorDB
 	if floorDB == "" {
@@ -188,6 +188,42 @@ func report(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return violations(*check, all)
+}
+
+func prepare(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sfload prepare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	admin := fs.String("admin-url", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL connection allowed to create databases")
+	databases := fs.String("databases", "", "comma-separated databases to drop and create empty")
+	redisURL := fs.String("redis-url", "", "Redis holding the queues")
+	queues := fs.String("queues", "", "comma-separated asynq queues to delete")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if dbs := splitList(*databases); len(dbs) > 0 {
+		if err := loadgen.ResetDatabases(ctx, *admin, dbs); err != nil {
+			return err
+		}
+	}
+	if qs := splitList(*queues); len(qs) > 0 {
+		if *redisURL == "" {
+			return errors.New("prepare: -queues needs -redis-url")
+		}
+		return loadgen.EmptyQueues(*redisURL, qs)
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func printResults(w io.Writer, format string, results []loadgen.Result) error {

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
@@ -23,6 +26,7 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/queue"
 	"github.com/sequenceflow/sequenceflow/internal/sampledata"
 	"github.com/sequenceflow/sequenceflow/internal/store"
+	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
@@ -56,6 +60,8 @@ type App struct {
 	queue    *queue.Client
 	registry *nodes.Registry
 	outbound *outbound.Client
+	tel      *observability
+	monitor  *asynqmon.HTTPHandler
 	Engine   *engine.Engine
 }
 
@@ -71,7 +77,12 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 			return nil, err
 		}
 	}
-	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns)})
+	tel, err := newObservability(ctx, cfg, role)
+	if err != nil {
+		return nil, err
+	}
+	a.tel = tel
+	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns), Tracer: tel.pgxTracer()})
 	if err != nil {
 		return nil, err
 	}
@@ -84,22 +95,45 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		return nil, err
 	}
 	a.queue = queue.NewClient(a.redis, cfg.Queue)
-	a.outbound = outbound.NewClient(outbound.Config{MaxResponseBytes: cfg.MaxResponseBytes})
+	a.outbound = outbound.NewClient(outbound.Config{
+		MaxResponseBytes: cfg.MaxResponseBytes,
+		Breaker:          tel.breakerConfig(cfg),
+		Instrument:       tel.outboundTransport,
+	})
 	a.registry = nodes.NewRegistry(a.outbound, nodes.APICallConfig{SelfBaseURL: cfg.APIBaseURL})
 	a.Engine = engine.New(engine.Config{NodeTimeout: cfg.NodeTimeout, RetryBaseDelay: cfg.RetryBaseDelay, RunTimeout: cfg.RunTimeout},
-		st, a.queue, a.registry, nil, log)
+		engine.Deps{Store: st, Queue: a.queue, Registry: a.registry, Observer: tel.observer, Log: log})
+	tel.registerCollectors(st, a.queue, role)
+	if role == RoleAPI || role == RoleDev {
+		opt, err := asynq.ParseRedisURI(cfg.RedisURL)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		a.monitor = asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: opt, ReadOnly: !cfg.MonitoringWritable})
+	}
 	return a, nil
 }
 
-// Close releases connections.
+// Close releases connections and flushes telemetry.
 func (a *App) Close() {
+	if a.monitor != nil {
+		a.monitor.Close()
+	}
 	if a.outbound != nil {
 		a.outbound.CloseIdle()
 	}
 	if a.redis != nil {
 		a.redis.Close()
 	}
-	a.store.Close()
+	if a.store != nil {
+		a.store.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.tel.tracing.Shutdown(ctx); err != nil {
+		a.log.Warn("flush traces", "error", err)
+	}
 }
 
 // Store exposes the store (tests, tools).
@@ -108,7 +142,10 @@ func (a *App) Store() *store.Store { return a.store }
 // Queue exposes the queue client (tests, tools).
 func (a *App) Queue() *queue.Client { return a.queue }
 
-// Handler is the REST API.
+// Metrics exposes the Prometheus registry (tests).
+func (a *App) Metrics() *prometheus.Registry { return a.tel.metrics.Registry }
+
+// Handler is the REST API, traced and measured.
 func (a *App) Handler() http.Handler {
 	var cors []string
 	if a.cfg.CORSOrigins != "" {
@@ -116,16 +153,20 @@ func (a *App) Handler() http.Handler {
 			cors = append(cors, strings.TrimSpace(o))
 		}
 	}
-	return httpapi.New(httpapi.Config{MaxBodyBytes: a.cfg.MaxBodyBytes, CORSOrigins: cors}, httpapi.Deps{
+	api := httpapi.New(httpapi.Config{MaxBodyBytes: a.cfg.MaxBodyBytes, CORSOrigins: cors, JaegerUIURL: a.cfg.JaegerUIURL}, httpapi.Deps{
 		Workflows:      a.store,
 		Runs:           a.store,
 		Templates:      a.store,
 		Engine:         a.Engine,
 		ValidateConfig: a.registry.ValidateConfig,
 		Mock:           mockapi.New(mockapi.Config{}),
+		Metrics:        a.tel.metricsHandler(),
+		Monitoring:     a.monitor,
 		Ready:          a.ready,
+		Middleware:     []func(http.Handler) http.Handler{telemetry.RouteMetrics(a.tel.metrics)},
 		Log:            a.log,
 	})
+	return telemetry.HTTPServer(api, a.tel.tracing.Provider, a.tel.tracing.Propagator)
 }
 
 // ready reports whether PostgreSQL and Redis answer and the schema is at the version this
@@ -150,6 +191,7 @@ func (a *App) workerMux() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"status":"ok"}`)
 	})
+	mux.Handle("GET /metrics", a.tel.metricsHandler())
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if err := a.ready(r.Context()); err != nil {
@@ -202,6 +244,7 @@ func (a *App) Run(ctx context.Context) error {
 		srv := queue.NewServer(a.redis, queue.ServerConfig{
 			Queue: a.cfg.Queue, Concurrency: a.cfg.WorkerConcurrency, PollInterval: a.cfg.PollInterval,
 			DelayedCheckInterval: a.cfg.DelayedInterval, ShutdownTimeout: a.cfg.ShutdownTimeout,
+			Middleware: []asynq.MiddlewareFunc{telemetry.TaskSpans(a.tel.tracing.Provider, a.tel.tracing.Propagator)},
 		}, a.Engine, a.log)
 		g.Go(func() error { return srv.Run(ctx) })
 		g.Go(func() error {

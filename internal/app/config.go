@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config is every setting of every role. ConfigFromEnv reads it; WithDefaults fills the rest.
@@ -41,6 +43,18 @@ type Config struct {
 	// MetricsAddr is the worker's own HTTP server for /healthz, /readyz and /metrics
 	// (METRICS_ADDR, default :9091 for the worker role; "off" disables it).
 	MetricsAddr string
+	// JaegerUIURL, when set, makes run responses carry a link to the run's trace
+	// (JAEGER_UI_URL, e.g. http://localhost:16686).
+	JaegerUIURL string
+	// MonitoringWritable lets the /monitoring queue UI change queues (MONITORING_WRITABLE;
+	// read-only by default).
+	MonitoringWritable bool
+	BreakerFailures    int           // BREAKER_FAILURES
+	BreakerOpenTimeout time.Duration // BREAKER_OPEN_TIMEOUT
+	// Getenv reads the OpenTelemetry SDK's OTEL_* variables.
+	Getenv func(string) string
+	// TracerProvider, when set, replaces the one built from OTEL_* (tests record spans).
+	TracerProvider trace.TracerProvider
 	// Listener, when set, serves the API instead of listening on PORT (tests).
 	Listener net.Listener
 }
@@ -78,6 +92,9 @@ func (c Config) WithDefaults() Config {
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
+	if c.Getenv == nil {
+		c.Getenv = func(string) string { return "" }
+	}
 	return c
 }
 
@@ -89,6 +106,9 @@ func (c Config) validate() error {
 	if c.WorkerConcurrency < 1 || c.WorkerConcurrency > 1000 {
 		errs = append(errs, fmt.Errorf("WORKER_CONCURRENCY must be 1-1000, got %d", c.WorkerConcurrency))
 	}
+	if c.BreakerFailures < 0 {
+		errs = append(errs, fmt.Errorf("BREAKER_FAILURES must be positive, got %d", c.BreakerFailures))
+	}
 	if !strings.HasPrefix(c.APIBaseURL, "http://") && !strings.HasPrefix(c.APIBaseURL, "https://") {
 		errs = append(errs, fmt.Errorf("API_BASE_URL must be an http(s) URL, got %q", c.APIBaseURL))
 	}
@@ -99,28 +119,33 @@ func (c Config) validate() error {
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	r := envReader{get: getenv}
 	c := Config{
-		DatabaseURL:       getenv("DATABASE_URL"),
-		RedisURL:          getenv("REDIS_URL"),
-		Port:              r.int("PORT"),
-		APIBaseURL:        getenv("API_BASE_URL"),
-		Queue:             getenv("QUEUE_NAME"),
-		WorkerConcurrency: r.int("WORKER_CONCURRENCY"),
-		PollInterval:      r.duration("QUEUE_POLL_INTERVAL"),
-		DelayedInterval:   r.duration("QUEUE_DELAYED_CHECK_INTERVAL"),
-		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT"),
-		NodeTimeout:       r.duration("NODE_TIMEOUT"),
-		RetryBaseDelay:    r.duration("RETRY_BASE_DELAY"),
-		RunTimeout:        r.duration("RUN_TIMEOUT"),
-		ReconcileInterval: r.duration("RECONCILE_INTERVAL"),
-		ReconcileAfter:    r.duration("RECONCILE_AFTER"),
-		DBMaxConns:        r.int("DB_MAX_CONNS"),
-		MaxBodyBytes:      int64(r.int("MAX_BODY_BYTES")),
-		MaxResponseBytes:  int64(r.int("OUTBOUND_MAX_RESPONSE_BYTES")),
-		CORSOrigins:       getenv("CORS_ORIGIN"),
-		SeedSamples:       r.bool("SEED_SAMPLES", true),
-		AutoMigrate:       r.bool("AUTO_MIGRATE", false),
-		LogLevel:          getenv("LOG_LEVEL"),
-		MetricsAddr:       getenv("METRICS_ADDR"),
+		DatabaseURL:        getenv("DATABASE_URL"),
+		RedisURL:           getenv("REDIS_URL"),
+		Port:               r.int("PORT"),
+		APIBaseURL:         getenv("API_BASE_URL"),
+		Queue:              getenv("QUEUE_NAME"),
+		WorkerConcurrency:  r.int("WORKER_CONCURRENCY"),
+		PollInterval:       r.duration("QUEUE_POLL_INTERVAL"),
+		DelayedInterval:    r.duration("QUEUE_DELAYED_CHECK_INTERVAL"),
+		ShutdownTimeout:    r.duration("SHUTDOWN_TIMEOUT"),
+		NodeTimeout:        r.duration("NODE_TIMEOUT"),
+		RetryBaseDelay:     r.duration("RETRY_BASE_DELAY"),
+		RunTimeout:         r.duration("RUN_TIMEOUT"),
+		ReconcileInterval:  r.duration("RECONCILE_INTERVAL"),
+		ReconcileAfter:     r.duration("RECONCILE_AFTER"),
+		DBMaxConns:         r.int("DB_MAX_CONNS"),
+		MaxBodyBytes:       int64(r.int("MAX_BODY_BYTES")),
+		MaxResponseBytes:   int64(r.int("OUTBOUND_MAX_RESPONSE_BYTES")),
+		CORSOrigins:        getenv("CORS_ORIGIN"),
+		SeedSamples:        r.bool("SEED_SAMPLES", true),
+		AutoMigrate:        r.bool("AUTO_MIGRATE", false),
+		LogLevel:           getenv("LOG_LEVEL"),
+		MetricsAddr:        getenv("METRICS_ADDR"),
+		JaegerUIURL:        getenv("JAEGER_UI_URL"),
+		MonitoringWritable: r.bool("MONITORING_WRITABLE", false),
+		BreakerFailures:    r.int("BREAKER_FAILURES"),
+		BreakerOpenTimeout: r.duration("BREAKER_OPEN_TIMEOUT"),
+		Getenv:             getenv,
 	}
 	if err := errors.Join(r.errs...); err != nil {
 		return c, err

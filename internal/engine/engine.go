@@ -100,10 +100,12 @@ type RunTx interface {
 	AddLogs(ctx context.Context, logs []LogEntry) error
 	// SettleRun subtracts newly terminal tasks from the run's counter; when it reaches 0 the
 	// run becomes succeeded (or failed if a task failed), its result is written and a system
-	// log "Workflow run <status>" is added.
-	SettleRun(ctx context.Context, runID string, terminal int, now time.Time) error
-	// EndRun forces the run to a terminal status now, with an error and extra result keys.
-	EndRun(ctx context.Context, runID, status, errMsg string, extra map[string]any, now time.Time) error
+	// log "Workflow run <status>" is added. Once the transaction committed, end holds the run's
+	// status and start time.
+	SettleRun(ctx context.Context, runID string, terminal int, now time.Time, end *RunEnd) error
+	// EndRun forces the run to a terminal status now, with an error and extra result keys;
+	// end is filled as for SettleRun.
+	EndRun(ctx context.Context, runID, status, errMsg string, extra map[string]any, now time.Time, end *RunEnd) error
 }
 
 // Queue is what the engine needs from the task queue. Enqueue is idempotent per task and kind.
@@ -115,26 +117,41 @@ type Queue interface {
 	Stop(ctx context.Context, t TaskRef, status string) error
 }
 
+// Deps are the engine's collaborators. Observer, Now and Log are optional.
+type Deps struct {
+	Store    Store
+	Queue    Queue
+	Registry *nodes.Registry
+	Observer Observer
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
 // Engine orchestrates runs.
 type Engine struct {
 	cfg      Config
 	store    Store
 	queue    Queue
 	registry *nodes.Registry
+	obs      Observer
 	now      func() time.Time
 	log      *slog.Logger
 	versions sync.Map // version id → *workflow.Graph; versions are immutable
 }
 
-// New returns an engine. now may be nil (time.Now).
-func New(cfg Config, store Store, queue Queue, registry *nodes.Registry, now func() time.Time, log *slog.Logger) *Engine {
-	if now == nil {
-		now = time.Now
+// New returns an engine.
+func New(cfg Config, d Deps) *Engine {
+	e := &Engine{cfg: cfg.WithDefaults(), store: d.Store, queue: d.Queue, registry: d.Registry, obs: d.Observer, now: d.Now, log: d.Log}
+	if e.obs == nil {
+		e.obs = nopObserver{}
 	}
-	if log == nil {
-		log = slog.Default()
+	if e.now == nil {
+		e.now = time.Now
 	}
-	return &Engine{cfg: cfg.WithDefaults(), store: store, queue: queue, registry: registry, now: now, log: log}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	return e
 }
 
 // graph returns the compiled graph of a workflow version.

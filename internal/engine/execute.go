@@ -38,28 +38,47 @@ func (e *Engine) Execute(ctx context.Context, ref TaskRef) error {
 	if err != nil {
 		return fmt.Errorf("claim task %s: %w", ref.TaskID, err)
 	}
+	started := e.now()
+	e.obs.TaskClaimed(ctx, c, max(0, started.Sub(c.DueAt)))
+	outcome, reason, err := e.execute(ctx, c)
+	if errors.Is(err, errDropped) {
+		outcome, err = OutcomeDropped, nil
+	}
+	var retry *RetryLater
+	if err != nil && !errors.As(err, &retry) && outcome == "" {
+		outcome, reason = OutcomeFailed, "internal"
+	}
+	if outcome != "" {
+		e.obs.TaskExecuted(ctx, c.NodeType, outcome, reason, e.now().Sub(started))
+	}
+	return err
+}
+
+// execute runs a claimed task's node and records the outcome; it returns the outcome and the
+// failure reason for telemetry.
+func (e *Engine) execute(ctx context.Context, c Claim) (outcome, reason string, err error) {
 	if !c.Deadline.IsZero() && e.now().After(c.Deadline) {
-		return e.endRun(ctx, c.RunID, "run deadline exceeded")
+		return OutcomeDropped, "run_deadline", e.endRun(ctx, c.RunID, "run deadline exceeded")
 	}
 	g, err := e.graph(ctx, c.VersionID)
 	if err != nil {
-		return fmt.Errorf("load version %s: %w", c.VersionID, err)
+		return "", "", fmt.Errorf("load version %s: %w", c.VersionID, err)
 	}
 	node, ok := g.Node(c.NodeID)
 	if !ok {
-		return e.fail(ctx, c, fmt.Sprintf("node %q is not in workflow version %s", c.NodeID, c.VersionID), nil)
+		return OutcomeFailed, "config", e.fail(ctx, c, fmt.Sprintf("node %q is not in workflow version %s", c.NodeID, c.VersionID), nil)
 	}
 	exec, ok := e.registry.Executor(c.NodeType)
 	if !ok {
-		return e.fail(ctx, c, fmt.Sprintf("node %q has type %q, which this worker does not know", c.NodeID, c.NodeType), nil)
+		return OutcomeFailed, "unknown_type", e.fail(ctx, c, fmt.Sprintf("node %q has type %q, which this worker does not know", c.NodeID, c.NodeType), nil)
 	}
 	policy, err := nodes.ParsePolicy(c.NodeType, node.Base.Config, e.cfg.NodeTimeout)
 	if err != nil {
-		return e.fail(ctx, c, fmt.Sprintf("node %q: %v", c.NodeID, err), nil)
+		return OutcomeFailed, "config", e.fail(ctx, c, fmt.Sprintf("node %q: %v", c.NodeID, err), nil)
 	}
 	scope, err := e.scope(ctx, c, node)
 	if err != nil {
-		return fmt.Errorf("load context of task %s: %w", c.TaskID, err)
+		return "", "", fmt.Errorf("load context of task %s: %w", c.TaskID, err)
 	}
 
 	execCtx, cancel := context.WithTimeout(ctx, policy.Timeout)
@@ -70,19 +89,19 @@ func (e *Engine) Execute(ctx context.Context, ref TaskRef) error {
 	if execErr != nil {
 		if ctx.Err() != nil {
 			// Shutdown or cancel: the queue hands the task back; a cancelled run drops it.
-			return ctx.Err()
+			return OutcomeDropped, "cancelled", ctx.Err()
 		}
 		return e.handleError(ctx, c, g, node, policy, nodes.AsError(execErr))
 	}
 	logs := e.nodeLogs(c, node, out.Logs)
 	if out.Wait > 0 {
-		return e.park(ctx, c, out, logs)
+		return OutcomeWaiting, "", e.park(ctx, c, out, logs)
 	}
 	payload, err := json.Marshal(out.Payload)
 	if err != nil {
-		return e.fail(ctx, c, fmt.Sprintf("node %q produced an output that is not JSON: %v", node.ID, err), logs)
+		return OutcomeFailed, "output", e.fail(ctx, c, fmt.Sprintf("node %q produced an output that is not JSON: %v", node.ID, err), logs)
 	}
-	return e.complete(ctx, c, g, workflow.TaskRunning, payload, out.Handles, logs)
+	return OutcomeCompleted, "", e.complete(ctx, c, g, workflow.TaskRunning, payload, out.Handles, logs)
 }
 
 // Wake completes a task parked by a delay node once its wait is over.
@@ -98,7 +117,10 @@ func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 	if err != nil {
 		return fmt.Errorf("load version %s: %w", c.VersionID, err)
 	}
-	return e.complete(ctx, c, g, workflow.TaskWaiting, nil, nil, nil)
+	if err := e.complete(ctx, c, g, workflow.TaskWaiting, nil, nil, nil); !errors.Is(err, errDropped) {
+		return err
+	}
+	return nil
 }
 
 // scope builds the template context: the payload, and $run / $nodes when the node's config
@@ -122,7 +144,7 @@ func (e *Engine) scope(ctx context.Context, c Claim, node workflow.Node) (expr.S
 	return s, nil
 }
 
-func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, node workflow.Node, p nodes.Policy, xe *nodes.Error) error {
+func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, node workflow.Node, p nodes.Policy, xe *nodes.Error) (outcome, reason string, err error) {
 	logs := e.nodeLogs(c, node, xe.Logs)
 	if xe.Retryable && c.Attempt <= p.Retries {
 		delay := e.backoff(c.Attempt, xe.RetryAfter)
@@ -138,12 +160,12 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 			return tx.AddLogs(ctx, logs)
 		})
 		if dropped(err) {
-			return nil
+			return OutcomeRetry, xe.Reason, errDropped
 		}
 		if err != nil {
-			return fmt.Errorf("schedule retry of task %s: %w", c.TaskID, err)
+			return OutcomeRetry, xe.Reason, fmt.Errorf("schedule retry of task %s: %w", c.TaskID, err)
 		}
-		return &RetryLater{Delay: delay, Err: xe}
+		return OutcomeRetry, xe.Reason, &RetryLater{Delay: delay, Err: xe}
 	}
 	msg := xe.Err.Error()
 	if xe.Retryable {
@@ -158,15 +180,15 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 		}
 		payload, err := json.Marshal(out)
 		if err != nil {
-			return fmt.Errorf("encode error payload: %w", err)
+			return OutcomeContinued, xe.Reason, fmt.Errorf("encode error payload: %w", err)
 		}
 		var handles []string
 		if workflow.Branching(node.Base.Type) {
 			handles = []string{} // a failed branch decision takes no branch
 		}
-		return e.complete(ctx, c, g, workflow.TaskRunning, payload, handles, logs)
+		return OutcomeContinued, xe.Reason, e.complete(ctx, c, g, workflow.TaskRunning, payload, handles, logs)
 	}
-	return e.fail(ctx, c, fmt.Sprintf("Node %s failed: %s", c.NodeID, msg), logs)
+	return OutcomeFailed, xe.Reason, e.fail(ctx, c, fmt.Sprintf("Node %s failed: %s", c.NodeID, msg), logs)
 }
 
 // backoff is exponential with ±20 % jitter, at least retryAfter, capped at RetryMaxDelay.

@@ -46,7 +46,8 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL()}
 	h.queue = queue.NewClient(rc, h.qname)
 	registry := nodes.NewRegistry(outbound.NewClient(outbound.Config{}), nodes.APICallConfig{})
-	h.eng = engine.New(engine.Config{RetryBaseDelay: 10 * time.Millisecond}, st, h.queue, registry, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.eng = engine.New(engine.Config{RetryBaseDelay: 10 * time.Millisecond},
+		engine.Deps{Store: st, Queue: h.queue, Registry: registry, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(func() {
 		h.stopWorkers()
 		rc.Close()

@@ -53,6 +53,9 @@ func (e *Engine) Reconcile(ctx context.Context, cfg ReconcilerConfig) (int, erro
 			e.log.InfoContext(ctx, "reconciler re-enqueued a task", "task_id", ref.TaskID, "run_id", ref.RunID, "kind", ref.Kind)
 		}
 	}
+	if recovered > 0 {
+		e.obs.Recovered(ctx, recovered)
+	}
 	overdue, err := e.store.OverdueRuns(ctx, now, cfg.Batch)
 	if err != nil {
 		return recovered, fmt.Errorf("reconcile: list overdue runs: %w", err)

@@ -27,6 +27,11 @@ type StartRequest struct {
 // StartRun creates the run and its tasks in one transaction, then enqueues every root task.
 // With an idempotency key that already started a run, it returns that run and created false.
 func (e *Engine) StartRun(ctx context.Context, req StartRequest) (runID string, created bool, err error) {
+	ctx, end := e.obs.RunStarting(ctx, req.WorkflowID)
+	defer func() { end(runID, err) }()
+	if req.TraceContext == "" {
+		req.TraceContext = e.obs.TraceParent(ctx)
+	}
 	g, err := e.graph(ctx, req.VersionID)
 	if err != nil {
 		return "", false, fmt.Errorf("start run: %w", err)
@@ -64,6 +69,9 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (runID string, 
 	runID, created, err = e.store.CreateRun(ctx, r)
 	if err != nil || !created {
 		return runID, created, err
+	}
+	if len(r.Tasks) == 0 {
+		e.obs.RunFinished(ctx, workflow.RunSucceeded, 0)
 	}
 	e.enqueue(ctx, roots)
 	return runID, true, nil

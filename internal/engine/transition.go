@@ -6,14 +6,34 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
+// errDropped means a transition was discarded because it is no longer needed: the task
+// changed state concurrently or its run finished. Deliveries that end with it are acknowledged.
+var errDropped = errors.New("transition dropped")
+
 // dropped reports whether a transition failed only because it is no longer needed.
 func dropped(err error) bool {
 	return errors.Is(err, ErrLostRace) || errors.Is(err, ErrRunFinished) || errors.Is(err, workflow.ErrNotFound)
+}
+
+// reportEnd tells the observer about a run that a committed transition finished.
+func (e *Engine) reportEnd(ctx context.Context, end RunEnd, now time.Time) {
+	if workflow.RunTerminal(end.Status) {
+		e.obs.RunFinished(ctx, end.Status, now.Sub(end.StartedAt))
+	}
+}
+
+// released stamps released tasks with the trace context of the span that released them.
+func (e *Engine) traceParent(ctx context.Context, fallback string) string {
+	if tp := e.obs.TraceParent(ctx); tp != "" {
+		return tp
+	}
+	return fallback
 }
 
 // complete records a task's success and, in the same transaction, resolves its outgoing
@@ -22,6 +42,7 @@ func dropped(err error) bool {
 func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, from string, output json.RawMessage, handles []string, logs []LogEntry) error {
 	now := e.now()
 	var released []TaskRef
+	var end RunEnd
 	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
 		released = released[:0]
 		if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt,
@@ -39,16 +60,18 @@ func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, from 
 			return err
 		}
 		released = r.released
-		return tx.SettleRun(ctx, c.RunID, 1+r.skipped, now)
+		return tx.SettleRun(ctx, c.RunID, 1+r.skipped, now, &end)
 	})
 	if dropped(err) {
-		return nil
+		return errDropped
 	}
 	if err != nil {
 		return fmt.Errorf("complete task %s: %w", c.TaskID, err)
 	}
+	e.reportEnd(ctx, end, now)
+	tp := e.traceParent(ctx, c.TraceContext)
 	for i := range released {
-		released[i].TraceContext = c.TraceContext
+		released[i].TraceContext = tp
 	}
 	e.enqueue(ctx, released)
 	return nil
@@ -71,12 +94,12 @@ func (e *Engine) park(ctx context.Context, c Claim, out nodes.Output, logs []Log
 		return tx.AddLogs(ctx, logs)
 	})
 	if dropped(err) {
-		return nil
+		return errDropped
 	}
 	if err != nil {
 		return fmt.Errorf("park task %s: %w", c.TaskID, err)
 	}
-	ref := TaskRef{TaskID: c.TaskID, RunID: c.RunID, Kind: KindWake, TraceContext: c.TraceContext}
+	ref := TaskRef{TaskID: c.TaskID, RunID: c.RunID, Kind: KindWake, TraceContext: e.traceParent(ctx, c.TraceContext)}
 	if _, err := e.queue.Enqueue(ctx, ref, due); err != nil {
 		e.log.WarnContext(ctx, "schedule wake-up failed; the reconciler will retry", "task_id", c.TaskID, "error", err)
 	}
@@ -88,6 +111,7 @@ func (e *Engine) fail(ctx context.Context, c Claim, msg string, logs []LogEntry)
 	now := e.now()
 	logs = append(logs, LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now})
 	var aborted []AbortedTask
+	var end RunEnd
 	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
 		err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
 			To: workflow.TaskFailed, Error: msg, Now: now})
@@ -101,14 +125,15 @@ func (e *Engine) fail(ctx context.Context, c Claim, msg string, logs []LogEntry)
 		if err := tx.AddLogs(ctx, lines); err != nil {
 			return err
 		}
-		return tx.EndRun(ctx, c.RunID, workflow.RunFailed, msg, nil, now)
+		return tx.EndRun(ctx, c.RunID, workflow.RunFailed, msg, nil, now, &end)
 	})
 	if dropped(err) {
-		return nil
+		return errDropped
 	}
 	if err != nil {
 		return fmt.Errorf("fail task %s: %w", c.TaskID, err)
 	}
+	e.reportEnd(ctx, end, now)
 	e.stop(ctx, c.RunID, aborted)
 	return nil
 }
@@ -117,6 +142,7 @@ func (e *Engine) fail(ctx context.Context, c Claim, msg string, logs []LogEntry)
 func (e *Engine) endRun(ctx context.Context, runID, msg string) error {
 	now := e.now()
 	var aborted []AbortedTask
+	var end RunEnd
 	err := e.store.InRun(ctx, runID, func(tx RunTx) error {
 		var err error
 		if aborted, err = tx.AbortTasks(ctx, runID, "", false, now); err != nil {
@@ -125,7 +151,7 @@ func (e *Engine) endRun(ctx context.Context, runID, msg string) error {
 		if err := tx.AddLogs(ctx, []LogEntry{{RunID: runID, Type: workflow.LogError, Message: "Workflow run failed: " + msg, At: now}}); err != nil {
 			return err
 		}
-		return tx.EndRun(ctx, runID, workflow.RunFailed, msg, nil, now)
+		return tx.EndRun(ctx, runID, workflow.RunFailed, msg, nil, now, &end)
 	})
 	if dropped(err) {
 		return nil
@@ -133,6 +159,7 @@ func (e *Engine) endRun(ctx context.Context, runID, msg string) error {
 	if err != nil {
 		return fmt.Errorf("end run %s: %w", runID, err)
 	}
+	e.reportEnd(ctx, end, now)
 	e.stop(ctx, runID, aborted)
 	return nil
 }
@@ -143,6 +170,7 @@ func (e *Engine) endRun(ctx context.Context, runID, msg string) error {
 func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	now := e.now()
 	var aborted []AbortedTask
+	var end RunEnd
 	err := e.store.InRun(ctx, runID, func(tx RunTx) error {
 		var err error
 		if aborted, err = tx.AbortTasks(ctx, runID, "", true, now); err != nil {
@@ -151,7 +179,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 		if err := tx.AddLogs(ctx, []LogEntry{{RunID: runID, Type: workflow.LogSystem, Message: "Workflow run cancelled", At: now}}); err != nil {
 			return err
 		}
-		return tx.EndRun(ctx, runID, workflow.RunCancelled, "", map[string]any{"cancelled": true}, now)
+		return tx.EndRun(ctx, runID, workflow.RunCancelled, "", map[string]any{"cancelled": true}, now, &end)
 	})
 	if errors.Is(err, ErrRunFinished) {
 		return fmt.Errorf("cancel run %s: run is already finished: %w", runID, workflow.ErrConflict)
@@ -159,6 +187,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	if err != nil {
 		return fmt.Errorf("cancel run %s: %w", runID, err)
 	}
+	e.reportEnd(ctx, end, now)
 	e.stop(ctx, runID, aborted)
 	return nil
 }

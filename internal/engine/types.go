@@ -58,6 +58,12 @@ type NewTask struct {
 	Unresolved int
 }
 
+// RunEnd is a run's status and start time after a transition.
+type RunEnd struct {
+	Status    string
+	StartedAt time.Time
+}
+
 // Claim is a task claimed for execution, with what executing it needs.
 type Claim struct {
 	TaskID     string
@@ -69,6 +75,8 @@ type Claim struct {
 	Attempt    int
 	Input      json.RawMessage
 	Deadline   time.Time
+	// DueAt is when the task became due to run (released, or its retry time).
+	DueAt time.Time
 	// TraceContext is the run's stored trace context.
 	TraceContext string
 }

@@ -61,6 +61,8 @@ type Config struct {
 	SyncTimeout time.Duration
 	// SyncPoll is how often it checks the run (default 20 ms).
 	SyncPoll time.Duration
+	// JaegerUIURL, when set, adds a link to each run's trace in run responses.
+	JaegerUIURL string
 }
 
 // WithDefaults fills unset fields.
@@ -84,6 +86,10 @@ type Deps struct {
 	ValidateConfig workflow.ConfigValidator
 	// Mock serves /workflows/api/* (test-weather and the mock endpoints).
 	Mock http.Handler
+	// Metrics serves /metrics (Prometheus).
+	Metrics http.Handler
+	// Monitoring serves the queue UI under /monitoring.
+	Monitoring http.Handler
 	// Ready reports whether dependencies are reachable, for /readyz.
 	Ready func(ctx context.Context) error
 	// Middleware wraps every route (tracing, metrics), outermost first.
@@ -114,6 +120,13 @@ func New(cfg Config, deps Deps) http.Handler {
 	r.NotFound(a.notFound)
 	r.MethodNotAllowed(a.notFound)
 
+	if deps.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", deps.Metrics)
+	}
+	if deps.Monitoring != nil {
+		r.Handle("/monitoring", deps.Monitoring)
+		r.Handle("/monitoring/*", deps.Monitoring)
+	}
 	r.Get("/health", a.health)
 	r.Get("/healthz", a.health)
 	r.Get("/readyz", a.ready)

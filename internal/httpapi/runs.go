@@ -172,6 +172,7 @@ type runView struct {
 	Result     json.RawMessage `json:"result"`
 	Error      *string         `json:"error"`
 	TraceID    string          `json:"traceId,omitempty"`
+	TraceURL   string          `json:"traceUrl,omitempty"`
 	Tasks      []taskView      `json:"tasks"`
 	Logs       []logView       `json:"logs"`
 }
@@ -209,12 +210,15 @@ func viewLogs(lines []workflow.LogLine) []logView {
 	return out
 }
 
-func viewRun(run workflow.Run) runView {
+func (a *API) viewRun(run workflow.Run) runView {
 	v := runView{ID: run.ID, WorkflowID: run.WorkflowID, Version: run.Version, Status: run.Status,
 		StartedAt: isoTime(run.StartedAt), FinishedAt: isoPtr(run.FinishedAt), Input: run.Input, Result: run.Result,
 		TraceID: traceID(run.TraceContext), Tasks: make([]taskView, len(run.Tasks)), Logs: viewLogs(run.Logs)}
 	if len(v.Result) == 0 {
 		v.Result = json.RawMessage("null")
+	}
+	if v.TraceID != "" && a.cfg.JaegerUIURL != "" {
+		v.TraceURL = strings.TrimRight(a.cfg.JaegerUIURL, "/") + "/trace/" + v.TraceID
 	}
 	if run.Error != "" {
 		v.Error = &run.Error
@@ -246,7 +250,7 @@ func (a *API) runStatus(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, runNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewRun(run))
+	writeJSON(w, http.StatusOK, a.viewRun(run))
 }
 
 func (a *API) runLogs(w http.ResponseWriter, r *http.Request) {

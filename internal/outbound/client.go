@@ -24,6 +24,11 @@ type Config struct {
 	DialTimeout time.Duration
 	// MaxIdleConnsPerHost sizes the keep-alive pool per target (default 64).
 	MaxIdleConnsPerHost int
+	// Breaker tunes the per-host circuit breakers.
+	Breaker BreakerConfig
+	// Instrument wraps the transport, outermost (e.g. an OpenTelemetry client transport that
+	// injects traceparent); nil leaves it as is.
+	Instrument func(http.RoundTripper) http.RoundTripper
 }
 
 // WithDefaults fills unset fields.
@@ -66,8 +71,12 @@ func NewClient(cfg Config) *Client {
 		TLSHandshakeTimeout:   cfg.DialTimeout,
 		ExpectContinueTimeout: time.Second,
 	}
+	var rt http.RoundTripper = newBreakerTransport(transport, cfg.Breaker)
+	if cfg.Instrument != nil {
+		rt = cfg.Instrument(rt)
+	}
 	return &Client{cfg: cfg, http: &http.Client{
-		Transport: transport,
+		Transport: rt,
 		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
 			if len(via) > cfg.MaxRedirects {
 				return fmt.Errorf("stopped after %d redirects", cfg.MaxRedirects)
@@ -102,6 +111,12 @@ func (c *Client) Do(req *http.Request) (*Response, error) {
 
 // CloseIdle closes idle keep-alive connections.
 func (c *Client) CloseIdle() { c.http.CloseIdleConnections() }
+
+// IsBreakerOpen reports whether err is a request refused by an open circuit breaker.
+func IsBreakerOpen(err error) bool {
+	var b *BreakerOpenError
+	return errors.As(err, &b)
+}
 
 func statusText(resp *http.Response) string {
 	if _, text, ok := strings.Cut(resp.Status, " "); ok && text != "" {

@@ -72,12 +72,13 @@ func insertTasks(ctx context.Context, tx pgx.Tx, r engine.NewRun) error {
 	return err
 }
 
-const claimColumns = `t.id::text, t.run_id::text, r.workflow_id::text, r.version_id::text, t.node_id, t.node_type, t.attempt, t.input, r.deadline_at, coalesce(r.trace_context, '')`
+const claimColumns = `t.id::text, t.run_id::text, r.workflow_id::text, r.version_id::text, t.node_id, t.node_type, t.attempt, t.input,
+	r.deadline_at, coalesce(greatest(t.queued_at, t.due_at), t.created_at), coalesce(r.trace_context, '')`
 
 func scanClaim(row pgx.Row) (engine.Claim, error) {
 	var c engine.Claim
 	var deadline *time.Time
-	err := row.Scan(&c.TaskID, &c.RunID, &c.WorkflowID, &c.VersionID, &c.NodeID, &c.NodeType, &c.Attempt, &c.Input, &deadline, &c.TraceContext)
+	err := row.Scan(&c.TaskID, &c.RunID, &c.WorkflowID, &c.VersionID, &c.NodeID, &c.NodeType, &c.Attempt, &c.Input, &deadline, &c.DueAt, &c.TraceContext)
 	if deadline != nil {
 		c.Deadline = *deadline
 	}
@@ -88,7 +89,7 @@ func scanClaim(row pgx.Row) (engine.Claim, error) {
 // its attempt, in one statement.
 func (s *Store) ClaimTask(ctx context.Context, taskID string, now time.Time) (engine.Claim, error) {
 	c, err := scanClaim(s.pool.QueryRow(ctx, `
-		UPDATE tasks t SET status = 'running', attempt = t.attempt + 1, started_at = $2, due_at = NULL
+		UPDATE tasks t SET status = 'running', attempt = t.attempt + 1, started_at = $2
 		FROM runs r
 		WHERE t.id = $1 AND r.id = t.run_id AND r.status = 'running' AND t.status IN ('queued', 'running')
 		RETURNING `+claimColumns, taskID, now))

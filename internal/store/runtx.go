@@ -247,7 +247,7 @@ const resultSQL = `(SELECT jsonb_build_object(
 		'skippedTasks', count(*) FILTER (WHERE status = 'skipped'), 'cancelledTasks', count(*) FILTER (WHERE status = 'cancelled'),
 		'totalTasks', count(*)) FROM tasks WHERE run_id = $1)`
 
-func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now time.Time) error {
+func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now time.Time, end *engine.RunEnd) error {
 	// The CASE branches (and their subqueries) are evaluated only when the counter reaches 0.
 	t.queue(`
 		UPDATE runs SET
@@ -257,7 +257,8 @@ func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now tim
 			              ELSE 'succeeded' END,
 			finished_at = CASE WHEN pending_tasks - $2 > 0 THEN finished_at ELSE $3 END,
 			result = CASE WHEN pending_tasks - $2 > 0 THEN result ELSE `+resultSQL+` END
-		WHERE id = $1`, []any{runID, terminal, now}, nil)
+		WHERE id = $1
+		RETURNING status, started_at`, []any{runID, terminal, now}, scanEnd(end))
 	t.queue(`
 		INSERT INTO run_logs (id, run_id, type, message, created_at)
 		SELECT $2, id, 'system', 'Workflow run ' || status, $3 FROM runs
@@ -266,7 +267,7 @@ func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now tim
 	return nil
 }
 
-func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra map[string]any, now time.Time) error {
+func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra map[string]any, now time.Time, end *engine.RunEnd) error {
 	b, err := json.Marshal(extra)
 	if err != nil {
 		return fmt.Errorf("encode run result: %w", err)
@@ -274,9 +275,24 @@ func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra ma
 	if extra == nil {
 		b = []byte(`{}`)
 	}
-	t.queue(`UPDATE runs SET status = $2, error = nullif($3, ''), result = `+resultSQL+` || $4::jsonb, finished_at = $5, pending_tasks = 0 WHERE id = $1`,
-		[]any{runID, status, errMsg, b, now}, nil)
+	t.queue(`UPDATE runs SET status = $2, error = nullif($3, ''), result = `+resultSQL+` || $4::jsonb, finished_at = $5, pending_tasks = 0
+		WHERE id = $1 RETURNING status, started_at`,
+		[]any{runID, status, errMsg, b, now}, scanEnd(end))
 	return nil
+}
+
+// scanEnd reads a run's status and start time into end (which may be nil).
+func scanEnd(end *engine.RunEnd) func(pgx.BatchResults) error {
+	return func(br pgx.BatchResults) error {
+		var e engine.RunEnd
+		if err := br.QueryRow().Scan(&e.Status, &e.StartedAt); err != nil {
+			return fmt.Errorf("update run: %w", err)
+		}
+		if end != nil {
+			*end = e
+		}
+		return nil
+	}
 }
 
 func nullJSON(b json.RawMessage) []byte {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -87,4 +88,17 @@ func (s *Store) logs(ctx context.Context, runID string) ([]workflow.LogLine, err
 		return nil, fmt.Errorf("get run %s logs: %w", runID, err)
 	}
 	return out, nil
+}
+
+// RunsInFlight counts runs queued or running and the age of the oldest.
+func (s *Store) RunsInFlight(ctx context.Context) (int, time.Duration, error) {
+	var n int
+	var oldest float64
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*), coalesce(extract(epoch FROM now() - min(started_at)), 0)::float8
+		FROM runs WHERE status IN ('queued', 'running')`).Scan(&n, &oldest)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count runs in flight: %w", err)
+	}
+	return n, time.Duration(oldest * float64(time.Second)), nil
 }

@@ -1,0 +1,46 @@
+package engine
+
+import (
+	"context"
+	"time"
+)
+
+// Task execution outcomes reported to the Observer.
+const (
+	OutcomeCompleted = "completed" // the node succeeded
+	OutcomeWaiting   = "waiting"   // a delay parked the task
+	OutcomeRetry     = "retry"     // a retryable failure, retried later
+	OutcomeContinued = "continued" // failed, completed with an error payload (onError: continue)
+	OutcomeFailed    = "failed"    // failed the task and the run
+	OutcomeDropped   = "dropped"   // the result was discarded: the run was cancelled or another delivery won
+)
+
+// Observer receives the engine's telemetry events. The telemetry package implements it with
+// OpenTelemetry spans and Prometheus metrics; the engine itself stays free of both.
+type Observer interface {
+	// RunStarting opens the run's span; end is called with the run id (or the error).
+	RunStarting(ctx context.Context, workflowID string) (_ context.Context, end func(runID string, err error))
+	// TraceParent returns the W3C traceparent of ctx's span, "" without one.
+	TraceParent(ctx context.Context) string
+	// TaskClaimed reports a claimed task and how long it waited to start after it was due.
+	TaskClaimed(ctx context.Context, c Claim, schedulingDelay time.Duration)
+	// TaskExecuted reports one execution: its node type, outcome, failure reason (if any) and
+	// duration.
+	TaskExecuted(ctx context.Context, nodeType, outcome, reason string, d time.Duration)
+	// RunFinished reports a run that reached a terminal status.
+	RunFinished(ctx context.Context, status string, d time.Duration)
+	// Recovered reports deliveries the reconciler enqueued again.
+	Recovered(ctx context.Context, n int)
+}
+
+// nopObserver discards every event.
+type nopObserver struct{}
+
+func (nopObserver) RunStarting(ctx context.Context, _ string) (context.Context, func(string, error)) {
+	return ctx, func(string, error) {}
+}
+func (nopObserver) TraceParent(context.Context) string                                  { return "" }
+func (nopObserver) TaskClaimed(context.Context, Claim, time.Duration)                   {}
+func (nopObserver) TaskExecuted(context.Context, string, string, string, time.Duration) {}
+func (nopObserver) RunFinished(context.Context, string, time.Duration)                  {}
+func (nopObserver) Recovered(context.Context, int)                                      {}

@@ -1,0 +1,77 @@
+package telemetry
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are SequenceFlow's own Prometheus metrics, registered on an explicit registry.
+// Labels are low-cardinality only: node types, outcomes, reasons, statuses, route patterns and
+// outbound hosts; never run or task ids.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	TaskDuration    *prometheus.HistogramVec // node_type, outcome
+	SchedulingDelay *prometheus.HistogramVec // node_type
+	TaskRetries     *prometheus.CounterVec   // node_type, reason
+	TaskFailures    *prometheus.CounterVec   // node_type, reason
+	RunsStarted     prometheus.Counter
+	RunsFinished    *prometheus.CounterVec   // status
+	RunDuration     *prometheus.HistogramVec // status
+	HTTPDuration    *prometheus.HistogramVec // method, route, code
+	BreakerState    *prometheus.GaugeVec     // host
+	BreakerRequests *prometheus.CounterVec   // host, outcome
+	Recovered       prometheus.Counter
+}
+
+// latencyBuckets span sub-millisecond engine steps to multi-minute API calls.
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}
+
+// NewMetrics creates the metrics on a new registry, with Go runtime and process collectors.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		TaskDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sequenceflow_task_duration_seconds", Help: "Duration of one task execution (claim to recorded outcome), by node type and outcome.",
+			Buckets: latencyBuckets,
+		}, []string{"node_type", "outcome"}),
+		SchedulingDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sequenceflow_task_scheduling_delay_seconds", Help: "Time from a task becoming due (queued, or its retry time) to a worker starting it.",
+			Buckets: latencyBuckets,
+		}, []string{"node_type"}),
+		TaskRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sequenceflow_task_retries_total", Help: "Task executions that failed with a retryable error and were scheduled again.",
+		}, []string{"node_type", "reason"}),
+		TaskFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sequenceflow_task_failures_total", Help: "Task executions that failed for good (onError fail or continue).",
+		}, []string{"node_type", "reason"}),
+		RunsStarted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sequenceflow_runs_started_total", Help: "Runs started.",
+		}),
+		RunsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sequenceflow_runs_finished_total", Help: "Runs that reached a terminal status, by status.",
+		}, []string{"status"}),
+		RunDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sequenceflow_run_duration_seconds", Help: "Run duration from start to terminal status.",
+			Buckets: latencyBuckets,
+		}, []string{"status"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sequenceflow_http_request_duration_seconds", Help: "HTTP server request duration by route pattern.",
+			Buckets: latencyBuckets,
+		}, []string{"method", "route", "code"}),
+		BreakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sequenceflow_breaker_state", Help: "Circuit breaker state per outbound host: 0 closed, 1 half-open, 2 open.",
+		}, []string{"host"}),
+		BreakerRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sequenceflow_breaker_requests_total", Help: "Outbound requests through a circuit breaker by host and outcome (success, failure, rejected).",
+		}, []string{"host", "outcome"}),
+		Recovered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sequenceflow_reconciler_recovered_total", Help: "Deliveries the reconciler enqueued again because they were missing from the queue.",
+		}),
+	}
+	reg.MustRegister(m.TaskDuration, m.SchedulingDelay, m.TaskRetries, m.TaskFailures, m.RunsStarted, m.RunsFinished,
+		m.RunDuration, m.HTTPDuration, m.BreakerState, m.BreakerRequests, m.Recovered,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

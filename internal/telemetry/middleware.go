@@ -1,0 +1,103 @@
+package telemetry
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/hibiken/asynq"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// HTTPServer wraps the API in an OpenTelemetry server span per request, continuing a trace
+// from an incoming traceparent (so mock endpoints called by apiCall nodes join the run's
+// trace).
+func HTTPServer(h http.Handler, tp trace.TracerProvider, p propagation.TextMapPropagator) http.Handler {
+	return otelhttp.NewHandler(h, "http.server", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(p),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
+}
+
+// RouteMetrics is chi middleware that records request duration by route pattern and names the
+// request's span after the pattern once routing has resolved it.
+func RouteMetrics(m *Metrics) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+			next.ServeHTTP(ww, r)
+			route := "unmatched"
+			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+				route = rc.RoutePattern()
+			}
+			span := trace.SpanFromContext(r.Context())
+			span.SetName(r.Method + " " + route)
+			span.SetAttributes(attribute.String("http.route", route))
+			m.HTTPDuration.WithLabelValues(r.Method, route, strconv.Itoa(ww.code)).Observe(time.Since(start).Seconds())
+		})
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// TaskSpans is asynq middleware that runs every task in a consumer span whose parent is the
+// span that released the task (its traceparent header), so a run's trace follows the DAG as
+// executed, across delays, retries and worker restarts.
+func TaskSpans(tp trace.TracerProvider, p propagation.TextMapPropagator) asynq.MiddlewareFunc {
+	tracer := tp.Tracer("github.com/sequenceflow/sequenceflow/internal/queue")
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			ctx = p.Extract(ctx, propagation.MapCarrier(t.Headers()))
+			attrs := []attribute.KeyValue{attribute.String("messaging.system", "asynq"), attribute.String("asynq.task_type", t.Type())}
+			if id, ok := asynq.GetTaskID(ctx); ok {
+				attrs = append(attrs, attribute.String("asynq.task_id", id))
+			}
+			if n, ok := asynq.GetRetryCount(ctx); ok {
+				attrs = append(attrs, attribute.Int("asynq.retry_count", n))
+			}
+			ctx, span := tracer.Start(ctx, t.Type(), trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
+			defer span.End()
+			err := next.ProcessTask(ctx, t)
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, err.Error())
+			}
+			return err
+		})
+	}
+}
+
+// LogHandler stamps trace_id and span_id from the context on every log record.
+type LogHandler struct{ slog.Handler }
+
+// Handle adds the ids and passes the record on.
+func (h LogHandler) Handle(ctx context.Context, r slog.Record) error {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// WithAttrs keeps the wrapper.
+func (h LogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return LogHandler{h.Handler.WithAttrs(attrs)}
+}
+
+// WithGroup keeps the wrapper.
+func (h LogHandler) WithGroup(name string) slog.Handler { return LogHandler{h.Handler.WithGroup(name)} }

@@ -1,0 +1,93 @@
+package telemetry
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sequenceflow/sequenceflow/internal/engine"
+)
+
+// Observer implements engine.Observer with spans and metrics.
+type Observer struct {
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
+	metrics    *Metrics
+}
+
+// NewObserver returns an engine observer.
+func NewObserver(tp trace.TracerProvider, p propagation.TextMapPropagator, m *Metrics) *Observer {
+	return &Observer{tracer: tp.Tracer("github.com/sequenceflow/sequenceflow/internal/engine"), propagator: p, metrics: m}
+}
+
+var _ engine.Observer = (*Observer)(nil)
+
+// RunStarting opens the run.start span, child of the API request span.
+func (o *Observer) RunStarting(ctx context.Context, workflowID string) (context.Context, func(string, error)) {
+	ctx, span := o.tracer.Start(ctx, "run.start", trace.WithAttributes(attribute.String("workflow.id", workflowID)))
+	return ctx, func(runID string, err error) {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		} else {
+			span.SetAttributes(attribute.String("run.id", runID))
+			o.metrics.RunsStarted.Inc()
+		}
+		span.End()
+	}
+}
+
+// TraceParent returns ctx's span as a traceparent.
+func (o *Observer) TraceParent(ctx context.Context) string { return TraceParent(o.propagator, ctx) }
+
+// TaskClaimed names the task span and records the scheduling delay.
+func (o *Observer) TaskClaimed(ctx context.Context, c engine.Claim, delay time.Duration) {
+	span := trace.SpanFromContext(ctx)
+	span.SetName("task " + c.NodeType + " " + c.NodeID)
+	span.SetAttributes(
+		attribute.String("workflow.id", c.WorkflowID), attribute.String("run.id", c.RunID), attribute.String("task.id", c.TaskID),
+		attribute.String("node.id", c.NodeID), attribute.String("node.type", c.NodeType), attribute.Int("task.attempt", c.Attempt))
+	o.metrics.SchedulingDelay.WithLabelValues(c.NodeType).Observe(delay.Seconds())
+}
+
+// TaskExecuted records the outcome on the span and in the metrics, with the trace id as the
+// duration's exemplar.
+func (o *Observer) TaskExecuted(ctx context.Context, nodeType, outcome, reason string, d time.Duration) {
+	span := trace.SpanFromContext(ctx)
+	span.SetAttributes(attribute.String("task.outcome", outcome))
+	if reason != "" {
+		span.SetAttributes(attribute.String("task.failure_reason", reason))
+	}
+	if outcome == engine.OutcomeFailed || outcome == engine.OutcomeRetry || outcome == engine.OutcomeContinued {
+		span.SetStatus(codes.Error, outcome+": "+reason)
+	}
+	observeWithTrace(o.metrics.TaskDuration.WithLabelValues(nodeType, outcome), d.Seconds(), span.SpanContext())
+	switch outcome {
+	case engine.OutcomeRetry:
+		o.metrics.TaskRetries.WithLabelValues(nodeType, reason).Inc()
+	case engine.OutcomeFailed, engine.OutcomeContinued:
+		o.metrics.TaskFailures.WithLabelValues(nodeType, reason).Inc()
+	}
+}
+
+// RunFinished counts finished runs and their duration.
+func (o *Observer) RunFinished(_ context.Context, status string, d time.Duration) {
+	o.metrics.RunsFinished.WithLabelValues(status).Inc()
+	o.metrics.RunDuration.WithLabelValues(status).Observe(d.Seconds())
+}
+
+// Recovered counts reconciler recoveries.
+func (o *Observer) Recovered(_ context.Context, n int) { o.metrics.Recovered.Add(float64(n)) }
+
+func observeWithTrace(obs prometheus.Observer, v float64, sc trace.SpanContext) {
+	if eo, ok := obs.(prometheus.ExemplarObserver); ok && sc.IsSampled() {
+		eo.ObserveWithExemplar(v, prometheus.Labels{"trace_id": sc.TraceID().String()})
+		return
+	}
+	obs.Observe(v)
+}
