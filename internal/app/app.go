@@ -237,7 +237,9 @@ func (a *App) Run(ctx context.Context) error {
 			return serve(ctx, ln, a.Handler(), a.log, "API")
 		})
 	}
-	if addr := a.metricsAddr(); addr != "" {
+	if ln := a.cfg.MetricsListener; ln != nil {
+		g.Go(func() error { return serve(ctx, ln, a.workerMux(), a.log, "worker health and metrics") })
+	} else if addr := a.metricsAddr(); addr != "" {
 		g.Go(func() error { return serveHTTP(ctx, addr, a.workerMux(), a.log, "worker health and metrics") })
 	}
 	if a.role == RoleWorker || a.role == RoleDev {

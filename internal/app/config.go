@@ -57,6 +57,9 @@ type Config struct {
 	TracerProvider trace.TracerProvider
 	// Listener, when set, serves the API instead of listening on PORT (tests).
 	Listener net.Listener
+	// MetricsListener, when set, serves the worker's health and metrics instead of
+	// METRICS_ADDR (tests).
+	MetricsListener net.Listener
 }
 
 // Defaults for a laptop: local PostgreSQL and Redis.

@@ -1,0 +1,256 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/sequenceflow/sequenceflow/internal/app"
+	"github.com/sequenceflow/sequenceflow/internal/app/apptest"
+	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/metrics.golden")
+
+// goldenPath lists every metric family the service exports with its label names; dashboard
+// and alert tests check their PromQL against it.
+const goldenPath = "testdata/metrics.golden"
+
+// After runs that complete, retry, fail and call out, the API's and a worker's /metrics carry
+// every metric family of the observability contract with the expected labels.
+func TestMetricsFamilies(t *testing.T) {
+	t.Parallel()
+	srv := apptest.Start(t, nil)
+	worker := startWorker(t, srv)
+
+	flaky := httpTarget(t)
+	def := workflowtest.New().Input("in").
+		APICall("ok", "GET", srv.URL+"/workflows/api/test-weather?city=Oslo", nil).
+		APICall("flaky", "GET", flaky+"/flaky", map[string]any{"retries": 2}).
+		APICall("broken", "GET", flaky+"/missing", map[string]any{"onError": "fail"}).
+		Chain("in", "ok", "flaky", "broken").JSON()
+	wfID := createWorkflow(t, srv.URL, def)
+	runID := execute(t, srv.URL, wfID)
+	waitTerminal(t, srv.URL, runID)
+
+	api := scrape(t, srv.URL+"/metrics")
+	wrk := scrape(t, worker+"/metrics")
+	for _, want := range []string{
+		"sequenceflow_task_duration_seconds", "sequenceflow_task_scheduling_delay_seconds", "sequenceflow_task_retries_total",
+		"sequenceflow_task_failures_total", "sequenceflow_runs_started_total", "sequenceflow_runs_finished_total",
+		"sequenceflow_run_duration_seconds", "sequenceflow_runs_in_flight", "sequenceflow_oldest_run_in_flight_seconds",
+		"sequenceflow_db_pool_acquired_connections", "sequenceflow_db_pool_idle_connections", "sequenceflow_db_pool_total_connections",
+		"sequenceflow_db_pool_max_connections", "sequenceflow_db_pool_acquires_total", "sequenceflow_db_pool_acquire_wait_seconds_total",
+		"sequenceflow_http_request_duration_seconds", "sequenceflow_breaker_state", "sequenceflow_breaker_requests_total",
+		"sequenceflow_reconciler_recovered_total", "asynq_queue_size", "asynq_queue_latency_seconds",
+	} {
+		if _, ok := api[want]; !ok {
+			t.Errorf("API /metrics lacks %s", want)
+		}
+	}
+	for _, want := range []string{"sequenceflow_db_pool_acquired_connections", "sequenceflow_reconciler_recovered_total", "sequenceflow_task_duration_seconds"} {
+		if _, ok := wrk[want]; !ok {
+			t.Errorf("worker /metrics lacks %s", want)
+		}
+	}
+	if _, ok := wrk["asynq_queue_size"]; ok {
+		t.Error("worker /metrics exports the queue collector; only the API should, so N workers do not multiply Redis load")
+	}
+	for name, labels := range api {
+		for _, l := range labels {
+			if strings.Contains(l, "run") && strings.Contains(l, "id") || l == "task_id" || l == "trace_id" {
+				t.Errorf("%s has high-cardinality label %q", name, l)
+			}
+		}
+	}
+	golden := render(merge(api, wrk))
+	if *update {
+		if err := os.WriteFile(goldenPath, golden, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(goldenPath)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/app -run TestMetricsFamilies -update)", err)
+	}
+	if !bytes.Equal(golden, want) {
+		t.Fatalf("metric families changed; review and run with -update:\n--- got\n%s\n--- want\n%s", golden, want)
+	}
+}
+
+// startWorker runs a worker-role process on the same database and queue, returning its
+// health/metrics base URL.
+func startWorker(t *testing.T, srv *apptest.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := srv.Cfg
+	cfg.Listener, cfg.MetricsListener = nil, ln
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, app.RoleWorker, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		a.Close()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func httpTarget(t *testing.T) string {
+	t.Helper()
+	var mu sync.Mutex
+	calls := map[string]int{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.URL.Path]++
+		n := calls[r.URL.Path]
+		mu.Unlock()
+		switch {
+		case r.URL.Path == "/flaky" && n == 1:
+			w.WriteHeader(http.StatusBadGateway)
+		case r.URL.Path == "/missing":
+			w.WriteHeader(http.StatusNotFound)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"ok":true}`)
+		}
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+func createWorkflow(t *testing.T, base string, def json.RawMessage) string {
+	t.Helper()
+	body := fmt.Sprintf(`{"name":"metrics","workflow":%s}`, def)
+	resp, err := http.Post(base+"/workflows", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ ID string }
+	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
+		t.Fatalf("create workflow: %s", resp.Status)
+	}
+	return out.ID
+}
+
+func execute(t *testing.T, base, wfID string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/workflows/"+wfID+"/execute-async", "application/json", strings.NewReader(`{"input":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ RunID string }
+	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
+		t.Fatalf("execute: %s", resp.Status)
+	}
+	return out.RunID
+}
+
+func waitTerminal(t *testing.T, base, runID string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/workflows/runs/" + runID + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct{ Status string }
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if out.Status == "succeeded" || out.Status == "failed" || out.Status == "cancelled" {
+			return out.Status
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("run %s did not finish", runID)
+	return ""
+}
+
+// scrape returns metric family name → sorted label names (without le/quantile).
+func scrape(t *testing.T, url string) map[string][]string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse %s: %v", url, err)
+	}
+	out := map[string][]string{}
+	for name, mf := range families {
+		labels := map[string]bool{}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				labels[lp.GetName()] = true
+			}
+		}
+		var names []string
+		for l := range labels {
+			names = append(names, l)
+		}
+		sort.Strings(names)
+		out[name] = names
+	}
+	return out
+}
+
+func merge(a, b map[string][]string) map[string][]string {
+	out := map[string][]string{}
+	for _, m := range []map[string][]string{a, b} {
+		for k, v := range m {
+			out[k] = slices.Compact(slices.Sorted(slices.Values(append(out[k], v...))))
+		}
+	}
+	return out
+}
+
+// render writes the families of our own and asynq's metrics (Go runtime and process
+// families vary by platform and are left out).
+func render(families map[string][]string) []byte {
+	var names []string
+	for n := range families {
+		if strings.HasPrefix(n, "sequenceflow_") || strings.HasPrefix(n, "asynq_") {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var b bytes.Buffer
+	for _, n := range names {
+		fmt.Fprintln(&b, strings.TrimSpace(n+" "+strings.Join(families[n], ",")))
+	}
+	return b.Bytes()
+}
