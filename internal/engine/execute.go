@@ -113,14 +113,19 @@ func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 	if err != nil {
 		return fmt.Errorf("load waiting task %s: %w", ref.TaskID, err)
 	}
+	started := e.now()
+	e.obs.TaskClaimed(ctx, c, max(0, started.Sub(c.DueAt)))
 	g, err := e.graph(ctx, c.VersionID)
 	if err != nil {
 		return fmt.Errorf("load version %s: %w", c.VersionID, err)
 	}
-	if err := e.complete(ctx, c, g, workflow.TaskWaiting, nil, nil, nil); !errors.Is(err, errDropped) {
-		return err
+	err = e.complete(ctx, c, g, workflow.TaskWaiting, nil, nil, nil)
+	outcome := OutcomeCompleted
+	if errors.Is(err, errDropped) {
+		outcome, err = OutcomeDropped, nil
 	}
-	return nil
+	e.obs.TaskExecuted(ctx, c.NodeType, outcome, "", e.now().Sub(started))
+	return err
 }
 
 // scope builds the template context: the payload, and $run / $nodes when the node's config

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,10 +19,14 @@ import (
 
 // Server is a running process.
 type Server struct {
-	URL string
-	App *app.App
-	Cfg app.Config
+	URL  string
+	App  *app.App
+	Cfg  app.Config
+	stop func()
 }
+
+// Stop shuts the process down gracefully (also done at the end of the test).
+func (s *Server) Stop() { s.stop() }
 
 // Start runs a dev-role process until the test ends. configure may adjust the config (it
 // starts with a fresh database, a unique queue, fast retries and reconciliation).
@@ -60,19 +65,23 @@ func Start(t testing.TB, configure func(*app.Config)) *Server {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("apptest: process ended with: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil && !errors.Is(err, context.Canceled) {
+					t.Errorf("apptest: process ended with: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("apptest: process did not stop within 30 s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("apptest: process did not stop within 30 s")
-		}
-		a.Close()
-	})
-	s := &Server{URL: cfg.APIBaseURL, App: a, Cfg: cfg}
+			a.Close()
+		})
+	}
+	t.Cleanup(stop)
+	s := &Server{URL: cfg.APIBaseURL, App: a, Cfg: cfg, stop: stop}
 	s.waitReady(t)
 	return s
 }
