@@ -95,8 +95,13 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		return nil, err
 	}
 	a.queue = queue.NewClient(a.redis, cfg.Queue)
+	allowPrivate := role == RoleDev
+	if cfg.OutboundAllowPrivate != nil {
+		allowPrivate = *cfg.OutboundAllowPrivate
+	}
 	a.outbound = outbound.NewClient(outbound.Config{
 		MaxResponseBytes: cfg.MaxResponseBytes,
+		AllowPrivate:     allowPrivate,
 		Breaker:          tel.breakerConfig(cfg),
 		Instrument:       tel.outboundTransport,
 	})

@@ -49,8 +49,11 @@ type Config struct {
 	// MonitoringWritable lets the /monitoring queue UI change queues (MONITORING_WRITABLE;
 	// read-only by default).
 	MonitoringWritable bool
-	BreakerFailures    int           // BREAKER_FAILURES
-	BreakerOpenTimeout time.Duration // BREAKER_OPEN_TIMEOUT
+	// OutboundAllowPrivate lets apiCall nodes reach loopback and private addresses
+	// (OUTBOUND_ALLOW_PRIVATE; default true for the dev role, false otherwise).
+	OutboundAllowPrivate *bool
+	BreakerFailures      int           // BREAKER_FAILURES
+	BreakerOpenTimeout   time.Duration // BREAKER_OPEN_TIMEOUT
 	// Getenv reads the OpenTelemetry SDK's OTEL_* variables.
 	Getenv func(string) string
 	// TracerProvider, when set, replaces the one built from OTEL_* (tests record spans).
@@ -122,33 +125,34 @@ func (c Config) validate() error {
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	r := envReader{get: getenv}
 	c := Config{
-		DatabaseURL:        getenv("DATABASE_URL"),
-		RedisURL:           getenv("REDIS_URL"),
-		Port:               r.int("PORT"),
-		APIBaseURL:         getenv("API_BASE_URL"),
-		Queue:              getenv("QUEUE_NAME"),
-		WorkerConcurrency:  r.int("WORKER_CONCURRENCY"),
-		PollInterval:       r.duration("QUEUE_POLL_INTERVAL"),
-		DelayedInterval:    r.duration("QUEUE_DELAYED_CHECK_INTERVAL"),
-		ShutdownTimeout:    r.duration("SHUTDOWN_TIMEOUT"),
-		NodeTimeout:        r.duration("NODE_TIMEOUT"),
-		RetryBaseDelay:     r.duration("RETRY_BASE_DELAY"),
-		RunTimeout:         r.duration("RUN_TIMEOUT"),
-		ReconcileInterval:  r.duration("RECONCILE_INTERVAL"),
-		ReconcileAfter:     r.duration("RECONCILE_AFTER"),
-		DBMaxConns:         r.int("DB_MAX_CONNS"),
-		MaxBodyBytes:       int64(r.int("MAX_BODY_BYTES")),
-		MaxResponseBytes:   int64(r.int("OUTBOUND_MAX_RESPONSE_BYTES")),
-		CORSOrigins:        getenv("CORS_ORIGIN"),
-		SeedSamples:        r.bool("SEED_SAMPLES", true),
-		AutoMigrate:        r.bool("AUTO_MIGRATE", false),
-		LogLevel:           getenv("LOG_LEVEL"),
-		MetricsAddr:        getenv("METRICS_ADDR"),
-		JaegerUIURL:        getenv("JAEGER_UI_URL"),
-		MonitoringWritable: r.bool("MONITORING_WRITABLE", false),
-		BreakerFailures:    r.int("BREAKER_FAILURES"),
-		BreakerOpenTimeout: r.duration("BREAKER_OPEN_TIMEOUT"),
-		Getenv:             getenv,
+		DatabaseURL:          getenv("DATABASE_URL"),
+		RedisURL:             getenv("REDIS_URL"),
+		Port:                 r.int("PORT"),
+		APIBaseURL:           getenv("API_BASE_URL"),
+		Queue:                getenv("QUEUE_NAME"),
+		WorkerConcurrency:    r.int("WORKER_CONCURRENCY"),
+		PollInterval:         r.duration("QUEUE_POLL_INTERVAL"),
+		DelayedInterval:      r.duration("QUEUE_DELAYED_CHECK_INTERVAL"),
+		ShutdownTimeout:      r.duration("SHUTDOWN_TIMEOUT"),
+		NodeTimeout:          r.duration("NODE_TIMEOUT"),
+		RetryBaseDelay:       r.duration("RETRY_BASE_DELAY"),
+		RunTimeout:           r.duration("RUN_TIMEOUT"),
+		ReconcileInterval:    r.duration("RECONCILE_INTERVAL"),
+		ReconcileAfter:       r.duration("RECONCILE_AFTER"),
+		DBMaxConns:           r.int("DB_MAX_CONNS"),
+		MaxBodyBytes:         int64(r.int("MAX_BODY_BYTES")),
+		MaxResponseBytes:     int64(r.int("OUTBOUND_MAX_RESPONSE_BYTES")),
+		CORSOrigins:          getenv("CORS_ORIGIN"),
+		SeedSamples:          r.bool("SEED_SAMPLES", true),
+		AutoMigrate:          r.bool("AUTO_MIGRATE", false),
+		LogLevel:             getenv("LOG_LEVEL"),
+		MetricsAddr:          getenv("METRICS_ADDR"),
+		JaegerUIURL:          getenv("JAEGER_UI_URL"),
+		MonitoringWritable:   r.bool("MONITORING_WRITABLE", false),
+		OutboundAllowPrivate: r.optionalBool("OUTBOUND_ALLOW_PRIVATE"),
+		BreakerFailures:      r.int("BREAKER_FAILURES"),
+		BreakerOpenTimeout:   r.duration("BREAKER_OPEN_TIMEOUT"),
+		Getenv:               getenv,
 	}
 	if err := errors.Join(r.errs...); err != nil {
 		return c, err
@@ -184,6 +188,14 @@ func (r *envReader) duration(name string) time.Duration {
 		r.errs = append(r.errs, fmt.Errorf("%s must be a duration such as 500ms or 10s, got %q", name, v))
 	}
 	return d
+}
+
+func (r *envReader) optionalBool(name string) *bool {
+	if r.get(name) == "" {
+		return nil
+	}
+	b := r.bool(name, false)
+	return &b
 }
 
 func (r *envReader) bool(name string, fallback bool) bool {

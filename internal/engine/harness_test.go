@@ -45,7 +45,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL()}
 	h.queue = queue.NewClient(rc, h.qname)
-	registry := nodes.NewRegistry(outbound.NewClient(outbound.Config{}), nodes.APICallConfig{})
+	registry := nodes.NewRegistry(outbound.NewClient(outbound.Config{AllowPrivate: true}), nodes.APICallConfig{})
 	h.eng = engine.New(engine.Config{RetryBaseDelay: 10 * time.Millisecond},
 		engine.Deps{Store: st, Queue: h.queue, Registry: registry, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(func() {
@@ -100,7 +100,7 @@ func (h *harness) stopWorkers() {
 // createWorkflow stores a definition (validated like the API does) and returns the workflow.
 func (h *harness) createWorkflow(def workflow.Definition) workflow.Workflow {
 	h.t.Helper()
-	registry := nodes.NewRegistry(outbound.NewClient(outbound.Config{}), nodes.APICallConfig{})
+	registry := nodes.NewRegistry(outbound.NewClient(outbound.Config{AllowPrivate: true}), nodes.APICallConfig{})
 	if err := workflow.Validate(def, workflow.DefaultLimits, registry.ValidateConfig); err != nil {
 		h.t.Fatalf("invalid test workflow: %v", err)
 	}

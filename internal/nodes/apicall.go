@@ -213,6 +213,8 @@ func (a apiCall) rewrite(u string) string {
 
 func classifyTransport(err error) *Error {
 	switch {
+	case outbound.IsBlocked(err):
+		return &Error{Reason: "blocked_address", Err: err}
 	case outbound.IsBreakerOpen(err):
 		return &Error{Retryable: true, Reason: "breaker_open", Err: err}
 	case errors.Is(err, outbound.ErrResponseTooLarge):

@@ -21,7 +21,7 @@ import (
 )
 
 func registry(selfBase string) *nodes.Registry {
-	return nodes.NewRegistry(outbound.NewClient(outbound.Config{MaxResponseBytes: 1024}), nodes.APICallConfig{SelfBaseURL: selfBase})
+	return nodes.NewRegistry(outbound.NewClient(outbound.Config{MaxResponseBytes: 1024, AllowPrivate: true}), nodes.APICallConfig{SelfBaseURL: selfBase})
 }
 
 func execute(t *testing.T, r *nodes.Registry, nodeType string, config any, payload any) (nodes.Output, error) {

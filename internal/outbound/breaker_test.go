@@ -31,7 +31,7 @@ func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
 	var mu sync.Mutex
 	var states []string
 	outcomes := map[string]int{}
-	c := outbound.NewClient(outbound.Config{Breaker: outbound.BreakerConfig{
+	c := outbound.NewClient(outbound.Config{AllowPrivate: true, Breaker: outbound.BreakerConfig{
 		Failures: 3, OpenTimeout: 200 * time.Millisecond,
 		OnStateChange: func(_, s string) { mu.Lock(); states = append(states, s); mu.Unlock() },
 		OnOutcome:     func(_, o string) { mu.Lock(); outcomes[o]++; mu.Unlock() },
@@ -96,7 +96,7 @@ func TestBreakerIgnoresCancellation(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer srv.Close()
-	c := outbound.NewClient(outbound.Config{Breaker: outbound.BreakerConfig{Failures: 1}})
+	c := outbound.NewClient(outbound.Config{AllowPrivate: true, Breaker: outbound.BreakerConfig{Failures: 1}})
 	for range 3 {
 		ctx, cancel := context.WithCancel(context.Background())
 		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)

@@ -24,6 +24,9 @@ type Config struct {
 	DialTimeout time.Duration
 	// MaxIdleConnsPerHost sizes the keep-alive pool per target (default 64).
 	MaxIdleConnsPerHost int
+	// AllowPrivate lets requests reach loopback and private addresses (the mock endpoints on
+	// a laptop or in compose). Link-local and cloud metadata addresses are refused regardless.
+	AllowPrivate bool
 	// Breaker tunes the per-host circuit breakers.
 	Breaker BreakerConfig
 	// Instrument wraps the transport, outermost (e.g. an OpenTelemetry client transport that
@@ -60,9 +63,9 @@ type Client struct {
 // NewClient returns a client with its own transport.
 func NewClient(cfg Config) *Client {
 	cfg = cfg.WithDefaults()
-	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second, Control: dialControl(cfg.AllowPrivate)}
 	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		// No proxy: the SSRF guard must see the real target's address.
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          512,
@@ -111,6 +114,12 @@ func (c *Client) Do(req *http.Request) (*Response, error) {
 
 // CloseIdle closes idle keep-alive connections.
 func (c *Client) CloseIdle() { c.http.CloseIdleConnections() }
+
+// IsBlocked reports whether err is a request refused by the SSRF guard.
+func IsBlocked(err error) bool {
+	var b *BlockedAddressError
+	return errors.As(err, &b)
+}
 
 // IsBreakerOpen reports whether err is a request refused by an open circuit breaker.
 func IsBreakerOpen(err error) bool {

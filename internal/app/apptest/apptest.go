@@ -49,6 +49,8 @@ func Start(t testing.TB, configure func(*app.Config)) *Server {
 		ShutdownTimeout:   2 * time.Second,
 		SeedSamples:       true,
 	}
+	allowPrivate := true // test endpoints listen on 127.0.0.1
+	cfg.OutboundAllowPrivate = &allowPrivate
 	if configure != nil {
 		configure(&cfg)
 	}
