@@ -114,6 +114,10 @@ func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 		return fmt.Errorf("load waiting task %s: %w", ref.TaskID, err)
 	}
 	started := e.now()
+	if early := c.DueAt.Sub(started); early > 0 {
+		// Delivered before the delay is over: have the queue deliver it again when it is due.
+		return &RetryLater{Delay: early, Err: fmt.Errorf("wake-up of task %s is %s early", c.TaskID, early)}
+	}
 	e.obs.TaskClaimed(ctx, c, max(0, started.Sub(c.DueAt)))
 	g, err := e.graph(ctx, c.VersionID)
 	if err != nil {

@@ -57,6 +57,15 @@ func TestCancelDuringDelay(t *testing.T) {
 	w := h.createWorkflow(workflowtest.New().Input("in").Delay("wait", 3600).Notify("after", "never").Chain("in", "wait", "after").Build())
 	runID := h.start(w, nil)
 	wait := h.waitTask(runID, "wait", workflow.TaskWaiting)
+	// An early wake-up delivery does not end the delay; the queue is told to come back later.
+	err := h.eng.Wake(context.Background(), engine.TaskRef{TaskID: wait.ID, RunID: runID, Kind: engine.KindWake})
+	var later *engine.RetryLater
+	if !errors.As(err, &later) || later.Delay < 59*time.Minute {
+		t.Fatalf("early wake-up: %v, want a RetryLater of about an hour", err)
+	}
+	if got := taskOf(t, h.run(runID), "wait").Status; got != workflow.TaskWaiting {
+		t.Fatalf("after an early wake-up the delay is %s, want waiting", got)
+	}
 	if err := h.eng.Cancel(context.Background(), runID); err != nil {
 		t.Fatal(err)
 	}

@@ -115,7 +115,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	a := &API{cfg: cfg.WithDefaults(), Deps: deps}
 	r := chi.NewRouter()
 	r.Use(cors(a.cfg.CORSOrigins))
-	r.Use(middleware.Recoverer)
+	r.Use(middleware.Recoverer, middleware.StripSlashes, middleware.GetHead)
 	r.Use(deps.Middleware...)
 	r.NotFound(a.notFound)
 	r.MethodNotAllowed(a.notFound)

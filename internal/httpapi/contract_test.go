@@ -318,7 +318,7 @@ func waitParked(t *testing.T, base, runID string) map[string]any {
 	var run map[string]any
 	waitFor(t, 10*time.Second, "run "+runID+" to park in its delay", func() bool {
 		run = runStatus(t, base, runID)
-		for _, task := range asObjects(t, run["tasks"].([]any)) {
+		for _, task := range asObjects(t, arrayField(t, run, "tasks")) {
 			if task["nodeId"] == "wait" && task["status"] == "waiting" {
 				return true
 			}

@@ -179,7 +179,7 @@ func (a *API) updateWorkflow(w http.ResponseWriter, r *http.Request) {
 func (a *API) checkDefinition(name *string, g graphIn) (string, workflow.Definition, error) {
 	v := &workflow.ValidationError{}
 	if name == nil || strings.TrimSpace(*name) == "" {
-		v.Add("name", "should not be empty")
+		v.Add("", "name should not be empty") // the seed's wording
 	}
 	def, err := g.toDefinition()
 	if err != nil {
