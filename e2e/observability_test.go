@@ -1,0 +1,465 @@
+//go:build e2e
+
+// Package e2e runs SequenceFlow as real processes against a real Jaeger and a real
+// Prometheus: `make e2e-observability`.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
+	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
+)
+
+// A user searches Jaeger for a run id and sees the whole run as one trace; the dashboards'
+// and alerts' expressions return data from Prometheus scraping the API and a worker during a
+// short load; and the breaker alert goes off when a breaker opens.
+func TestObservabilityEndToEnd(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jaegerBin := filepath.Join(root, "bin", "jaeger")
+	if _, err := os.Stat(jaegerBin); err != nil {
+		t.Fatalf("%s missing: build it with `make tools` (Jaeger is built from the tools module)", jaegerBin)
+	}
+	promBin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Fatal("prometheus not found: install Debian's prometheus package (apt-get install prometheus)")
+	}
+	sf := filepath.Join(t.TempDir(), "sequenceflow")
+	build := exec.Command("go", "build", "-o", sf, "./cmd/sequenceflow")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+
+	for _, port := range []int{4318, 16686} {
+		if !free(port) {
+			t.Fatalf("port %d is taken; Jaeger needs it", port)
+		}
+	}
+	start(t, "jaeger", jaegerBin, nil)
+	waitHTTP(t, "http://127.0.0.1:16686/api/services", 60*time.Second)
+
+	apiPort, workerPort, promPort := freePort(t), freePort(t), freePort(t)
+	api := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	env := []string{
+		"DATABASE_URL=" + testenv.Database(t), "REDIS_URL=" + testenv.RedisURL(), "QUEUE_NAME=" + testenv.QueueName(t),
+		"API_BASE_URL=" + api, "SEED_SAMPLES=false", "OUTBOUND_ALLOW_PRIVATE=true", "LOG_LEVEL=warn",
+		"BREAKER_FAILURES=2", "BREAKER_OPEN_TIMEOUT=5m", "RETRY_BASE_DELAY=100ms",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318", "OTEL_BSP_SCHEDULE_DELAY=200",
+		"JAEGER_UI_URL=http://127.0.0.1:16686",
+	}
+	start(t, "api", sf, append(env, fmt.Sprintf("PORT=%d", apiPort), "OTEL_SERVICE_NAME=sequenceflow-api"), "api")
+	start(t, "worker", sf, append(env, fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", workerPort), "OTEL_SERVICE_NAME=sequenceflow-worker"), "worker")
+	waitHTTP(t, api+"/readyz", 30*time.Second)
+	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", workerPort), 30*time.Second)
+
+	promDir := t.TempDir()
+	rules, _ := filepath.Glob(filepath.Join(root, "deploy/prometheus/rules/*.yml"))
+	if len(rules) == 0 {
+		t.Fatal("no alert rules in deploy/prometheus/rules")
+	}
+	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: [%s]
+scrape_configs:
+  - job_name: sequenceflow-api
+    static_configs: [{targets: ["127.0.0.1:%d"]}]
+  - job_name: sequenceflow-worker
+    static_configs: [{targets: ["127.0.0.1:%d"]}]
+`, strings.Join(quoteAll(rules), ", "), apiPort, workerPort)
+	if err := os.WriteFile(filepath.Join(promDir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prom := fmt.Sprintf("http://127.0.0.1:%d", promPort)
+	start(t, "prometheus", promBin, nil, "--config.file="+filepath.Join(promDir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(promDir, "data"), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort),
+		"--enable-feature=exemplar-storage")
+	waitHTTP(t, prom+"/-/ready", 60*time.Second)
+
+	// A short load: a full run shape, and a failing target that opens its breaker.
+	failing := failingServer(t)
+	full := createWorkflow(t, api, "full", workflowtest.New().Input("in").
+		APICall("api", "GET", api+"/workflows/api/test-weather?city={{city}}", nil).
+		IfElse("hot", "data.temperature", map[string]any{">": []any{map[string]any{"var": "value"}, 25}}).
+		Delay("wait", 1).Notify("tell", "{{data.city}} is hot").Notify("mild", "{{data.city}} is mild").
+		Chain("in", "api", "hot").Edge("hot", "wait", "out-true").Chain("wait", "tell").Edge("hot", "mild", "out-false").JSON())
+	broken := createWorkflow(t, api, "broken", workflowtest.New().Input("in").
+		APICall("down", "GET", failing+"/down", map[string]any{"retries": 1}).Notify("after", "{{status}}").Chain("in", "down", "after").JSON())
+	strict := createWorkflow(t, api, "strict", workflowtest.New().Input("in").
+		APICall("gone", "GET", failing+"/gone", map[string]any{"onError": "fail"}).Chain("in", "gone").JSON())
+
+	var runs []string
+	for i := range 12 {
+		city := []string{"Dubai", "London", "Tokyo"}[i%3]
+		runs = append(runs, execute(t, api, full, map[string]any{"city": city}))
+	}
+	for range 3 {
+		runs = append(runs, execute(t, api, broken, nil), execute(t, api, strict, nil))
+	}
+	for _, id := range runs {
+		waitRun(t, api, id)
+	}
+
+	t.Run("jaeger", func(t *testing.T) { checkJaeger(t, api, runs[0]) })
+	t.Run("prometheus", func(t *testing.T) { checkPrometheus(t, root, prom) })
+}
+
+// checkJaeger finds the run's trace by run.id and checks it holds the run's spans from both
+// processes: run.start, every task, the outbound call and the mock endpoint.
+func checkJaeger(t *testing.T, api, runID string) {
+	var status struct {
+		TraceID  string `json:"traceId"`
+		TraceURL string `json:"traceUrl"`
+	}
+	getJSON(t, api+"/workflows/runs/"+runID+"/status", &status)
+	if status.TraceID == "" || !strings.HasSuffix(status.TraceURL, "/trace/"+status.TraceID) {
+		t.Fatalf("run status has traceId %q traceUrl %q", status.TraceID, status.TraceURL)
+	}
+	q := url.Values{"service": {"sequenceflow-api"}, "tags": {fmt.Sprintf(`{"run.id":%q}`, runID)}, "limit": {"5"}}
+	want := []string{"POST /workflows/{id}/execute-async", "run.start", "task inputText in", "task apiCall api", "HTTP GET",
+		"GET /workflows/api/test-weather", "task ifElse hot", "task delay wait"}
+	var names map[string]bool
+	var services map[string]bool
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var res struct {
+			Data []struct {
+				TraceID string `json:"traceID"`
+				Spans   []struct {
+					OperationName string `json:"operationName"`
+					ProcessID     string `json:"processID"`
+				} `json:"spans"`
+				Processes map[string]struct {
+					ServiceName string `json:"serviceName"`
+				} `json:"processes"`
+			} `json:"data"`
+		}
+		getJSON(t, "http://127.0.0.1:16686/api/traces?"+q.Encode(), &res)
+		names, services = map[string]bool{}, map[string]bool{}
+		if len(res.Data) == 1 && res.Data[0].TraceID == status.TraceID {
+			for _, s := range res.Data[0].Spans {
+				names[s.OperationName] = true
+				services[res.Data[0].Processes[s.ProcessID].ServiceName] = true
+			}
+		}
+		missing := 0
+		for _, w := range want {
+			if !names[w] {
+				missing++
+			}
+		}
+		// The last task may be "tell" or "mild" depending on the city of the first run.
+		if missing == 0 && (names["task notification tell"] || names["task notification mild"]) && services["sequenceflow-worker"] {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Jaeger trace for run %s: spans %v from %v; want %v from api and worker", runID, keys(names), keys(services), want)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+var exprFamily = regexp.MustCompile(`\b((?:sequenceflow|asynq)_[a-z0-9_]+)`)
+
+// checkPrometheus evaluates every dashboard and alert expression: each must evaluate, every
+// metric it names must have series, dashboard expressions must return data, and the breaker
+// alert must be pending or firing.
+func checkPrometheus(t *testing.T, root, prom string) {
+	exprs := map[string]string{} // expression → where
+	dashboards, _ := filepath.Glob(filepath.Join(root, "deploy/grafana/dashboards/*.json"))
+	for _, f := range dashboards {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d any
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		walkExprs(d, func(e string) { exprs[grafanaVars(e)] = filepath.Base(f) })
+	}
+	alerts := map[string]string{}
+	var rules struct {
+		Data struct {
+			Groups []struct {
+				Rules []struct {
+					Name  string `json:"name"`
+					Query string `json:"query"`
+					Type  string `json:"type"`
+				} `json:"rules"`
+			} `json:"groups"`
+		} `json:"data"`
+	}
+	getJSON(t, prom+"/api/v1/rules", &rules)
+	for _, g := range rules.Data.Groups {
+		for _, r := range g.Rules {
+			alerts[r.Query] = r.Name
+		}
+	}
+	if len(exprs) == 0 || len(alerts) == 0 {
+		t.Fatalf("found %d dashboard and %d rule expressions", len(exprs), len(alerts))
+	}
+	// Wait until the families of the load are scraped and rates have two samples.
+	deadline := time.Now().Add(60 * time.Second)
+	for !hasData(t, prom, `rate(sequenceflow_task_duration_seconds_count[1m])`) || !hasData(t, prom, `sequenceflow_breaker_state == 2`) {
+		if time.Now().After(deadline) {
+			t.Fatal("Prometheus has no task rates or open breaker after 60 s")
+		}
+		time.Sleep(time.Second)
+	}
+	time.Sleep(3 * time.Second)
+	for e, where := range exprs {
+		if !hasData(t, prom, e) {
+			t.Errorf("dashboard %s: expression returns no data: %s", where, e)
+		}
+	}
+	for e, name := range alerts {
+		query(t, prom, e) // must evaluate
+		for _, m := range exprFamily.FindAllString(e, -1) {
+			m = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_count"), "_sum")
+			if !hasData(t, prom, fmt.Sprintf(`{__name__=~"%s(_bucket|_count|_sum)?"}`, m)) {
+				t.Errorf("alert %s: metric %s has no series", name, m)
+			}
+		}
+	}
+	var active struct {
+		Data struct {
+			Alerts []struct {
+				Labels map[string]string `json:"labels"`
+				State  string            `json:"state"`
+			} `json:"alerts"`
+		} `json:"data"`
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		getJSON(t, prom+"/api/v1/alerts", &active)
+		for _, a := range active.Data.Alerts {
+			if strings.Contains(strings.ToLower(a.Labels["alertname"]), "breaker") && (a.State == "pending" || a.State == "firing") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no breaker alert pending or firing; active alerts: %+v", active.Data.Alerts)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// grafanaVars replaces dashboard variables with values Prometheus accepts.
+func grafanaVars(e string) string {
+	r := strings.NewReplacer("$__rate_interval", "1m", "${__rate_interval}", "1m", "$__interval", "15s", "$__range", "5m",
+		"${node_type}", "apiCall", "$node_type", "apiCall", `=~"apiCall"`, `=~"apiCall"`)
+	return r.Replace(e)
+}
+
+func walkExprs(v any, fn func(string)) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if s, ok := val.(string); ok && (k == "expr" || (k == "query" && strings.Contains(s, "_"))) && !strings.HasPrefix(s, "label_values(") {
+				fn(s)
+			}
+			walkExprs(val, fn)
+		}
+	case []any:
+		for _, val := range x {
+			walkExprs(val, fn)
+		}
+	}
+}
+
+func query(t *testing.T, prom, expr string) []any {
+	t.Helper()
+	var res struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []any `json:"result"`
+		} `json:"data"`
+	}
+	getJSON(t, prom+"/api/v1/query?"+url.Values{"query": {expr}}.Encode(), &res)
+	if res.Status != "success" {
+		t.Errorf("query %s: %s", expr, res.Error)
+	}
+	return res.Data.Result
+}
+
+func hasData(t *testing.T, prom, expr string) bool { return len(query(t, prom, expr)) > 0 }
+
+func start(t *testing.T, name, bin string, env []string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("%s log (tail):\n%s", name, tail(string(b), 3000))
+		}
+	})
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func waitHTTP(t *testing.T, u string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready after %s", u, timeout)
+}
+
+func getJSON(t *testing.T, u string, v any) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("GET %s: %v: %s", u, err, tail(string(b), 500))
+	}
+}
+
+func createWorkflow(t *testing.T, api, name string, def json.RawMessage) string {
+	t.Helper()
+	resp, err := http.Post(api+"/workflows", "application/json", strings.NewReader(fmt.Sprintf(`{"name":%q,"workflow":%s}`, name, def)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("create %s: %d %v", name, resp.StatusCode, err)
+	}
+	return out.ID
+}
+
+func execute(t *testing.T, api, wf string, input map[string]any) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"input": input})
+	resp, err := http.Post(api+"/workflows/"+wf+"/execute-async", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ RunID string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("execute: %d %v", resp.StatusCode, err)
+	}
+	return out.RunID
+}
+
+func waitRun(t *testing.T, api, runID string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var st struct{ Status string }
+		getJSON(t, api+"/workflows/runs/"+runID+"/status", &st)
+		if st.Status == "succeeded" || st.Status == "failed" || st.Status == "cancelled" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("run %s did not finish", runID)
+}
+
+// failingServer answers 500 on /down and 404 on /gone.
+func failingServer(t *testing.T) string {
+	t.Helper()
+	var n atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		if r.URL.Path == "/gone" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return "http://" + ln.Addr().String()
+}
+
+func free(port int) bool {
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
