@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -152,13 +151,10 @@ func (a *App) Metrics() *prometheus.Registry { return a.tel.metrics.Registry }
 
 // Handler is the REST API, traced and measured.
 func (a *App) Handler() http.Handler {
-	var cors []string
-	if a.cfg.CORSOrigins != "" {
-		for _, o := range strings.Split(a.cfg.CORSOrigins, ",") {
-			cors = append(cors, strings.TrimSpace(o))
-		}
-	}
-	api := httpapi.New(httpapi.Config{MaxBodyBytes: a.cfg.MaxBodyBytes, CORSOrigins: cors, JaegerUIURL: a.cfg.JaegerUIURL}, httpapi.Deps{
+	api := httpapi.New(httpapi.Config{
+		MaxBodyBytes: a.cfg.MaxBodyBytes, CORSOrigins: splitList(a.cfg.CORSOrigins), JaegerUIURL: a.cfg.JaegerUIURL,
+		APIKeys: a.cfg.APIKeys, RunsPerSecond: a.cfg.RunsPerSecond, RunBurst: a.cfg.RunBurst,
+	}, httpapi.Deps{
 		Workflows:      a.store,
 		Runs:           a.store,
 		Templates:      a.store,

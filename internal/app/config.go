@@ -52,8 +52,14 @@ type Config struct {
 	// OutboundAllowPrivate lets apiCall nodes reach loopback and private addresses
 	// (OUTBOUND_ALLOW_PRIVATE; default true for the dev role, false otherwise).
 	OutboundAllowPrivate *bool
-	BreakerFailures      int           // BREAKER_FAILURES
-	BreakerOpenTimeout   time.Duration // BREAKER_OPEN_TIMEOUT
+	// APIKeys are required on the API when set (API_KEYS, comma-separated).
+	APIKeys []string
+	// RunsPerSecond and RunBurst limit run creation per API key or client IP
+	// (RATE_LIMIT_RUNS_PER_SECOND, default 0 = no limit; RATE_LIMIT_RUNS_BURST).
+	RunsPerSecond      float64
+	RunBurst           int
+	BreakerFailures    int           // BREAKER_FAILURES
+	BreakerOpenTimeout time.Duration // BREAKER_OPEN_TIMEOUT
 	// Getenv reads the OpenTelemetry SDK's OTEL_* variables.
 	Getenv func(string) string
 	// TracerProvider, when set, replaces the one built from OTEL_* (tests record spans).
@@ -150,6 +156,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		JaegerUIURL:          getenv("JAEGER_UI_URL"),
 		MonitoringWritable:   r.bool("MONITORING_WRITABLE", false),
 		OutboundAllowPrivate: r.optionalBool("OUTBOUND_ALLOW_PRIVATE"),
+		APIKeys:              splitList(getenv("API_KEYS")),
+		RunsPerSecond:        r.float("RATE_LIMIT_RUNS_PER_SECOND"),
+		RunBurst:             r.int("RATE_LIMIT_RUNS_BURST"),
 		BreakerFailures:      r.int("BREAKER_FAILURES"),
 		BreakerOpenTimeout:   r.duration("BREAKER_OPEN_TIMEOUT"),
 		Getenv:               getenv,
@@ -176,6 +185,28 @@ func (r *envReader) int(name string) int {
 		r.errs = append(r.errs, fmt.Errorf("%s must be a whole number, got %q", name, v))
 	}
 	return n
+}
+
+func (r *envReader) float(name string) float64 {
+	v := r.get(name)
+	if v == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s must be a non-negative number, got %q", name, v))
+	}
+	return f
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (r *envReader) duration(name string) time.Duration {

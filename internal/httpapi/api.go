@@ -63,6 +63,13 @@ type Config struct {
 	SyncPoll time.Duration
 	// JaegerUIURL, when set, adds a link to each run's trace in run responses.
 	JaegerUIURL string
+	// APIKeys, when set, are required on every route but health, metrics and the mock
+	// endpoints.
+	APIKeys []string
+	// RunsPerSecond limits run creation per API key or client IP (0: no limit); RunBurst is
+	// the bucket size (default: one second's worth).
+	RunsPerSecond float64
+	RunBurst      int
 }
 
 // WithDefaults fills unset fields.
@@ -100,7 +107,8 @@ type Deps struct {
 
 // API serves the REST routes.
 type API struct {
-	cfg Config
+	cfg     Config
+	limiter *runLimiter
 	Deps
 }
 
@@ -113,9 +121,15 @@ func New(cfg Config, deps Deps) http.Handler {
 		deps.Log = slog.Default()
 	}
 	a := &API{cfg: cfg.WithDefaults(), Deps: deps}
+	if a.cfg.RunsPerSecond > 0 {
+		a.limiter = newRunLimiter(a.cfg.RunsPerSecond, a.cfg.RunBurst, deps.Now)
+	}
 	r := chi.NewRouter()
 	r.Use(cors(a.cfg.CORSOrigins))
 	r.Use(middleware.Recoverer, middleware.StripSlashes, middleware.GetHead)
+	if len(a.cfg.APIKeys) > 0 {
+		r.Use(requireAPIKey(a.cfg.APIKeys))
+	}
 	r.Use(deps.Middleware...)
 	r.NotFound(a.notFound)
 	r.MethodNotAllowed(a.notFound)
@@ -143,9 +157,9 @@ func New(cfg Config, deps Deps) http.Handler {
 		r.Get("/{id}", a.getWorkflow)
 		r.Put("/{id}", a.updateWorkflow)
 		r.Delete("/{id}", a.deleteWorkflow)
-		r.Post("/{id}/execute", a.executeSync)
-		r.Post("/{id}/execute-async", a.executeAsync)
-		r.Post("/{id}/trigger", a.executeAsync)
+		r.Post("/{id}/execute", a.limitRuns(a.executeSync))
+		r.Post("/{id}/execute-async", a.limitRuns(a.executeAsync))
+		r.Post("/{id}/trigger", a.limitRuns(a.executeAsync))
 		r.Get("/{id}/runs", a.listRuns)
 		r.Get("/{id}/runs/{runID}", a.runStatus)
 		r.Get("/{id}/runs/{runID}/status", a.runStatus)

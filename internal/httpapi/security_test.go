@@ -1,0 +1,95 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sequenceflow/sequenceflow/internal/app"
+	"github.com/sequenceflow/sequenceflow/internal/app/apptest"
+)
+
+func do(t *testing.T, method, url string, headers map[string]string, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// With API_KEYS set every route but health, metrics and the mock endpoints needs a key, as a
+// Bearer token or X-API-Key; CORS preflights still pass.
+func TestAPIKeys(t *testing.T) {
+	t.Parallel()
+	srv := apptest.Start(t, func(c *app.Config) { c.APIKeys = []string{"k-one", "k-two"} })
+	tests := []struct {
+		method, path string
+		headers      map[string]string
+		want         int
+	}{
+		{"GET", "/workflows", nil, 401},
+		{"GET", "/workflows", map[string]string{"Authorization": "Bearer wrong"}, 401},
+		{"GET", "/workflows", map[string]string{"Authorization": "Bearer k-one"}, 200},
+		{"GET", "/workflows", map[string]string{"X-API-Key": "k-two"}, 200},
+		{"GET", "/api-templates/grouped", map[string]string{"X-API-Key": "k-on"}, 401},
+		{"POST", "/workflows/runs/00000000-0000-0000-0000-000000000000/cancel", nil, 401},
+		{"GET", "/monitoring/", nil, 401},
+		{"GET", "/health", nil, 200},
+		{"GET", "/readyz", nil, 200},
+		{"GET", "/metrics", nil, 200},
+		{"GET", "/workflows/api/test-weather?city=Dubai", nil, 200},
+		{"OPTIONS", "/workflows", map[string]string{"Origin": "http://ui", "Access-Control-Request-Method": "GET"}, 204},
+	}
+	for _, tc := range tests {
+		if got := do(t, tc.method, srv.URL+tc.path, tc.headers, "").StatusCode; got != tc.want {
+			t.Errorf("%s %s with %v: %d, want %d", tc.method, tc.path, tc.headers, got, tc.want)
+		}
+	}
+}
+
+// Run creation is limited per API key or client: past the burst it answers 429 with
+// Retry-After, and other routes are not limited.
+func TestRunRateLimit(t *testing.T) {
+	t.Parallel()
+	srv := apptest.Start(t, func(c *app.Config) { c.RunsPerSecond, c.RunBurst = 0.5, 3 })
+	id := createWorkflow(t, srv.URL, "limited", smallDef())
+	var codes []int
+	for range 5 {
+		resp := do(t, "POST", srv.URL+"/workflows/"+id+"/execute-async", map[string]string{"Content-Type": "application/json"}, `{"input":{}}`)
+		codes = append(codes, resp.StatusCode)
+		if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	if want := []int{201, 201, 201, 429, 429}; !equalInts(codes, want) {
+		t.Fatalf("statuses %v, want %v", codes, want)
+	}
+	// Another client (API key) has its own bucket; reads are not limited.
+	if got := do(t, "POST", srv.URL+"/workflows/"+id+"/trigger", map[string]string{"X-API-Key": "someone-else"}, `{}`).StatusCode; got != 201 {
+		t.Fatalf("another client: %d, want 201", got)
+	}
+	if got := do(t, "GET", srv.URL+"/workflows/"+id+"/runs", nil, "").StatusCode; got != 200 {
+		t.Fatalf("reads: %d, want 200", got)
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
