@@ -91,8 +91,8 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.RunTimeout, "run-timeout", time.Minute, "a run not finished this long after its start counts as stuck")
 	fs.DurationVar(&timeout, "timeout", 15*time.Minute, "overall bound of the invocation")
 	fs.StringVar(&cfg.Poll, "poll", loadgen.PollList, "how runs are tracked: list (GET /workflows/{id}/runs, one request per interval) or status (GET /workflows/runs/{id}/status per run per interval)")
-	fs.DurationVar(&cfg.PollInterval, "poll-interval", 0, "tracking interval (default 10ms for list, 25ms for status)")
-	fs.IntVar(&cfg.RunsPerWorkflow, "runs-per-workflow", 250, "runs per workflow copy, which bounds the run lists polled")
+	fs.DurationVar(&cfg.PollInterval, "poll-interval", 0, "tracking interval (default 20ms for list, 25ms for status)")
+	fs.IntVar(&cfg.RunsPerWorkflow, "runs-per-workflow", 100, "runs per workflow copy, which bounds the run lists polled")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "the service's PostgreSQL database, read for measurement only (enables database timestamps, duplicates and transactions)")
 	fs.StringVar(&cfg.StatsDatabase, "stats-database", "postgres", "database on the same server through which pg_stat_database is read")
 	fs.BoolVar(&transactions, "tx", true, "count PostgreSQL transactions per node execution (needs -database-url; adds settle waits)")
@@ -211,7 +211,7 @@ func prepare(ctx context.Context, args []string, stderr io.Writer) error {
 		if *redisURL == "" {
 			return errors.New("prepare: -queues needs -redis-url")
 		}
-		return loadgen.EmptyQueues(*redisURL, qs)
+		return loadgen.EmptyQueues(ctx, *redisURL, qs)
 	}
 	return nil
 }

@@ -37,6 +37,9 @@ type Config struct {
 	RetryMaxDelay time.Duration
 	// RunTimeout is the default overall deadline of a run; 0 means none.
 	RunTimeout time.Duration
+	// MaxOutputBytes bounds the output stored per task (default 2 MiB); a larger output fails
+	// the node, and its onError decides what happens next.
+	MaxOutputBytes int
 }
 
 // WithDefaults fills unset fields.
@@ -44,6 +47,7 @@ func (c Config) WithDefaults() Config {
 	c.NodeTimeout = cmp.Or(c.NodeTimeout, 30*time.Second)
 	c.RetryBaseDelay = cmp.Or(c.RetryBaseDelay, time.Second)
 	c.RetryMaxDelay = cmp.Or(c.RetryMaxDelay, 5*time.Minute)
+	c.MaxOutputBytes = cmp.Or(c.MaxOutputBytes, 2<<20)
 	return c
 }
 

@@ -101,6 +101,10 @@ func (e *Engine) execute(ctx context.Context, c Claim) (outcome, reason string, 
 	if err != nil {
 		return OutcomeFailed, "output", e.fail(ctx, c, fmt.Sprintf("node %q produced an output that is not JSON: %v", node.ID, err), logs)
 	}
+	if len(payload) > e.cfg.MaxOutputBytes {
+		return e.handleError(ctx, c, g, node, policy, &nodes.Error{Reason: "output_too_large", Logs: out.Logs,
+			Err: fmt.Errorf("output of %d bytes is larger than the limit of %d bytes", len(payload), e.cfg.MaxOutputBytes)})
+	}
 	return OutcomeCompleted, "", e.complete(ctx, c, g, workflow.TaskRunning, payload, out.Handles, logs)
 }
 

@@ -35,12 +35,18 @@ func ParseRule(raw json.RawMessage) (*Rule, error) {
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, nil
 	}
+	if len(raw) > MaxRuleBytes {
+		return nil, fmt.Errorf("%w: %d bytes is larger than the limit of %d bytes", ErrInvalidRule, len(raw), MaxRuleBytes)
+	}
 	var decoded any
 	if err := json.Unmarshal(raw, &decoded); err != nil {
 		return nil, fmt.Errorf("%w: not valid JSON: %v", ErrInvalidRule, err)
 	}
 	if m, ok := decoded.(map[string]any); ok && len(m) == 0 {
 		return nil, nil
+	}
+	if d := nesting(decoded, 0); d > MaxRuleDepth {
+		return nil, fmt.Errorf("%w: nests deeper than the limit of %d levels", ErrInvalidRule, MaxRuleDepth)
 	}
 	root, err := compile(decoded, "")
 	if err != nil {
@@ -97,6 +103,31 @@ func (t *term) eval(data any) (any, error) {
 		return out, nil
 	}
 	return t.value, nil
+}
+
+// Limits on rules: bounded size and nesting keep evaluation cheap whatever a workflow holds.
+const (
+	MaxRuleBytes = 16 << 10
+	MaxRuleDepth = 32
+)
+
+// nesting returns how deeply arrays and objects nest in v, stopping past MaxRuleDepth.
+func nesting(v any, depth int) int {
+	if depth > MaxRuleDepth {
+		return depth
+	}
+	deepest := depth
+	switch t := v.(type) {
+	case []any:
+		for _, e := range t {
+			deepest = max(deepest, nesting(e, depth+1))
+		}
+	case map[string]any:
+		for _, e := range t {
+			deepest = max(deepest, nesting(e, depth+1))
+		}
+	}
+	return deepest
 }
 
 // compile turns a decoded rule into terms. at locates v in the rule for error messages, such

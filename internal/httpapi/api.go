@@ -53,6 +53,8 @@ type Engine interface {
 type Config struct {
 	// MaxBodyBytes bounds request bodies (default 1 MiB).
 	MaxBodyBytes int64
+	// MaxInputBytes bounds a run's input (default 256 KiB).
+	MaxInputBytes int
 	// CORSOrigins restricts allowed origins; empty echoes any origin, as the seed did.
 	CORSOrigins []string
 	// Limits bound workflow definitions.
@@ -75,6 +77,7 @@ type Config struct {
 // WithDefaults fills unset fields.
 func (c Config) WithDefaults() Config {
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, 1<<20)
+	c.MaxInputBytes = cmp.Or(c.MaxInputBytes, 256<<10)
 	if c.Limits == (workflow.Limits{}) {
 		c.Limits = workflow.DefaultLimits
 	}

@@ -31,27 +31,16 @@ func (a *API) startRequest(w http.ResponseWriter, r *http.Request) (engine.Start
 	if err != nil {
 		return engine.StartRequest{}, err
 	}
-	var in executeBody
-	if len(bytes.TrimSpace(body)) > 0 {
-		if err := json.Unmarshal(body, &in); err != nil {
-			return engine.StartRequest{}, jsonProblem(err, "body")
-		}
+	req, err := parseExecuteBody(body, a.cfg.MaxInputBytes)
+	if err != nil {
+		return req, err
 	}
-	if k := rawKind(in.Input); k != 0 && k != '{' && k != 'n' {
-		return engine.StartRequest{}, workflow.Invalid("input", "must be a JSON object")
-	}
-	req := engine.StartRequest{WorkflowID: id, Input: in.Input, IdempotencyKey: in.IdempotencyKey}
+	req.WorkflowID = id
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
-		req.IdempotencyKey = key
-	}
-	if len(req.IdempotencyKey) > 200 {
-		return req, workflow.Invalid("idempotencyKey", "must be at most 200 characters")
-	}
-	if in.TimeoutMs != nil {
-		if *in.TimeoutMs < 1 || *in.TimeoutMs > float64((30*24*time.Hour).Milliseconds()) {
-			return req, workflow.Invalid("timeoutMs", "must be between 1 and %d", (30 * 24 * time.Hour).Milliseconds())
+		if len(key) > 200 {
+			return req, workflow.Invalid("Idempotency-Key", "must be at most 200 characters")
 		}
-		req.Timeout = time.Duration(*in.TimeoutMs * float64(time.Millisecond))
+		req.IdempotencyKey = key
 	}
 	wf, err := a.Workflows.GetWorkflow(r.Context(), id)
 	if err != nil {
@@ -73,6 +62,34 @@ func (a *API) executeAsync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"runId": runID})
+}
+
+// parseExecuteBody checks an execute body: input an object within the size limit, an optional
+// idempotency key and run timeout.
+func parseExecuteBody(body []byte, maxInput int) (engine.StartRequest, error) {
+	var in executeBody
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &in); err != nil {
+			return engine.StartRequest{}, jsonProblem(err, "body")
+		}
+	}
+	if k := rawKind(in.Input); k != 0 && k != '{' && k != 'n' {
+		return engine.StartRequest{}, workflow.Invalid("input", "must be a JSON object")
+	}
+	if len(in.Input) > maxInput {
+		return engine.StartRequest{}, errorf(http.StatusRequestEntityTooLarge, "input is %d bytes, larger than the limit of %d bytes", len(in.Input), maxInput)
+	}
+	req := engine.StartRequest{Input: in.Input, IdempotencyKey: in.IdempotencyKey}
+	if len(req.IdempotencyKey) > 200 {
+		return req, workflow.Invalid("idempotencyKey", "must be at most 200 characters")
+	}
+	if in.TimeoutMs != nil {
+		if *in.TimeoutMs < 1 || *in.TimeoutMs > float64((30*24*time.Hour).Milliseconds()) {
+			return req, workflow.Invalid("timeoutMs", "must be between 1 and %d", (30 * 24 * time.Hour).Milliseconds())
+		}
+		req.Timeout = time.Duration(*in.TimeoutMs * float64(time.Millisecond))
+	}
+	return req, nil
 }
 
 // legacyLog is an entry of the legacy synchronous route: the executor's own log record.

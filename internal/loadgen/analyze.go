@@ -23,6 +23,12 @@ type taskRow struct {
 	CompletedAt *time.Time
 }
 
+// apiOutcome is whether an apiCall task's output reported success.
+type apiOutcome struct {
+	RunID   string
+	Success bool
+}
+
 type logCount struct {
 	RunID  string
 	NodeID string
@@ -55,10 +61,14 @@ type Analysis struct {
 	JoinRuns, JoinExact int
 	// Branches counts runs by the branch they took.
 	Branches map[string]int
+	// APICalls counts completed apiCall tasks; APIFailures those whose output reported no
+	// success (the node completes anyway: onError continue).
+	APICalls, APIFailures int
 }
 
-// analyze computes a phase's analysis from its rows. def gives the edges for hop latency.
-func analyze(w Workload, runs []runRow, tasks []taskRow, logs []logCount) Analysis {
+// analyze computes a phase's analysis from its rows; w's definition gives the edges for hop
+// latency.
+func analyze(w Workload, runs []runRow, tasks []taskRow, logs []logCount, apis []apiOutcome) Analysis {
 	a := Analysis{Runs: len(runs), Branches: map[string]int{}}
 	var first, last time.Time
 	for _, r := range runs {
@@ -140,6 +150,12 @@ func analyze(w Workload, runs []runRow, tasks []taskRow, logs []logCount) Analys
 			if t, ok := byNode[key{r.ID, b.Node}]; ok && t.Status == workflow.TaskCompleted {
 				a.Branches[b.Label]++
 			}
+		}
+	}
+	for _, o := range apis {
+		a.APICalls++
+		if !o.Success {
+			a.APIFailures++
 		}
 	}
 	return a

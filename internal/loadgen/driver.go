@@ -160,3 +160,24 @@ func openLoop(ctx context.Context, load Load, start time.Time, more func(int) bo
 func sortOutcomes(o []Outcome) {
 	slices.SortStableFunc(o, func(a, b Outcome) int { return cmp.Compare(a.Seq, b.Seq) })
 }
+
+// tally counts outcomes into r.
+func tally(r *Result, outcomes []Outcome) {
+	var starts []time.Duration
+	for _, o := range outcomes {
+		switch {
+		case o.Skipped:
+			r.Skipped++
+			continue
+		case o.Err != nil && o.RunID == "":
+			r.StartErrors++
+		case o.Stuck:
+			r.Stuck++
+		}
+		r.Started++
+		if o.StartLatency > 0 {
+			starts = append(starts, o.StartLatency)
+		}
+	}
+	r.StartLatency = Summarize(starts)
+}

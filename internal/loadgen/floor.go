@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -70,9 +69,10 @@ type floorChain struct {
 }
 
 // hopTimes are a hop's start (handler entered) and completion (just before its transaction
-// commits), like a task's started_at and completed_at.
+// begins), like a task's started_at and completed_at, and when its transaction had committed
+// and the next hop was enqueued.
 type hopTimes struct {
-	start, complete time.Time
+	start, complete, committed, enqueued time.Time
 }
 
 type floorPayload struct {
@@ -102,8 +102,8 @@ func PrepareFloor(ctx context.Context, cfg FloorConfig) error {
 		return err
 	}
 	defer rc.Close()
-	if err := asynq.NewInspectorFromRedisClient(rc).DeleteQueue(cfg.Queue, true); err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
-		return fmt.Errorf("floor: empty queue %s: %w", cfg.Queue, err)
+	if err := deleteQueues(ctx, rc, []string{cfg.Queue}); err != nil {
+		return fmt.Errorf("floor: %w", err)
 	}
 	return nil
 }
@@ -168,8 +168,8 @@ func (f *Floor) Cleanup(ctx context.Context) error {
 		return err
 	}
 	defer rc.Close()
-	if err := asynq.NewInspectorFromRedisClient(rc).DeleteQueue(f.cfg.Queue, true); err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
-		return fmt.Errorf("floor: delete queue: %w", err)
+	if err := deleteQueues(ctx, rc, []string{f.cfg.Queue}); err != nil {
+		return fmt.Errorf("floor: %w", err)
 	}
 	return nil
 }
@@ -206,17 +206,21 @@ func (f *Floor) handle(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("floor: hop %d of chain %d: %w", p.Hop, p.Chain, err)
 	}
+	committed := time.Now()
 	last := p.Hop+1 >= f.cfg.Hops
+	if !last {
+		if err := f.enqueue(ctx, floorPayload{Chain: p.Chain, Hop: p.Hop + 1}); err != nil {
+			return err
+		}
+	}
+	enqueued := time.Now()
 	f.mu.Lock()
 	c := f.chains[p.Chain]
 	if c != nil && p.Hop < len(c.hops) {
-		c.hops[p.Hop] = hopTimes{start: start, complete: complete}
+		c.hops[p.Hop] = hopTimes{start: start, complete: complete, committed: committed, enqueued: enqueued}
 	}
 	f.mu.Unlock()
-	if !last {
-		return f.enqueue(ctx, floorPayload{Chain: p.Chain, Hop: p.Hop + 1})
-	}
-	if c != nil {
+	if last && c != nil {
 		select {
 		case c.done <- struct{}{}:
 		default:
@@ -229,7 +233,7 @@ func (f *Floor) handle(ctx context.Context, t *asynq.Task) error {
 func (f *Floor) RunFunc(timeout time.Duration) RunFunc {
 	return func(ctx context.Context, seq int) Outcome {
 		c := &floorChain{hops: make([]hopTimes, f.cfg.Hops), done: make(chan struct{}, 1)}
-		o := Outcome{Seq: seq, RunID: fmt.Sprintf("chain-%d", seq), Start: time.Now()}
+		o := Outcome{Seq: seq, Start: time.Now()}
 		c.start = o.Start
 		f.mu.Lock()
 		f.chains[seq] = c
@@ -238,7 +242,7 @@ func (f *Floor) RunFunc(timeout time.Duration) RunFunc {
 			o.Err = fmt.Errorf("floor: enqueue: %w", err)
 			return o
 		}
-		o.StartLatency = time.Since(o.Start)
+		o.RunID, o.StartLatency = fmt.Sprintf("chain-%d", seq), time.Since(o.Start)
 		timer := time.NewTimer(timeout)
 		defer timer.Stop()
 		select {
@@ -259,6 +263,9 @@ type FloorStats struct {
 	Span       time.Duration
 	RunLatency []time.Duration
 	HopLatency []time.Duration
+	// Commit, Enqueue and Pickup split HopLatency: the parent's transaction, its enqueue of
+	// the child, and the wait until a worker started the child.
+	Commit, Enqueue, Pickup []time.Duration
 }
 
 // Stats measures the chains finished so far.
@@ -279,8 +286,11 @@ func (f *Floor) Stats() FloorStats {
 			if h.complete.After(last) {
 				last = h.complete
 			}
-			if i > 0 && !c.hops[i-1].complete.IsZero() {
-				s.HopLatency = append(s.HopLatency, h.start.Sub(c.hops[i-1].complete))
+			if prev := c.hops[max(i-1, 0)]; i > 0 && !prev.complete.IsZero() {
+				s.HopLatency = append(s.HopLatency, h.start.Sub(prev.complete))
+				s.Commit = append(s.Commit, prev.committed.Sub(prev.complete))
+				s.Enqueue = append(s.Enqueue, prev.enqueued.Sub(prev.committed))
+				s.Pickup = append(s.Pickup, h.start.Sub(prev.enqueued))
 			}
 		}
 		if end := c.hops[len(c.hops)-1].complete; !end.IsZero() {
@@ -313,3 +323,65 @@ func (a asynqLogger) Info(args ...any)  { a.log.Info(fmt.Sprint(args...), "compo
 func (a asynqLogger) Warn(args ...any)  { a.log.Warn(fmt.Sprint(args...), "component", "asynq") }
 func (a asynqLogger) Error(args ...any) { a.log.Error(fmt.Sprint(args...), "component", "asynq") }
 func (a asynqLogger) Fatal(args ...any) { a.log.Error(fmt.Sprint(args...), "component", "asynq") }
+
+func (b *Bench) runFloor(ctx context.Context) (Result, error) {
+	cfg := b.cfg
+	b.printf("floor: bare asynq chains of %d hops, %s, %d asynq workers\n", cfg.FloorCfg.Hops, cfg.Load.Mode(), cmp.Or(cfg.FloorCfg.Workers, 10))
+	if err := PrepareFloor(ctx, cfg.FloorCfg); err != nil {
+		return Result{}, err
+	}
+	var meter *Meter
+	var txBefore int64
+	if b.cfg.Transactions {
+		var err error
+		if meter, err = OpenMeter(ctx, cfg.FloorCfg.DatabaseURL, cfg.StatsDatabase); err != nil {
+			return Result{}, err
+		}
+		defer meter.Close()
+		// The preparing connection has closed; its backend publishes its counts as it exits.
+		if txBefore, err = meter.Settle(ctx, time.Second); err != nil {
+			return Result{}, err
+		}
+	}
+	f, err := StartFloor(ctx, cfg.FloorCfg, b.log)
+	if err != nil {
+		return Result{}, err
+	}
+	load := cfg.Load
+	if cfg.FloorRuns > 0 {
+		load.Runs = cfg.FloorRuns
+	}
+	outcomes := Drive(ctx, load, f.RunFunc(cfg.RunTimeout))
+	f.Close()
+	s := f.Stats()
+	r := Result{Name: fmt.Sprintf("floor-%d", cfg.FloorCfg.Hops), Shape: ShapeChain, Floor: true, Mode: cfg.Load.Mode(),
+		Concurrency: cfg.Load.Concurrency, Measured: true}
+	tally(&r, outcomes)
+	for _, o := range outcomes {
+		if o.Status == "succeeded" {
+			r.Succeeded++
+		}
+	}
+	r.NodeExecutions, r.Wall = s.Hops, s.Span
+	r.RunLatency, r.HopLatency = Summarize(s.RunLatency), Summarize(s.HopLatency)
+	r.RunsPerSec, r.NodesPerSec = perSecond(r.Succeeded, r.Wall), perSecond(r.NodeExecutions, r.Wall)
+	if meter != nil {
+		// Closing the pool ended its backends, which publish their counts as they exit.
+		after, err := meter.Settle(ctx, time.Second)
+		if err != nil {
+			return r, err
+		}
+		r.Transactions = after - txBefore
+		if r.NodeExecutions > 0 {
+			r.TxPerNode = float64(r.Transactions) / float64(r.NodeExecutions)
+			r.TxPerNodeNoPoll = r.TxPerNode
+		}
+	}
+	if err := f.Cleanup(ctx); err != nil {
+		b.log.Warn("floor cleanup", "error", err)
+	}
+	b.printf("  %d chains, %d hops in %s: %.0f hops/s\n", r.Succeeded, r.NodeExecutions, r.Wall.Round(time.Millisecond), r.NodesPerSec)
+	b.printf("  hop latency p50 %s ms = commit %s + enqueue %s + pickup %s (p50 of each part)\n", ms(r.HopLatency.P50),
+		ms(Summarize(s.Commit).P50), ms(Summarize(s.Enqueue).P50), ms(Summarize(s.Pickup).P50))
+	return r, nil
+}

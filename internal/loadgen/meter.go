@@ -86,7 +86,23 @@ func (m *Meter) Analyze(ctx context.Context, w Workload, runIDs []string) (Analy
 	if err != nil {
 		return Analysis{}, err
 	}
-	return analyze(w, runs, tasks, logs), nil
+	var apis []apiOutcome
+	if w.APICall != "" {
+		rows, err := m.data.Query(ctx, `
+			SELECT run_id::text, coalesce((output->>'success')::boolean, false)
+			FROM tasks WHERE run_id = ANY($1::uuid[]) AND node_id = $2 AND status = 'completed'`, runIDs, w.APICall)
+		if err != nil {
+			return Analysis{}, fmt.Errorf("read apiCall outputs: %w", err)
+		}
+		if apis, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (apiOutcome, error) {
+			var o apiOutcome
+			err := r.Scan(&o.RunID, &o.Success)
+			return o, err
+		}); err != nil {
+			return Analysis{}, fmt.Errorf("read apiCall outputs: %w", err)
+		}
+	}
+	return analyze(w, runs, tasks, logs, apis), nil
 }
 
 func (m *Meter) read(ctx context.Context, runIDs []string) ([]runRow, []taskRow, []logCount, error) {

@@ -41,6 +41,8 @@ type Workload struct {
 	Join string
 	// Branches are the alternatives of a branching shape; a run takes exactly one.
 	Branches []Branch
+	// APICall is the apiCall node whose output must report success; "" when none.
+	APICall string
 	// Input returns the input of the run with sequence number seq.
 	Input func(seq int) map[string]any
 }
@@ -148,7 +150,7 @@ func apiCall(apiBase string) (Workload, error) {
 	b.notify("report", "Dubai: {{data.temperature}} degrees, status {{status}}")
 	b.edge("in", "weather", "out")
 	b.edge("weather", "report", "out")
-	return Workload{Shape: ShapeAPICall, Name: "apicall", Definition: b.def, Executions: 3, Input: seqInput}, nil
+	return Workload{Shape: ShapeAPICall, Name: "apicall", Definition: b.def, Executions: 3, APICall: "weather", Input: seqInput}, nil
 }
 
 // defBuilder assembles a definition in the persisted format the front end writes.

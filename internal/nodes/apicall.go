@@ -104,10 +104,15 @@ func checkURLTemplate(raw string) error {
 }
 
 func (a apiCall) Validate(config json.RawMessage) []workflow.Problem {
-	if _, err := parseAPICallConfig(config); err != nil {
+	cfg, err := parseAPICallConfig(config)
+	if err != nil {
 		return problemsOf(err)
 	}
-	return nil
+	problems := append(checkTemplate("url", cfg.URL), checkTemplate("bodyTemplate", cfg.BodyTemplate)...)
+	for i, h := range cfg.Headers {
+		problems = append(problems, checkTemplate(fmt.Sprintf("headers[%d].value", i), h.Value)...)
+	}
+	return problems
 }
 
 // errRequestTimeout keeps the seed's wording, which users' workflows may match on.

@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
@@ -26,6 +27,17 @@ type Policy struct {
 
 // MaxRetries bounds the retries a node may ask for.
 const MaxRetries = 10
+
+// MaxTemplateBytes bounds one template (notification text, apiCall URL, header value, body).
+const MaxTemplateBytes = 32 << 10
+
+// checkTemplate reports a template longer than MaxTemplateBytes.
+func checkTemplate(field, tmpl string) []workflow.Problem {
+	if len(tmpl) > MaxTemplateBytes {
+		return []workflow.Problem{{Field: field, Message: fmt.Sprintf("template is %d bytes, larger than the limit of %d bytes", len(tmpl), MaxTemplateBytes)}}
+	}
+	return nil
+}
 
 // MaxTimeout bounds a node's execution deadline.
 const MaxTimeout = 10 * time.Minute

@@ -61,7 +61,7 @@ func (notification) Validate(config json.RawMessage) []workflow.Problem {
 	if err := json.Unmarshal(config, &cfg); err != nil {
 		return []workflow.Problem{{Field: "template", Message: "must be a string"}}
 	}
-	return nil
+	return checkTemplate("template", cfg.Template)
 }
 
 // MaxDelay bounds a delay node's wait.

@@ -11,11 +11,13 @@ import (
 type Limits struct {
 	MaxNodes int
 	MaxEdges int
+	// MaxConfigBytes bounds one node's config.
+	MaxConfigBytes int
 }
 
 // DefaultLimits are generous for hand-built workflows and bound what one request can make the
 // engine do.
-var DefaultLimits = Limits{MaxNodes: 500, MaxEdges: 2000}
+var DefaultLimits = Limits{MaxNodes: 500, MaxEdges: 2000, MaxConfigBytes: 64 << 10}
 
 // ConfigValidator checks one node's config; the nodes package provides it. It returns problems
 // with field paths relative to the config object.
@@ -57,6 +59,10 @@ func Validate(def Definition, limits Limits, checkConfig ConfigValidator) error 
 		}
 		if !isObject(n.Base.Config) {
 			v.Add(at+".base.config", "must be an object")
+			continue
+		}
+		if limits.MaxConfigBytes > 0 && len(n.Base.Config) > limits.MaxConfigBytes {
+			v.Add(at+".base.config", "is %d bytes, larger than the limit of %d bytes", len(n.Base.Config), limits.MaxConfigBytes)
 			continue
 		}
 		if checkConfig != nil {
