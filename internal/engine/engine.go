@@ -83,6 +83,10 @@ type Store interface {
 // guard that fails (ErrLostRace, ErrRunFinished) surfaces at that point and rolls back the
 // whole transaction.
 type RunTx interface {
+	// ClaimInline locks a queued (or re-delivered running) task for a transition in this same
+	// transaction and returns it with Attempt already counting this execution; ErrNotClaimable
+	// when the delivery must be dropped.
+	ClaimInline(ctx context.Context, taskID string) (Claim, error)
 	// FinishTask moves a task from one status (and attempt) to another. If the task is not in
 	// that state (a late or duplicate delivery lost the race) the transaction fails with
 	// ErrLostRace.

@@ -31,6 +31,11 @@ func (r *RetryLater) Unwrap() error { return r.Err }
 // A delivery that cannot be claimed (terminal task, finished run, duplicate) is dropped with a
 // nil error, so each engine transition happens once however often a task is delivered.
 func (e *Engine) Execute(ctx context.Context, ref TaskRef) error {
+	if e.registry.Inline(ref.NodeType) {
+		if handled, err := e.executeInline(ctx, ref); handled {
+			return err
+		}
+	}
 	c, err := e.store.ClaimTask(ctx, ref.TaskID, e.now())
 	if errors.Is(err, ErrNotClaimable) || errors.Is(err, workflow.ErrNotFound) {
 		return nil

@@ -75,7 +75,11 @@ func (r *resolver) resolve(ctx context.Context, nodeID string, handles []string,
 				return err
 			}
 			for _, rel := range release {
-				r.released = append(r.released, TaskRef{TaskID: TaskID(r.runID, rel.NodeID), RunID: r.runID, Kind: KindExecute})
+				ref := TaskRef{TaskID: TaskID(r.runID, rel.NodeID), RunID: r.runID, Kind: KindExecute}
+				if n, ok := r.g.Node(rel.NodeID); ok {
+					ref.NodeType = n.Base.Type
+				}
+				r.released = append(r.released, ref)
 			}
 		}
 		if len(skip) > 0 {

@@ -133,13 +133,21 @@ func TestReconcilerLeavesQueuedTasksAlone(t *testing.T) {
 // transition once.
 func TestDuplicateDeliveryTransitionsOnce(t *testing.T) {
 	t.Parallel()
-	for _, concurrent := range []bool{false, true} {
-		t.Run(fmt.Sprintf("concurrent=%v", concurrent), func(t *testing.T) {
+	for _, tc := range []struct {
+		concurrent bool
+		path       string
+	}{{false, "classic"}, {true, "classic"}, {false, "inline"}, {true, "inline"}} {
+		concurrent := tc.concurrent
+		t.Run(fmt.Sprintf("concurrent=%v/%s", concurrent, tc.path), func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
 			w := h.createWorkflow(workflowtest.New().Input("a").Notify("b", "b ran").Chain("a", "b").Build())
 			runID := h.start(w, map[string]any{"k": 1})
 			a := taskOf(t, h.run(runID), "a")
+			delivery := ref(a.ID, runID)
+			if tc.path == "inline" {
+				delivery.NodeType = a.NodeType // the hint that selects the one-transaction path
+			}
 			deliveries := 10
 			if concurrent {
 				var wg sync.WaitGroup
@@ -149,7 +157,7 @@ func TestDuplicateDeliveryTransitionsOnce(t *testing.T) {
 					go func() {
 						defer wg.Done()
 						<-gate
-						if err := h.eng.Execute(context.Background(), ref(a.ID, runID)); err != nil {
+						if err := h.eng.Execute(context.Background(), delivery); err != nil {
 							t.Errorf("execute: %v", err)
 						}
 					}()
@@ -158,7 +166,7 @@ func TestDuplicateDeliveryTransitionsOnce(t *testing.T) {
 				wg.Wait()
 			} else {
 				for range deliveries {
-					if err := h.eng.Execute(context.Background(), ref(a.ID, runID)); err != nil {
+					if err := h.eng.Execute(context.Background(), delivery); err != nil {
 						t.Fatalf("execute: %v", err)
 					}
 				}
@@ -183,6 +191,15 @@ func TestDuplicateDeliveryTransitionsOnce(t *testing.T) {
 // Rule 4: 50 parents finishing at the same moment release their join exactly once.
 func TestJoinReleasedOnceBy50ConcurrentParents(t *testing.T) {
 	t.Parallel()
+	for _, path := range []string{"classic", "inline"} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			joinOnce(t, path == "inline")
+		})
+	}
+}
+
+func joinOnce(t *testing.T, inline bool) {
 	h := newHarness(t)
 	b := workflowtest.New().Input("root").Notify("join", "joined")
 	for i := range 50 {
@@ -211,7 +228,11 @@ func TestJoinReleasedOnceBy50ConcurrentParents(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-gate
-			if err := h.eng.Execute(context.Background(), ref(p.ID, runID)); err != nil {
+			delivery := ref(p.ID, runID)
+			if inline {
+				delivery.NodeType = p.NodeType
+			}
+			if err := h.eng.Execute(context.Background(), delivery); err != nil {
 				t.Errorf("execute %s: %v", p.NodeID, err)
 			}
 		}()

@@ -59,7 +59,7 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (runID string, 
 		t := NewTask{ID: TaskID(r.ID, n.ID), NodeID: n.ID, NodeType: n.Base.Type, Status: workflow.TaskPending, Unresolved: len(g.Incoming(n.ID))}
 		if t.Unresolved == 0 {
 			t.Status, t.Input = workflow.TaskQueued, input
-			roots = append(roots, TaskRef{TaskID: t.ID, RunID: r.ID, Kind: KindExecute, TraceContext: req.TraceContext})
+			roots = append(roots, TaskRef{TaskID: t.ID, RunID: r.ID, Kind: KindExecute, NodeType: t.NodeType, TraceContext: req.TraceContext})
 		}
 		r.Tasks = append(r.Tasks, t)
 	}

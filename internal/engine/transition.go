@@ -41,26 +41,12 @@ func (e *Engine) traceParent(ctx context.Context, fallback string) string {
 // after commit.
 func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, from string, output json.RawMessage, handles []string, logs []LogEntry) error {
 	now := e.now()
-	var released []TaskRef
-	var end RunEnd
+	var done completion
 	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-		released = released[:0]
-		if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt,
-			To: workflow.TaskCompleted, Output: output, Handles: handles, Now: now}); err != nil {
-			return err
-		}
-		if output == nil {
-			output = c.Input // a delay passes its input through
-		}
-		r := resolver{tx: tx, runID: c.RunID, g: g, now: now}
-		if err := r.resolve(ctx, c.NodeID, handles, output); err != nil {
-			return err
-		}
-		if err := tx.AddLogs(ctx, logs); err != nil {
-			return err
-		}
-		released = r.released
-		return tx.SettleRun(ctx, c.RunID, 1+r.skipped, now, &end)
+		var err error
+		done, err = e.completeIn(ctx, tx, c, g, TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt,
+			To: workflow.TaskCompleted, Output: output, Handles: handles, Now: now}, logs)
+		return err
 	})
 	if dropped(err) {
 		return errDropped
@@ -68,13 +54,47 @@ func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, from 
 	if err != nil {
 		return fmt.Errorf("complete task %s: %w", c.TaskID, err)
 	}
-	e.reportEnd(ctx, end, now)
-	tp := e.traceParent(ctx, c.TraceContext)
-	for i := range released {
-		released[i].TraceContext = tp
-	}
-	e.enqueue(ctx, released)
+	e.afterComplete(ctx, c, done, now)
 	return nil
+}
+
+// completion is what a committed completion leaves to do: enqueue released tasks and report a
+// finished run.
+type completion struct {
+	released []TaskRef
+	end      RunEnd
+}
+
+// completeIn is the completing transition inside an open run transaction.
+func (e *Engine) completeIn(ctx context.Context, tx RunTx, c Claim, g *workflow.Graph, f TaskFinish, logs []LogEntry) (completion, error) {
+	var done completion
+	if err := tx.FinishTask(ctx, f); err != nil {
+		return done, err
+	}
+	output := f.Output
+	if output == nil {
+		output = c.Input // a delay passes its input through
+	}
+	r := resolver{tx: tx, runID: c.RunID, g: g, now: f.Now}
+	if err := r.resolve(ctx, c.NodeID, f.Handles, output); err != nil {
+		return done, err
+	}
+	if err := tx.AddLogs(ctx, logs); err != nil {
+		return done, err
+	}
+	done.released = r.released
+	return done, tx.SettleRun(ctx, c.RunID, 1+r.skipped, f.Now, &done.end)
+}
+
+// afterComplete reports a finished run and enqueues released tasks as children of the current
+// span.
+func (e *Engine) afterComplete(ctx context.Context, c Claim, done completion, now time.Time) {
+	e.reportEnd(ctx, done.end, now)
+	tp := e.traceParent(ctx, c.TraceContext)
+	for i := range done.released {
+		done.released[i].TraceContext = tp
+	}
+	e.enqueue(ctx, done.released)
 }
 
 // park moves a delay node's task to waiting and schedules its wake-up; it holds no worker slot

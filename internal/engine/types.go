@@ -30,6 +30,8 @@ type TaskRef struct {
 	TaskID string
 	RunID  string
 	Kind   string
+	// NodeType is a hint that lets pure nodes take the one-transaction path; it may be empty.
+	NodeType string
 	// TraceContext is the W3C traceparent of the span that released the task, if any.
 	TraceContext string
 }
@@ -77,6 +79,9 @@ type Claim struct {
 	Deadline   time.Time
 	// DueAt is when the task became due to run (released, or its retry time).
 	DueAt time.Time
+	// Status is the task's status when it was claimed inline (queued, or running on a
+	// re-delivery); empty for classic claims, which move it to running.
+	Status string
 	// TraceContext is the run's stored trace context.
 	TraceContext string
 }
@@ -94,6 +99,10 @@ type TaskFinish struct {
 	// DueAt is set for queued (retry) and waiting (delay) tasks.
 	DueAt time.Time
 	Now   time.Time
+	// Claim also claims the task in the same statement: Attempt is the new attempt (one more
+	// than stored) and the start time is set to StartedAt.
+	Claim     bool
+	StartedAt time.Time
 }
 
 // EdgeResolution resolves edges into one target.

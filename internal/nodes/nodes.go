@@ -105,6 +105,16 @@ func NewRegistry(caller HTTPDoer, cfg APICallConfig) *Registry {
 	}}
 }
 
+// Inline reports whether a node type does no I/O and finishes at once, so the engine may claim
+// and complete its task in one transaction.
+func (r *Registry) Inline(nodeType string) bool {
+	switch nodeType {
+	case workflow.TypeInputText, workflow.TypeNotification, workflow.TypeIfElse, workflow.TypeDecision, workflow.TypeDelay:
+		return true
+	}
+	return false
+}
+
 // Executor returns the executor of a node type.
 func (r *Registry) Executor(nodeType string) (Executor, bool) {
 	e, ok := r.executors[nodeType]

@@ -32,8 +32,9 @@ const traceHeader = "traceparent"
 const MaxRetry = 25
 
 type payload struct {
-	TaskID string `json:"taskId"`
-	RunID  string `json:"runId"`
+	TaskID   string `json:"taskId"`
+	RunID    string `json:"runId"`
+	NodeType string `json:"nodeType,omitempty"`
 }
 
 // Connect parses a redis:// URL and checks that Redis answers. Its error names the URL and
@@ -95,7 +96,7 @@ func deliveryID(ref engine.TaskRef) string {
 // Enqueue adds a delivery unless one with the same id is already queued, scheduled or
 // running; a leftover archived or completed entry is replaced.
 func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) (bool, error) {
-	body, err := json.Marshal(payload{TaskID: ref.TaskID, RunID: ref.RunID})
+	body, err := json.Marshal(payload{TaskID: ref.TaskID, RunID: ref.RunID, NodeType: ref.NodeType})
 	if err != nil {
 		return false, err
 	}

@@ -106,7 +106,7 @@ func decode(t *asynq.Task, kind string) (engine.TaskRef, error) {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.TaskID == "" {
 		return engine.TaskRef{}, fmt.Errorf("malformed %s payload: %w", t.Type(), errors.Join(err, asynq.SkipRetry))
 	}
-	return engine.TaskRef{TaskID: p.TaskID, RunID: p.RunID, Kind: kind, TraceContext: t.Headers()[traceHeader]}, nil
+	return engine.TaskRef{TaskID: p.TaskID, RunID: p.RunID, Kind: kind, NodeType: p.NodeType, TraceContext: t.Headers()[traceHeader]}, nil
 }
 
 // retryDelay honours the engine's backoff for node retries; infrastructure errors back off

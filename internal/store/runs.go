@@ -196,12 +196,12 @@ func (s *Store) inRun(ctx context.Context, runID string, fn func(engine.RunTx) e
 // delivery makes the enqueue a no-op).
 func (s *Store) DueTasks(ctx context.Context, before, staleBefore time.Time, limit int) ([]engine.TaskRef, error) {
 	rows, err := s.pool.Query(ctx, `
-		(SELECT t.id::text, t.run_id::text, t.status, coalesce(r.trace_context, ''), t.due_at AS at
+		(SELECT t.id::text, t.run_id::text, t.status, coalesce(r.trace_context, ''), t.due_at AS at, t.node_type
 		 FROM tasks t JOIN runs r ON r.id = t.run_id
 		 WHERE t.status IN ('queued', 'waiting') AND t.due_at < $1 AND r.status = 'running'
 		 ORDER BY t.due_at LIMIT $3)
 		UNION ALL
-		(SELECT t.id::text, t.run_id::text, t.status, coalesce(r.trace_context, ''), t.started_at
+		(SELECT t.id::text, t.run_id::text, t.status, coalesce(r.trace_context, ''), t.started_at, t.node_type
 		 FROM tasks t JOIN runs r ON r.id = t.run_id
 		 WHERE t.status = 'running' AND t.started_at < $2 AND r.status = 'running'
 		 ORDER BY t.started_at LIMIT $3)`, before, staleBefore, limit)
@@ -212,7 +212,7 @@ func (s *Store) DueTasks(ctx context.Context, before, staleBefore time.Time, lim
 		var ref engine.TaskRef
 		var status string
 		var at time.Time
-		err := r.Scan(&ref.TaskID, &ref.RunID, &status, &ref.TraceContext, &at)
+		err := r.Scan(&ref.TaskID, &ref.RunID, &status, &ref.TraceContext, &at, &ref.NodeType)
 		ref.Kind = engine.KindExecute
 		if status == workflow.TaskWaiting {
 			ref.Kind = engine.KindWake
