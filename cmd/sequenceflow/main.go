@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -18,13 +20,21 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 )
 
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
 const usage = `usage: sequenceflow <role>
+       sequenceflow healthcheck <url>
+       sequenceflow version
 
 roles:
   api      REST API, mock endpoints
   worker   executes tasks from the queue; reconciles lost work
   migrate  applies database migrations and exits
   dev      api + worker in one process, migrations applied, sample data seeded
+
+healthcheck exits 0 when the URL answers 2xx within 3 s, 1 otherwise (the container
+HEALTHCHECK: the image has no shell or curl).
 
 Configuration comes from environment variables; see README.md.
 `
@@ -37,6 +47,13 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) == 1 && args[0] == "version" {
+		fmt.Println(version)
+		return nil
+	}
+	if len(args) == 2 && args[0] == "healthcheck" {
+		return healthcheck(args[1])
+	}
 	if len(args) != 1 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(os.Stderr, usage)
 		if len(args) == 1 {
@@ -65,6 +82,25 @@ func run(args []string) error {
 	}
 	defer a.Close()
 	return a.Run(ctx)
+}
+
+// healthcheck probes url once: nil on a 2xx answer within 3 s.
+func healthcheck(url string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("healthcheck: %s answered %s", url, resp.Status)
+	}
+	return nil
 }
 
 func logLevel(s string) slog.Level {

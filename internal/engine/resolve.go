@@ -51,12 +51,28 @@ func (r *resolver) resolve(ctx context.Context, nodeID string, handles []string,
 		if len(res) == 0 {
 			continue
 		}
-		states, err := r.tx.ResolveEdges(ctx, r.runID, res)
-		if err != nil {
-			return err
-		}
+		// A target whose only parent is this source resolves without reading its counters:
+		// its last edge is resolved now. Joins go through the row-level counters.
 		var release []Release
 		var skip []string
+		var joins []EdgeResolution
+		for _, er := range res {
+			switch {
+			case len(r.g.Incoming(er.NodeID)) != er.Edges:
+				joins = append(joins, er)
+			case er.Taken > 0:
+				release = append(release, Release{NodeID: er.NodeID, Input: s.output, Edges: er.Edges, Taken: er.Taken})
+			default:
+				skip = append(skip, er.NodeID)
+			}
+		}
+		var states []TargetState
+		if len(joins) > 0 {
+			var err error
+			if states, err = r.tx.ResolveEdges(ctx, r.runID, joins); err != nil {
+				return err
+			}
+		}
 		for _, st := range states {
 			switch {
 			case st.Unresolved > 0:

@@ -127,10 +127,13 @@ type ParentState struct {
 	Output  json.RawMessage
 }
 
-// Release queues a pending task with its input.
+// Release queues a pending task with its input. Edges and Taken, when set, resolve the
+// target's incoming edges in the same statement (a target whose only parent is the source).
 type Release struct {
 	NodeID string
 	Input  json.RawMessage
+	Edges  int
+	Taken  int
 }
 
 // AbortedTask is a task ended by a cancel or a run failure.

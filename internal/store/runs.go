@@ -165,16 +165,7 @@ func (s *Store) inRun(ctx context.Context, runID string, fn func(engine.RunTx) e
 	defer conn.Release()
 	tx := &runTx{conn: conn.Conn()}
 	tx.queue(`BEGIN`, nil, nil)
-	tx.queue(`SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE`, []any{runID}, func(br pgx.BatchResults) error {
-		var status string
-		if err := br.QueryRow().Scan(&status); err != nil {
-			return translate(err)
-		}
-		if workflow.RunTerminal(status) {
-			return engine.ErrRunFinished
-		}
-		return nil
-	})
+	tx.queue(`SELECT sf_lock_running_run($1)`, []any{runID}, nil)
 	if err = fn(tx); err == nil {
 		tx.queue(`COMMIT`, nil, nil)
 		err = tx.flush(ctx)

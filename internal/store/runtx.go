@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
@@ -30,6 +32,24 @@ type statement struct {
 
 func (t *runTx) queue(sql string, args []any, read func(pgx.BatchResults) error) {
 	t.pending = append(t.pending, statement{sql: sql, args: args, read: read})
+}
+
+// guardError maps the errors raised by the transition guards (migrations 00002) to the
+// engine's sentinels.
+func guardError(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || (pe.Code != "P0001" && pe.Code != "P0002") {
+		return err
+	}
+	switch pe.Message {
+	case "sf:not_found":
+		return workflow.ErrNotFound
+	case "sf:run_finished":
+		return engine.ErrRunFinished
+	case "sf:lost_race":
+		return engine.ErrLostRace
+	}
+	return err
 }
 
 // flush sends every queued statement in one round trip and reads their results in order.
@@ -61,6 +81,7 @@ func (t *runTx) flush(ctx context.Context) error {
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
+	err = guardError(err)
 	if err == nil && stmts[len(stmts)-1].sql == `COMMIT` {
 		t.begun = false
 	}
@@ -131,6 +152,7 @@ func (t *runTx) FinishTask(_ context.Context, f engine.TaskFinish) error {
 		claimed = 1
 	}
 	t.queue(`
+		WITH finished AS (
 		UPDATE tasks SET
 			status = $4,
 			attempt = $3,
@@ -141,18 +163,10 @@ func (t *runTx) FinishTask(_ context.Context, f engine.TaskFinish) error {
 			due_at = $8,
 			queued_at = CASE WHEN $4 IN ('queued', 'waiting') THEN $9 ELSE queued_at END,
 			completed_at = CASE WHEN $4 IN ('completed', 'failed') THEN $9 ELSE completed_at END
-		WHERE id = $1 AND status = $2 AND attempt = $3::int - $10::int`,
-		[]any{f.TaskID, f.From, f.Attempt, f.To, nullJSON(f.Output), handles, f.Error, nullTime(f.DueAt), f.Now, claimed, nullTime(f.StartedAt)},
-		func(br pgx.BatchResults) error {
-			tag, err := br.Exec()
-			if err != nil {
-				return fmt.Errorf("finish task %s: %w", f.TaskID, err)
-			}
-			if tag.RowsAffected() != 1 {
-				return engine.ErrLostRace
-			}
-			return nil
-		})
+		WHERE id = $1 AND status = $2 AND attempt = $3::int - $10::int
+		RETURNING 1)
+		SELECT sf_require((SELECT count(*) FROM finished) = 1, 'sf:lost_race')`,
+		[]any{f.TaskID, f.From, f.Attempt, f.To, nullJSON(f.Output), handles, f.Error, nullTime(f.DueAt), f.Now, claimed, nullTime(f.StartedAt)}, nil)
 	return nil
 }
 
@@ -196,18 +210,20 @@ func (t *runTx) Parents(ctx context.Context, runID string, nodeIDs []string) ([]
 
 func (t *runTx) ReleaseTasks(_ context.Context, runID string, rel []engine.Release, now time.Time) error {
 	nodeIDs, inputs := make([]string, len(rel)), make([][]byte, len(rel))
+	edges, taken := make([]int32, len(rel)), make([]int32, len(rel))
 	for i, r := range rel {
-		nodeIDs[i], inputs[i] = r.NodeID, r.Input
+		nodeIDs[i], inputs[i], edges[i], taken[i] = r.NodeID, r.Input, int32(r.Edges), int32(r.Taken)
 	}
 	t.queue(`
-		UPDATE tasks t SET status = 'queued', input = x.input, queued_at = $2, due_at = $2
-		FROM unnest($3::text[], $4::jsonb[]) AS x(node_id, input)
-		WHERE t.run_id = $1 AND t.node_id = x.node_id AND t.status = 'pending'`, []any{runID, now, nodeIDs, inputs}, nil)
+		UPDATE tasks t SET status = 'queued', input = x.input, queued_at = $2, due_at = $2,
+			unresolved_parents = t.unresolved_parents - x.edges, activated_parents = t.activated_parents + x.taken
+		FROM unnest($3::text[], $4::jsonb[], $5::int[], $6::int[]) AS x(node_id, input, edges, taken)
+		WHERE t.run_id = $1 AND t.node_id = x.node_id AND t.status = 'pending'`, []any{runID, now, nodeIDs, inputs, edges, taken}, nil)
 	return nil
 }
 
 func (t *runTx) SkipTasks(_ context.Context, runID string, nodeIDs []string, now time.Time) error {
-	t.queue(`UPDATE tasks SET status = 'skipped', completed_at = $3 WHERE run_id = $1 AND node_id = ANY($2) AND status = 'pending'`,
+	t.queue(`UPDATE tasks SET status = 'skipped', completed_at = $3, unresolved_parents = 0 WHERE run_id = $1 AND node_id = ANY($2) AND status = 'pending'`,
 		[]any{runID, nodeIDs, now}, nil)
 	return nil
 }
