@@ -27,7 +27,7 @@ type observability struct {
 func newObservability(ctx context.Context, cfg Config, role Role) (*observability, error) {
 	var tracing *telemetry.Tracing
 	if cfg.TracerProvider != nil {
-		tracing = &telemetry.Tracing{Provider: cfg.TracerProvider, Propagator: telemetry.Propagator()}
+		tracing = &telemetry.Tracing{Provider: cfg.TracerProvider, Propagator: telemetry.Propagator(), Exporting: true}
 	} else {
 		var err error
 		if tracing, err = telemetry.SetupTracing(ctx, "sequenceflow-"+string(role), cfg.Getenv); err != nil {
@@ -38,8 +38,13 @@ func newObservability(ctx context.Context, cfg Config, role Role) (*observabilit
 	return &observability{tracing: tracing, metrics: m, observer: telemetry.NewObserver(tracing.Provider, tracing.Propagator, m)}, nil
 }
 
-// pgxTracer traces every query as a child of the caller's span.
+// pgxTracer traces every query as a child of the caller's span, when spans leave the process
+// (or a test records them): query spans are the most numerous of a run, and making them only
+// to drop them costs CPU on the hot path.
 func (o *observability) pgxTracer() pgx.QueryTracer {
+	if !o.tracing.Exporting {
+		return nil
+	}
 	return otelpgx.NewTracer(otelpgx.WithTracerProvider(o.tracing.Provider), otelpgx.WithTrimSQLInSpanName(),
 		otelpgx.WithDisableConnectionDetailsInAttributes())
 }

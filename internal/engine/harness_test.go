@@ -35,7 +35,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{URL: testenv.Database(t), MaxConns: 80})
+	st, err := store.Open(ctx, store.Config{URL: testenv.Database(t), MaxConns: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -306,22 +306,23 @@ const resultSQL = `(SELECT jsonb_build_object(
 		'totalTasks', count(*)) FROM tasks WHERE run_id = $1)`
 
 func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now time.Time, end *engine.RunEnd) error {
-	// The CASE branches (and their subqueries) are evaluated only when the counter reaches 0.
+	// The CASE branches (and their subqueries) are evaluated only when the counter reaches 0;
+	// the same statement adds the "Workflow run <status>" log line then.
 	t.queue(`
-		UPDATE runs SET
-			pending_tasks = pending_tasks - $2,
-			status = CASE WHEN pending_tasks - $2 > 0 THEN status
-			              WHEN EXISTS (SELECT 1 FROM tasks WHERE run_id = $1 AND status = 'failed') THEN 'failed'
-			              ELSE 'succeeded' END,
-			finished_at = CASE WHEN pending_tasks - $2 > 0 THEN finished_at ELSE $3 END,
-			result = CASE WHEN pending_tasks - $2 > 0 THEN result ELSE `+resultSQL+` END
-		WHERE id = $1
-		RETURNING status, started_at`, []any{runID, terminal, now}, scanEnd(end))
-	t.queue(`
-		INSERT INTO run_logs (id, run_id, type, message, created_at)
-		SELECT $2, id, 'system', 'Workflow run ' || status, $3 FROM runs
-		WHERE id = $1 AND pending_tasks = 0 AND finished_at = $3 AND status IN ('succeeded', 'failed')`,
-		[]any{runID, uuid.NewString(), now}, nil)
+		WITH settled AS (
+			UPDATE runs SET
+				pending_tasks = pending_tasks - $2,
+				status = CASE WHEN pending_tasks - $2 > 0 THEN status
+				              WHEN EXISTS (SELECT 1 FROM tasks WHERE run_id = $1 AND status = 'failed') THEN 'failed'
+				              ELSE 'succeeded' END,
+				finished_at = CASE WHEN pending_tasks - $2 > 0 THEN finished_at ELSE $3 END,
+				result = CASE WHEN pending_tasks - $2 > 0 THEN result ELSE `+resultSQL+` END
+			WHERE id = $1
+			RETURNING id, status, started_at, pending_tasks),
+		logged AS (
+			INSERT INTO run_logs (id, run_id, type, message, created_at)
+			SELECT $4, id, 'system', 'Workflow run ' || status, $3 FROM settled WHERE pending_tasks = 0)
+		SELECT status, started_at FROM settled`, []any{runID, terminal, now, uuid.NewString()}, scanEnd(end))
 	return nil
 }
 

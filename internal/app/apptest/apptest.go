@@ -43,6 +43,7 @@ func Start(t testing.TB, configure func(*app.Config)) *Server {
 		APIBaseURL:        "http://" + ln.Addr().String(),
 		Listener:          ln,
 		WorkerConcurrency: 10,
+		DBMaxConns:        8, // many test processes share one PostgreSQL
 		RetryBaseDelay:    20 * time.Millisecond,
 		ReconcileInterval: 200 * time.Millisecond,
 		ReconcileAfter:    time.Second,
