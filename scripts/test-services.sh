@@ -4,7 +4,7 @@
 # docker-compose.dev.yml and waits for them.
 set -euo pipefail
 
-pg_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+pg_url=${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable}
 redis_url=${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}
 
 hostport() { # prints "host port" of a URL, with a default port
@@ -30,8 +30,9 @@ reachable "$redis_host" "$redis_port" || missing+=(redis)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 && [ -f docker-compose.dev.yml ]; then
-	echo "starting ${missing[*]} with docker compose" >&2
-	docker compose -f docker-compose.dev.yml up -d --wait "${missing[@]}"
+	echo "starting ${missing[*]} with docker compose (host ports $pg_port and $redis_port)" >&2
+	POSTGRES_HOST_PORT=$pg_port REDIS_HOST_PORT=$redis_port \
+		docker compose -f docker-compose.dev.yml up -d --wait "${missing[@]}"
 	exit 0
 fi
 echo "PostgreSQL ($pg_host:$pg_port) or Redis ($redis_host:$redis_port) is not reachable: ${missing[*]} down." >&2

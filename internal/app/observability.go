@@ -45,8 +45,7 @@ func (o *observability) pgxTracer() pgx.QueryTracer {
 	if !o.tracing.Exporting {
 		return nil
 	}
-	return otelpgx.NewTracer(otelpgx.WithTracerProvider(o.tracing.Provider), otelpgx.WithTrimSQLInSpanName(),
-		otelpgx.WithDisableConnectionDetailsInAttributes())
+	return otelpgx.NewTracer(otelpgx.WithTracerProvider(o.tracing.Provider), otelpgx.WithDisableConnectionDetailsInAttributes())
 }
 
 // outboundTransport makes each apiCall request a client span that injects traceparent.

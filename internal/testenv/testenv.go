@@ -1,7 +1,7 @@
 // Package testenv gives tests real, isolated services: a fresh PostgreSQL database with the
 // schema applied (cloned from a migrated template, so it is cheap) and a Redis URL plus a queue
 // name of their own. Set TEST_DATABASE_URL (an admin connection, default
-// postgres://postgres@127.0.0.1:5432/postgres) and TEST_REDIS_URL (default
+// postgres://postgres:postgres@127.0.0.1:5432/postgres) and TEST_REDIS_URL (default
 // redis://127.0.0.1:6379/9) to point tests elsewhere.
 package testenv
 
@@ -28,7 +28,7 @@ func adminURL() string {
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
 		return u
 	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	return "postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable"
 }
 
 // RedisURL is the Redis the tests use.
