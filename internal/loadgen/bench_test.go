@@ -2,15 +2,14 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/app"
+	"github.com/sequenceflow/sequenceflow/internal/app/apptest"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
 
@@ -18,47 +17,13 @@ import (
 // returns its base URL and database URL.
 func startService(t *testing.T) (baseURL, databaseURL string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := app.Config{
-		DatabaseURL: testenv.Database(t),
-		RedisURL:    testenv.RedisURL(),
-		Queue:       testenv.QueueName(t),
-		APIBaseURL:  "http://" + ln.Addr().String(),
-		Listener:    ln,
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.RoleDev, log)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("service ended with: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("service did not stop within 30 s")
-		}
-		a.Close()
-	})
-	return cfg.APIBaseURL, cfg.DatabaseURL
+	srv := apptest.Start(t, func(c *app.Config) { c.SeedSamples = false })
+	return srv.URL, srv.Cfg.DatabaseURL
 }
 
 // One invocation end to end against a real service, PostgreSQL and Redis: the floor, then
 // every shape, measured from the database.
 func TestRunAgainstService(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a service")
-	}
 	base, db := startService(t)
 	floorDB := testenv.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
