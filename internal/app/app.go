@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -104,7 +105,10 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		Breaker:          tel.breakerConfig(cfg),
 		Instrument:       tel.outboundTransport,
 	})
-	a.registry = nodes.NewRegistry(a.outbound, nodes.APICallConfig{SelfBaseURL: cfg.APIBaseURL})
+	a.registry = nodes.NewRegistry(a.outbound, nodes.APICallConfig{SelfBaseURL: cfg.APIBaseURL, Secret: func(name string) (string, bool) {
+		v := cfg.Getenv("SECRET_" + strings.ToUpper(name))
+		return v, v != ""
+	}})
 	a.Engine = engine.New(engine.Config{NodeTimeout: cfg.NodeTimeout, RetryBaseDelay: cfg.RetryBaseDelay, RunTimeout: cfg.RunTimeout},
 		engine.Deps{Store: st, Queue: a.queue, Registry: a.registry, Observer: tel.observer, Log: log})
 	tel.registerCollectors(st, a.queue, role)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,35 @@ type APICallConfig struct {
 	// laptop's API reach the mock endpoints wherever the service runs (the seed's
 	// API_HOST/API_PORT rewrite). Empty disables the rewrite.
 	SelfBaseURL string
+	// Secret resolves {{$secrets.NAME}} in header values at execution time (from SECRET_NAME
+	// in the environment); nil means no secrets are available.
+	Secret func(name string) (string, bool)
+}
+
+// secretRef matches {{$secrets.NAME}} in a header value.
+var secretRef = regexp.MustCompile(`\{\{\s*\$secrets\.([A-Za-z0-9_]+)\s*\}\}`)
+
+// redactedHeaders never reach a task's output: they carry credentials.
+var redactedHeaders = map[string]bool{"authorization": true, "proxy-authorization": true, "cookie": true, "set-cookie": true}
+
+// withSecrets replaces secret references in a header value. Secrets are resolved only here,
+// not in the template scope, so no other template (URL, body, notification) can reveal one.
+func (a apiCall) withSecrets(value string) (string, error) {
+	var missing []string
+	out := secretRef.ReplaceAllStringFunc(value, func(ref string) string {
+		name := secretRef.FindStringSubmatch(ref)[1]
+		if a.cfg.Secret != nil {
+			if v, ok := a.cfg.Secret(name); ok {
+				return v
+			}
+		}
+		missing = append(missing, name)
+		return ""
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("secret %s is not set: define SECRET_%s in the worker's environment", missing[0], strings.ToUpper(missing[0]))
+	}
+	return out, nil
 }
 
 type apiCall struct {
@@ -152,7 +182,11 @@ func (a apiCall) Execute(ctx context.Context, in Input) (Output, error) {
 		if !truthy(h.Enabled) || h.Key == "" || h.Value == "" {
 			continue
 		}
-		req.Header.Set(h.Key, expr.Render(h.Value, in.Scope))
+		value, err := a.withSecrets(h.Value)
+		if err != nil {
+			return Output{}, a.fail(&Error{Reason: "config", Err: err}, cfg.URL)
+		}
+		req.Header.Set(h.Key, expr.Render(value, in.Scope))
 	}
 	if sendBody && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -278,7 +312,12 @@ func decodeBody(resp *outbound.Response) (any, error) {
 func flatten(h http.Header) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, v := range h {
-		out[strings.ToLower(k)] = strings.Join(v, ", ")
+		name := strings.ToLower(k)
+		if redactedHeaders[name] {
+			out[name] = "[redacted]"
+			continue
+		}
+		out[name] = strings.Join(v, ", ")
 	}
 	return out
 }
