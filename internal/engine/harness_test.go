@@ -30,6 +30,32 @@ type harness struct {
 
 	mu      sync.Mutex
 	workers []func()
+	obs     *recordingObserver
+}
+
+// recordingObserver keeps the runs the engine reported finished.
+type recordingObserver struct {
+	mu       sync.Mutex
+	finished map[string]int // status → count
+}
+
+func (o *recordingObserver) RunStarting(ctx context.Context, _ string) (context.Context, func(string, error)) {
+	return ctx, func(string, error) {}
+}
+func (o *recordingObserver) TraceParent(context.Context) string                                  { return "" }
+func (o *recordingObserver) TaskClaimed(context.Context, engine.Claim, time.Duration)            {}
+func (o *recordingObserver) TaskExecuted(context.Context, string, string, string, time.Duration) {}
+func (o *recordingObserver) Recovered(context.Context, int)                                      {}
+func (o *recordingObserver) RunFinished(_ context.Context, status string, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.finished[status]++
+}
+
+func (o *recordingObserver) count(status string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.finished[status]
 }
 
 func newHarness(t *testing.T) *harness {
@@ -43,11 +69,11 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL()}
+	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL(), obs: &recordingObserver{finished: map[string]int{}}}
 	h.queue = queue.NewClient(rc, h.qname)
 	registry := nodes.NewRegistry(outbound.NewClient(outbound.Config{AllowPrivate: true}), nodes.APICallConfig{})
 	h.eng = engine.New(engine.Config{RetryBaseDelay: 10 * time.Millisecond},
-		engine.Deps{Store: st, Queue: h.queue, Registry: registry, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		engine.Deps{Store: st, Queue: h.queue, Registry: registry, Observer: h.obs, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(func() {
 		h.stopWorkers()
 		rc.Close()

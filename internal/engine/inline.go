@@ -73,8 +73,7 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 		}
 		finish.To, finish.Handles = workflow.TaskCompleted, out.Handles
 		outcome = OutcomeCompleted
-		done, err = e.completeIn(ctx, tx, c, g, finish, logs)
-		return err
+		return e.completeIn(ctx, tx, c, g, finish, logs, &done)
 	})
 	switch {
 	case errors.Is(err, errNotInline):

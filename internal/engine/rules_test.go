@@ -366,4 +366,6 @@ func TestCompletionCounts(t *testing.T) {
 	if sys := logsOfType(r, workflow.LogSystem); sys[len(sys)-1] != "Workflow run succeeded" {
 		t.Errorf("last system log %q, want \"Workflow run succeeded\"", sys[len(sys)-1])
 	}
+	// The observer hears of the end once (metrics count finished runs from it).
+	h.waitFor("the run's end to be reported", 5*time.Second, func() bool { return h.obs.count(workflow.RunSucceeded) == 1 })
 }

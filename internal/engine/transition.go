@@ -43,10 +43,8 @@ func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, from 
 	now := e.now()
 	var done completion
 	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-		var err error
-		done, err = e.completeIn(ctx, tx, c, g, TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt,
-			To: workflow.TaskCompleted, Output: output, Handles: handles, Now: now}, logs)
-		return err
+		return e.completeIn(ctx, tx, c, g, TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt,
+			To: workflow.TaskCompleted, Output: output, Handles: handles, Now: now}, logs, &done)
 	})
 	if dropped(err) {
 		return errDropped
@@ -65,11 +63,12 @@ type completion struct {
 	end      RunEnd
 }
 
-// completeIn is the completing transition inside an open run transaction.
-func (e *Engine) completeIn(ctx context.Context, tx RunTx, c Claim, g *workflow.Graph, f TaskFinish, logs []LogEntry) (completion, error) {
-	var done completion
+// completeIn is the completing transition inside an open run transaction. done is filled as
+// the transaction's results arrive (the run's end only once it committed), so it must outlive
+// the call.
+func (e *Engine) completeIn(ctx context.Context, tx RunTx, c Claim, g *workflow.Graph, f TaskFinish, logs []LogEntry, done *completion) error {
 	if err := tx.FinishTask(ctx, f); err != nil {
-		return done, err
+		return err
 	}
 	output := f.Output
 	if output == nil {
@@ -77,13 +76,13 @@ func (e *Engine) completeIn(ctx context.Context, tx RunTx, c Claim, g *workflow.
 	}
 	r := resolver{tx: tx, runID: c.RunID, g: g, now: f.Now}
 	if err := r.resolve(ctx, c.NodeID, f.Handles, output); err != nil {
-		return done, err
+		return err
 	}
 	if err := tx.AddLogs(ctx, logs); err != nil {
-		return done, err
+		return err
 	}
 	done.released = r.released
-	return done, tx.SettleRun(ctx, c.RunID, 1+r.skipped, f.Now, &done.end)
+	return tx.SettleRun(ctx, c.RunID, 1+r.skipped, f.Now, &done.end)
 }
 
 // afterComplete reports a finished run and enqueues released tasks as children of the current
