@@ -223,10 +223,15 @@ func checkPrometheus(t *testing.T, root, prom string) {
 		}
 		time.Sleep(time.Second)
 	}
-	time.Sleep(3 * time.Second)
+	// Scrapes and rule evaluations land every second; give each expression a few of them.
 	for e, where := range exprs {
-		if !hasData(t, prom, e) {
-			t.Errorf("dashboard %s: expression returns no data: %s", where, e)
+		deadline := time.Now().Add(20 * time.Second)
+		for !hasData(t, prom, e) {
+			if time.Now().After(deadline) {
+				t.Errorf("dashboard %s: expression returns no data: %s", where, e)
+				break
+			}
+			time.Sleep(time.Second)
 		}
 	}
 	for e, name := range alerts {
