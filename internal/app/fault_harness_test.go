@@ -1,0 +1,441 @@
+package app_test
+
+// Helpers of the fault-injection tests (fault_*_test.go): a workflow with a fan-out, an
+// if/else branch, a parked delay, an apiCall and a join; a batch of its runs; and the checks
+// that every run reached its correct terminal state with every engine effect exactly once.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// faultThreshold is the n above which the if/else node takes out-true (node "hi").
+const faultThreshold = 14
+
+// faultWorkflow is
+//
+//	input ─┬─> check (ifElse n > 14) ─┬─ out-true ──> hi (notification) ─┐
+//	       │                          └─ out-false ─> lo (notification) ─┤
+//	       ├─> call (apiCall to the slow endpoint) ──────────────────────┼─> join (notification)
+//	       └─> wait (delay 1 s) ─────────────────────────────────────────┘
+//
+// so every run fans out three ways, skips one branch, parks a delay and releases a join with
+// four incoming edges, one of them not taken.
+func faultWorkflow(endpoint string) map[string]any {
+	node := func(id, typ string, config map[string]any) map[string]any {
+		return map[string]any{"id": id, "position": map[string]any{"x": 0, "y": 0}, "base": map[string]any{
+			"id": id, "type": typ, "name": id, "inputSchema": map[string]any{}, "outputSchema": map[string]any{},
+			"config": config, "connections": []string{},
+		}}
+	}
+	edge := func(from, handle, to string) map[string]any {
+		return map[string]any{"id": from + "-" + handle + "-" + to, "sourceId": from, "targetId": to, "sourceHandleId": handle, "targetHandleId": "in"}
+	}
+	return map[string]any{"name": "fault test: fan-out, branch, delay, call, join", "workflow": map[string]any{
+		"nodes": []any{
+			node("input", "inputText", map[string]any{"fields": []any{
+				map[string]any{"id": "f-key", "key": "key", "label": "Key", "inputKind": "text"},
+				map[string]any{"id": "f-n", "key": "n", "label": "N", "inputKind": "number"},
+			}}),
+			node("check", "ifElse", map[string]any{
+				"condition": map[string]any{"combiner": "all", "predicates": []any{map[string]any{
+					"id": "p-n", "targetField": "n", "validationLogic": map[string]any{">": []any{map[string]any{"var": "value"}, faultThreshold}},
+				}}},
+				"trueLabel": "High", "falseLabel": "Low",
+			}),
+			node("hi", "notification", map[string]any{"template": "high {{$run.input.key}}"}),
+			node("lo", "notification", map[string]any{"template": "low {{$run.input.key}}"}),
+			node("call", "apiCall", map[string]any{
+				"method": "GET", "url": endpoint + "/slow?key={{$run.input.key}}", "headers": []any{},
+				"timeoutMs": 20000, "expectedStatusCodes": []int{200}, "retries": 3, "onError": "fail",
+			}),
+			node("wait", "delay", map[string]any{"delayType": "seconds", "delayValue": 1}),
+			node("join", "notification", map[string]any{"template": "joined {{$run.input.key}}"}),
+		},
+		"edges": []any{
+			edge("input", "out", "check"), edge("input", "out", "call"), edge("input", "out", "wait"),
+			edge("check", "out-true", "hi"), edge("check", "out-false", "lo"),
+			edge("hi", "out", "join"), edge("lo", "out", "join"), edge("call", "out", "join"), edge("wait", "out", "join"),
+		},
+	}}
+}
+
+// faultRun is one run of faultWorkflow the test started.
+type faultRun struct {
+	id  string
+	key string
+	n   int
+}
+
+// branch is the notification node the run's if/else must take.
+func (r faultRun) branch() (taken, skipped string) {
+	if r.n > faultThreshold {
+		return "hi", "lo"
+	}
+	return "lo", "hi"
+}
+
+// faultStart creates the workflow and starts runs of it, parallel posts at a time, with n
+// cycling through 0..29 so both branches are taken.
+func faultStart(t *testing.T, apiURL, endpoint string, runs, parallel int) []faultRun {
+	t.Helper()
+	var wf struct{ ID string }
+	procPost(t, apiURL+"/workflows", faultWorkflow(endpoint), &wf, http.StatusCreated)
+	out := make([]faultRun, runs)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallel)
+	errs := make(chan error, runs)
+	for i := range runs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r := faultRun{key: fmt.Sprintf("run-%04d", i), n: i % 30}
+			var started struct{ RunID string }
+			if err := faultPost(apiURL+"/workflows/"+wf.ID+"/execute-async", map[string]any{"input": map[string]any{"key": r.key, "n": r.n}}, &started); err != nil {
+				errs <- err
+				return
+			}
+			r.id = started.RunID
+			out[i] = r
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// faultPost is procPost without t, for goroutines.
+func faultPost(url string, body, out any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	res, err := client.Post(url, "application/json", strings.NewReader(string(raw)))
+	if err != nil {
+		return fmt.Errorf("POST %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	var answer json.RawMessage
+	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil {
+		return fmt.Errorf("POST %s: %d, undecodable body: %v", url, res.StatusCode, err)
+	}
+	if res.StatusCode != http.StatusCreated {
+		return fmt.Errorf("POST %s: %d %s, want 201", url, res.StatusCode, answer)
+	}
+	return json.Unmarshal(answer, out)
+}
+
+// faultStatus is GET /workflows/runs/{id}/status with the log fields the checks read.
+type faultStatus struct {
+	ID     string  `json:"id"`
+	Status string  `json:"status"`
+	Error  *string `json:"error"`
+	Tasks  []struct {
+		NodeID  string `json:"nodeId"`
+		Status  string `json:"status"`
+		Attempt int    `json:"attempt"`
+	} `json:"tasks"`
+	Logs []struct {
+		Type    string  `json:"type"`
+		Message string  `json:"message"`
+		NodeID  *string `json:"nodeId"`
+	} `json:"logs"`
+}
+
+func faultGet(apiURL, runID string) (faultStatus, error) {
+	var s faultStatus
+	status, body, err := procHTTP(apiURL + "/workflows/runs/" + runID + "/status")
+	if err != nil {
+		return s, err
+	}
+	if status != http.StatusOK {
+		return s, fmt.Errorf("run %s status: %d %s", runID, status, body)
+	}
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		return s, fmt.Errorf("run %s status: %v: %s", runID, err, body)
+	}
+	return s, nil
+}
+
+func terminal(status string) bool {
+	return status == "succeeded" || status == "failed" || status == "cancelled"
+}
+
+// faultWaitAll polls every run until all are terminal, failing after d (or when one of procs
+// exits) with the runs still open. It returns the final statuses and when the last run ended
+// (as observed by polling).
+func faultWaitAll(t *testing.T, apiURL string, runs []faultRun, d time.Duration, procs ...*proc) (map[string]faultStatus, time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	done := map[string]faultStatus{}
+	for {
+		open := 0
+		var openIDs []string
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 8)
+		var pending []faultRun
+		for _, r := range runs {
+			if _, ok := done[r.id]; !ok {
+				pending = append(pending, r)
+			}
+		}
+		for _, r := range pending {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func(id string) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				s, err := faultGet(apiURL, id)
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil && terminal(s.Status) {
+					done[id] = s
+					return
+				}
+				open++
+				if len(openIDs) < 5 {
+					openIDs = append(openIDs, fmt.Sprintf("%s (%s, err %v)", id, s.Status, err))
+				}
+			}(r.id)
+		}
+		wg.Wait()
+		if open == 0 {
+			return done, time.Now()
+		}
+		for _, p := range procs {
+			if p.exited() {
+				t.Fatalf("%s exited (%v) with %d runs still open", p.name, p.err, open)
+			}
+		}
+		if time.Now().After(deadline) {
+			for _, r := range runs {
+				if _, ok := done[r.id]; !ok {
+					s, _ := faultGet(apiURL, r.id)
+					t.Logf("stuck run %s: status %s, tasks %+v", r.id, s.Status, s.Tasks)
+					break
+				}
+			}
+			t.Fatalf("%d of %d runs not terminal after %v, e.g. %v", open, len(runs), d, openIDs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// faultTally is what the checks found over a batch.
+type faultTally struct {
+	succeeded, wrong int
+	retried          []string // run/node of tasks with attempt 2 (allowed only where maxAttempt > 1)
+	duplicated       int      // engine effects seen twice
+}
+
+// faultCheck asserts that every run succeeded along its expected branch, every node's output
+// was logged exactly once (0 for the skipped branch), no log line of the engine repeats and no
+// task took more than maxAttempt attempts. requests, if not nil, is the slow endpoint's count
+// per key: each call node made at least one request and no more than its attempts.
+func faultCheck(t *testing.T, runs []faultRun, final map[string]faultStatus, maxAttempt int, requests map[string]int) faultTally {
+	t.Helper()
+	var tally faultTally
+	for _, r := range runs {
+		s, ok := final[r.id]
+		if !ok {
+			t.Errorf("run %s (%s) lost: no final status", r.id, r.key)
+			tally.wrong++
+			continue
+		}
+		bad := func(format string, args ...any) {
+			t.Errorf("run %s (%s, n=%d): %s", r.id, r.key, r.n, fmt.Sprintf(format, args...))
+		}
+		okRun := true
+		if s.Status != "succeeded" {
+			bad("ended %s (error %v), want succeeded", s.Status, s.Error)
+			okRun = false
+		}
+		taken, skipped := r.branch()
+		outputs := map[string]int{}
+		seen := map[string]int{}
+		for _, l := range s.Logs {
+			node := ""
+			if l.NodeID != nil {
+				node = *l.NodeID
+			}
+			if l.Type == "node-output" {
+				outputs[node]++
+			}
+			seen[l.Type+"\x00"+node+"\x00"+l.Message]++
+		}
+		for k, n := range seen {
+			if n > 1 {
+				parts := strings.SplitN(k, "\x00", 3)
+				bad("log %s of node %q (%q) appears %d times: an engine transition happened twice", parts[0], parts[1], parts[2], n)
+				tally.duplicated++
+				okRun = false
+			}
+		}
+		want := map[string]string{"input": "completed", "check": "completed", "call": "completed", "wait": "completed",
+			"join": "completed", taken: "completed", skipped: "skipped"}
+		if len(s.Tasks) != len(want) {
+			bad("%d tasks, want %d", len(s.Tasks), len(want))
+			okRun = false
+		}
+		for _, task := range s.Tasks {
+			w, known := want[task.NodeID]
+			if !known {
+				bad("unexpected task for node %s", task.NodeID)
+				okRun = false
+				continue
+			}
+			if task.Status != w {
+				bad("node %s is %s, want %s", task.NodeID, task.Status, w)
+				okRun = false
+			}
+			wantOutputs := 1
+			if w == "skipped" {
+				wantOutputs = 0
+			}
+			if outputs[task.NodeID] != wantOutputs {
+				bad("node %s has %d node-output logs, want %d", task.NodeID, outputs[task.NodeID], wantOutputs)
+				if outputs[task.NodeID] > 1 {
+					tally.duplicated++
+				}
+				okRun = false
+			}
+			if task.Attempt > maxAttempt || (w == "completed" && task.Attempt < 1) {
+				bad("node %s took %d attempts, want 1..%d", task.NodeID, task.Attempt, maxAttempt)
+				okRun = false
+			}
+			if task.Attempt > 1 {
+				tally.retried = append(tally.retried, fmt.Sprintf("%s/%s#%d", r.key, task.NodeID, task.Attempt))
+			}
+			if task.NodeID == "call" && requests != nil {
+				if n := requests[r.key]; n < 1 || n > max(task.Attempt, 1) {
+					bad("the endpoint saw %d requests for the call node, which took %d attempts", n, task.Attempt)
+					okRun = false
+				}
+			}
+		}
+		if okRun {
+			tally.succeeded++
+		} else {
+			tally.wrong++
+		}
+	}
+	sort.Strings(tally.retried)
+	return tally
+}
+
+// requestCounts copies the slow endpoint's per-key request counts.
+func (e *slowEndpoint) requestCounts() map[string]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]int, len(e.requests))
+	for k, v := range e.requests {
+		out[k] = v
+	}
+	return out
+}
+
+// faultSnapshot counts, over the runs, tasks per status right now.
+func faultSnapshot(apiURL string, runs []faultRun) map[string]int {
+	counts := map[string]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, r := range runs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(id string) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			s, err := faultGet(apiURL, id)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				counts["unreadable"]++
+				return
+			}
+			counts["run:"+s.Status]++
+			joinOpen, parentDone := false, false
+			for _, task := range s.Tasks {
+				counts[task.NodeID+":"+task.Status]++
+				counts[task.Status]++
+				switch {
+				case task.NodeID == "join":
+					joinOpen = !terminal(task.Status) && task.Status != "completed" && task.Status != "skipped"
+				case task.NodeID != "input" && task.NodeID != "check" && (task.Status == "completed" || task.Status == "skipped"):
+					parentDone = true
+				}
+			}
+			if joinOpen && parentDone {
+				counts["join:half-released"]++ // some of its parents resolved, not all
+			}
+		}(r.id)
+	}
+	wg.Wait()
+	return counts
+}
+
+// faultStack is an api and workers of one test.
+type faultStack struct {
+	apiURL  string
+	api     *proc
+	env     map[string]string
+	workers []*proc
+}
+
+// startWorker starts one more worker process and waits until it is ready.
+func (s *faultStack) startWorker(t *testing.T, name string) *proc {
+	t.Helper()
+	port := freePort(t)
+	w := startProc(t, name, withEnv(s.env, "METRICS_ADDR", "127.0.0.1:"+port), "worker")
+	waitStatus(t, "http://127.0.0.1:"+port+"/readyz", 200, "ready", 60*time.Second, w)
+	s.workers = append(s.workers, w)
+	return w
+}
+
+// startFaultStack starts an api and n workers on env and waits until all are ready.
+func startFaultStack(t *testing.T, env map[string]string, apiPort string, workers int) *faultStack {
+	t.Helper()
+	s := &faultStack{apiURL: "http://127.0.0.1:" + apiPort, env: env}
+	s.api = startProc(t, "api", withEnv(env, "METRICS_ADDR", "off"), "api")
+	waitStatus(t, s.apiURL+"/readyz", 200, "ready", 60*time.Second, s.api)
+	for i := range workers {
+		s.startWorker(t, fmt.Sprintf("worker-%d", i+1))
+	}
+	return s
+}
+
+// waitFor polls cond every 10 ms until it holds, failing with what after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// countLines counts the lines of out containing s.
+func countLines(out, s string) int {
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
+}
