@@ -74,6 +74,9 @@ type Store interface {
 	// DueTasks lists tasks queued or waiting whose due time is before the cutoff, and tasks
 	// running since before staleBefore.
 	DueTasks(ctx context.Context, before, staleBefore time.Time, limit int) ([]TaskRef, error)
+	// StillDue returns which of the given tasks are still queued, waiting or running, so the
+	// reconciler does not re-enqueue tasks that finished since it listed them.
+	StillDue(ctx context.Context, taskIDs []string) (map[string]bool, error)
 	// OverdueRuns lists running runs past their deadline.
 	OverdueRuns(ctx context.Context, now time.Time, limit int) ([]string, error)
 }

@@ -43,14 +43,31 @@ func (e *Engine) Reconcile(ctx context.Context, cfg ReconcilerConfig) (int, erro
 		return 0, fmt.Errorf("reconcile: list due tasks: %w", err)
 	}
 	recovered := 0
-	for _, ref := range due {
-		added, err := e.queue.Enqueue(ctx, ref, time.Time{})
-		if err != nil {
-			return recovered, fmt.Errorf("reconcile: enqueue task %s: %w", ref.TaskID, err)
+	// In small chunks, each re-checked just before enqueueing: a task a worker finished after
+	// the listing is gone from the queue, and enqueueing it again would be a wasted delivery.
+	const chunk = 50
+	for start := 0; start < len(due); start += chunk {
+		part := due[start:min(start+chunk, len(due))]
+		ids := make([]string, len(part))
+		for i, ref := range part {
+			ids[i] = ref.TaskID
 		}
-		if added {
-			recovered++
-			e.log.InfoContext(ctx, "reconciler re-enqueued a task", "task_id", ref.TaskID, "run_id", ref.RunID, "kind", ref.Kind)
+		live, err := e.store.StillDue(ctx, ids)
+		if err != nil {
+			return recovered, fmt.Errorf("reconcile: re-check tasks: %w", err)
+		}
+		for _, ref := range part {
+			if !live[ref.TaskID] {
+				continue
+			}
+			added, err := e.queue.Enqueue(ctx, ref, time.Time{})
+			if err != nil {
+				return recovered, fmt.Errorf("reconcile: enqueue task %s: %w", ref.TaskID, err)
+			}
+			if added {
+				recovered++
+				e.log.InfoContext(ctx, "reconciler re-enqueued a task", "task_id", ref.TaskID, "run_id", ref.RunID, "kind", ref.Kind)
+			}
 		}
 	}
 	if recovered > 0 {

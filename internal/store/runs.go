@@ -212,6 +212,23 @@ func (s *Store) DueTasks(ctx context.Context, before, staleBefore time.Time, lim
 	})
 }
 
+// StillDue returns which of the given tasks are still queued, waiting or running.
+func (s *Store) StillDue(ctx context.Context, taskIDs []string) (map[string]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id::text FROM tasks WHERE id = ANY($1::uuid[]) AND status IN ('queued', 'waiting', 'running')`, taskIDs)
+	if err != nil {
+		return nil, fmt.Errorf("re-check tasks: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("re-check tasks: %w", err)
+	}
+	live := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		live[id] = true
+	}
+	return live, nil
+}
+
 // OverdueRuns lists running runs past their deadline.
 func (s *Store) OverdueRuns(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id::text FROM runs WHERE status = 'running' AND deadline_at < $1 LIMIT $2`, now, limit)
