@@ -255,7 +255,8 @@ func (a *App) Run(ctx context.Context) error {
 		}, a.Engine, a.log)
 		g.Go(func() error { return srv.Run(ctx) })
 		g.Go(func() error {
-			return a.Engine.RunReconciler(ctx, engine.ReconcilerConfig{Interval: a.cfg.ReconcileInterval, After: a.cfg.ReconcileAfter})
+			return a.Engine.RunReconciler(ctx, engine.ReconcilerConfig{Interval: a.cfg.ReconcileInterval, After: a.cfg.ReconcileAfter,
+				StaleAfter: a.cfg.ReconcileStaleAfter})
 		})
 	}
 	return g.Wait()

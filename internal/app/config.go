@@ -33,13 +33,16 @@ type Config struct {
 	RunTimeout        time.Duration // RUN_TIMEOUT
 	ReconcileInterval time.Duration // RECONCILE_INTERVAL
 	ReconcileAfter    time.Duration // RECONCILE_AFTER
-	DBMaxConns        int           // DB_MAX_CONNS
-	MaxBodyBytes      int64         // MAX_BODY_BYTES
-	MaxResponseBytes  int64         // OUTBOUND_MAX_RESPONSE_BYTES
-	CORSOrigins       string        // CORS_ORIGIN
-	SeedSamples       bool          // SEED_SAMPLES
-	AutoMigrate       bool          // AUTO_MIGRATE
-	LogLevel          string        // LOG_LEVEL
+	// ReconcileStaleAfter is how long a task may be running before the reconciler presumes its
+	// delivery lost (RECONCILE_STALE_AFTER, default 15m; keep it above the longest node timeout).
+	ReconcileStaleAfter time.Duration
+	DBMaxConns          int    // DB_MAX_CONNS
+	MaxBodyBytes        int64  // MAX_BODY_BYTES
+	MaxResponseBytes    int64  // OUTBOUND_MAX_RESPONSE_BYTES
+	CORSOrigins         string // CORS_ORIGIN
+	SeedSamples         bool   // SEED_SAMPLES
+	AutoMigrate         bool   // AUTO_MIGRATE
+	LogLevel            string // LOG_LEVEL
 	// MetricsAddr is the worker's own HTTP server for /healthz, /readyz and /metrics
 	// (METRICS_ADDR, default :9091 for the worker role; "off" disables it).
 	MetricsAddr string
@@ -145,6 +148,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		RunTimeout:           r.duration("RUN_TIMEOUT"),
 		ReconcileInterval:    r.duration("RECONCILE_INTERVAL"),
 		ReconcileAfter:       r.duration("RECONCILE_AFTER"),
+		ReconcileStaleAfter:  r.duration("RECONCILE_STALE_AFTER"),
 		DBMaxConns:           r.int("DB_MAX_CONNS"),
 		MaxBodyBytes:         int64(r.int("MAX_BODY_BYTES")),
 		MaxResponseBytes:     int64(r.int("OUTBOUND_MAX_RESPONSE_BYTES")),
