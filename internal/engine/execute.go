@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -150,7 +149,7 @@ func (e *Engine) scope(ctx context.Context, c Claim, node workflow.Node) (expr.S
 			return s, fmt.Errorf("decode input: %w", err)
 		}
 	}
-	if !bytes.Contains(node.Base.Config, []byte("$run")) && !bytes.Contains(node.Base.Config, []byte("$nodes")) {
+	if !needsRunContext(node) {
 		return s, nil
 	}
 	input, outputs, err := e.store.RunContext(ctx, c.RunID)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -51,7 +52,7 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (runID string, 
 		Now:            now,
 		Logs:           []LogEntry{{Type: workflow.LogSystem, Message: "Async workflow run started", At: now}},
 	}
-	if timeout := cmpDuration(req.Timeout, e.cfg.RunTimeout); timeout > 0 {
+	if timeout := cmp.Or(req.Timeout, e.cfg.RunTimeout); timeout > 0 {
 		r.Deadline = now.Add(timeout)
 	}
 	var roots []TaskRef
@@ -85,11 +86,4 @@ func (e *Engine) enqueue(ctx context.Context, refs []TaskRef) {
 			e.log.WarnContext(ctx, "enqueue failed; the reconciler will retry", "task_id", ref.TaskID, "run_id", ref.RunID, "error", err)
 		}
 	}
-}
-
-func cmpDuration(a, b time.Duration) time.Duration {
-	if a != 0 {
-		return a
-	}
-	return b
 }

@@ -125,61 +125,77 @@ func (e *Engine) park(ctx context.Context, c Claim, out nodes.Output, logs []Log
 	return nil
 }
 
+// runAbort ends a run early: optionally finishing one task first, then ending every other
+// unfinished task, writing log lines and giving the run its terminal status.
+type runAbort struct {
+	finish    *TaskFinish // the failing task, if any
+	cancelAll bool        // cancel every unfinished task (else running ones are cancelled, the rest skipped)
+	status    string
+	errMsg    string
+	extra     map[string]any
+	logs      []LogEntry
+}
+
+// abortRun applies a runAbort in one transaction, then reports the run's end and stops the
+// aborted tasks' deliveries.
+func (e *Engine) abortRun(ctx context.Context, runID string, a runAbort, now time.Time) error {
+	var aborted []AbortedTask
+	var end RunEnd
+	err := e.store.InRun(ctx, runID, func(tx RunTx) error {
+		except := ""
+		if a.finish != nil {
+			if err := tx.FinishTask(ctx, *a.finish); err != nil {
+				return err
+			}
+			except = a.finish.TaskID
+		}
+		var err error
+		if aborted, err = tx.AbortTasks(ctx, runID, except, a.cancelAll, now); err != nil {
+			return err
+		}
+		if err := tx.AddLogs(ctx, a.logs); err != nil {
+			return err
+		}
+		return tx.EndRun(ctx, runID, a.status, a.errMsg, a.extra, now, &end)
+	})
+	if err != nil {
+		return err
+	}
+	e.reportEnd(ctx, end, now)
+	e.stop(ctx, runID, aborted)
+	return nil
+}
+
 // fail marks the task failed, ends every other unfinished task and fails the run.
 func (e *Engine) fail(ctx context.Context, c Claim, msg string, logs []LogEntry) error {
 	now := e.now()
-	logs = append(logs, LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now})
-	var aborted []AbortedTask
-	var end RunEnd
-	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-		err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
-			To: workflow.TaskFailed, Error: msg, Now: now})
-		if err != nil {
-			return err
-		}
-		if aborted, err = tx.AbortTasks(ctx, c.RunID, c.TaskID, false, now); err != nil {
-			return err
-		}
-		lines := append(slices.Clip(logs), LogEntry{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run failed", At: now})
-		if err := tx.AddLogs(ctx, lines); err != nil {
-			return err
-		}
-		return tx.EndRun(ctx, c.RunID, workflow.RunFailed, msg, nil, now, &end)
-	})
+	lines := append(slices.Clip(logs),
+		LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now},
+		LogEntry{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run failed", At: now})
+	err := e.abortRun(ctx, c.RunID, runAbort{
+		finish: &TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt, To: workflow.TaskFailed, Error: msg, Now: now},
+		status: workflow.RunFailed, errMsg: msg, logs: lines,
+	}, now)
 	if dropped(err) {
 		return errDropped
 	}
 	if err != nil {
 		return fmt.Errorf("fail task %s: %w", c.TaskID, err)
 	}
-	e.reportEnd(ctx, end, now)
-	e.stop(ctx, c.RunID, aborted)
 	return nil
 }
 
 // endRun fails a run that is past its deadline.
 func (e *Engine) endRun(ctx context.Context, runID, msg string) error {
 	now := e.now()
-	var aborted []AbortedTask
-	var end RunEnd
-	err := e.store.InRun(ctx, runID, func(tx RunTx) error {
-		var err error
-		if aborted, err = tx.AbortTasks(ctx, runID, "", false, now); err != nil {
-			return err
-		}
-		if err := tx.AddLogs(ctx, []LogEntry{{RunID: runID, Type: workflow.LogError, Message: "Workflow run failed: " + msg, At: now}}); err != nil {
-			return err
-		}
-		return tx.EndRun(ctx, runID, workflow.RunFailed, msg, nil, now, &end)
-	})
+	err := e.abortRun(ctx, runID, runAbort{status: workflow.RunFailed, errMsg: msg,
+		logs: []LogEntry{{RunID: runID, Type: workflow.LogError, Message: "Workflow run failed: " + msg, At: now}}}, now)
 	if dropped(err) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("end run %s: %w", runID, err)
 	}
-	e.reportEnd(ctx, end, now)
-	e.stop(ctx, runID, aborted)
 	return nil
 }
 
@@ -188,26 +204,14 @@ func (e *Engine) endRun(ctx context.Context, runID, msg string) error {
 // Cancelling a finished run returns workflow.ErrConflict.
 func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	now := e.now()
-	var aborted []AbortedTask
-	var end RunEnd
-	err := e.store.InRun(ctx, runID, func(tx RunTx) error {
-		var err error
-		if aborted, err = tx.AbortTasks(ctx, runID, "", true, now); err != nil {
-			return err
-		}
-		if err := tx.AddLogs(ctx, []LogEntry{{RunID: runID, Type: workflow.LogSystem, Message: "Workflow run cancelled", At: now}}); err != nil {
-			return err
-		}
-		return tx.EndRun(ctx, runID, workflow.RunCancelled, "", map[string]any{"cancelled": true}, now, &end)
-	})
+	err := e.abortRun(ctx, runID, runAbort{cancelAll: true, status: workflow.RunCancelled, extra: map[string]any{"cancelled": true},
+		logs: []LogEntry{{RunID: runID, Type: workflow.LogSystem, Message: "Workflow run cancelled", At: now}}}, now)
 	if errors.Is(err, ErrRunFinished) {
 		return fmt.Errorf("cancel run %s: run is already finished: %w", runID, workflow.ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("cancel run %s: %w", runID, err)
 	}
-	e.reportEnd(ctx, end, now)
-	e.stop(ctx, runID, aborted)
 	return nil
 }
 

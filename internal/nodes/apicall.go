@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,7 +93,7 @@ func parseAPICallConfig(raw json.RawMessage) (apiCallConfig, error) {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return cfg, workflow.Invalid("", "apiCall config must be {method, url, headers: [{key, value, enabled}], bodyTemplate, timeoutMs, expectedStatusCodes: [int]}: %v", err)
 	}
-	cfg.Method = strings.ToUpper(cmpOr(cfg.Method, "GET"))
+	cfg.Method = strings.ToUpper(cmp.Or(cfg.Method, "GET"))
 	if len(cfg.ExpectedStatusCodes) == 0 {
 		cfg.ExpectedStatusCodes = []int{200, 201, 202, 204}
 	}
@@ -335,13 +336,6 @@ func truthy(v any) bool {
 		return x != ""
 	}
 	return true
-}
-
-func cmpOr(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }
 
 // encodeURL percent-encodes what a browser's fetch would in a rendered URL (spaces, controls,
