@@ -36,7 +36,9 @@ const goldenPath = "testdata/metrics.golden"
 // every metric family of the observability contract with the expected labels.
 func TestMetricsFamilies(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, nil)
+	// An API-only process and a worker: every task runs on the worker, so each family shows
+	// up on the process that owns it.
+	srv := apptest.StartRole(t, app.RoleAPI, nil)
 	worker := startWorker(t, srv)
 
 	flaky := httpTarget(t)
@@ -52,8 +54,6 @@ func TestMetricsFamilies(t *testing.T) {
 	api := scrape(t, srv.URL+"/metrics")
 	wrk := scrape(t, worker+"/metrics")
 	all := merge(api, wrk)
-	// Task and run families come from whichever process executed the tasks (the dev process
-	// and the worker share the queue); the rest are the API's own.
 	for _, want := range []string{
 		"sequenceflow_task_duration_seconds", "sequenceflow_task_scheduling_delay_seconds", "sequenceflow_task_retries_total",
 		"sequenceflow_task_failures_total", "sequenceflow_runs_started_total", "sequenceflow_runs_finished_total",

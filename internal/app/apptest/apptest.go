@@ -32,6 +32,12 @@ func (s *Server) Stop() { s.stop() }
 // starts with a fresh database, a unique queue, fast retries and reconciliation).
 func Start(t testing.TB, configure func(*app.Config)) *Server {
 	t.Helper()
+	return StartRole(t, app.RoleDev, configure)
+}
+
+// StartRole is Start for a process of the given role; it must serve the API.
+func StartRole(t testing.TB, role app.Role, configure func(*app.Config)) *Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +67,7 @@ func Start(t testing.TB, configure func(*app.Config)) *Server {
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.RoleDev, log)
+	a, err := app.New(ctx, cfg, role, log)
 	if err != nil {
 		cancel()
 		t.Fatalf("apptest: %v", err)
