@@ -50,14 +50,20 @@ func statusOf(err error, notFound string) (int, any) {
 		return http.StatusConflict, "The request conflicts with the current state"
 	case errors.Is(err, workflow.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, err.Error()
+	case errors.Is(err, workflow.ErrUnavailable):
+		return http.StatusServiceUnavailable, "The database is unavailable; retry shortly"
 	}
 	return http.StatusInternalServerError, "Internal server error"
 }
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, notFound string) {
 	status, msg := statusOf(err, notFound)
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		a.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	case http.StatusServiceUnavailable:
+		a.Log.WarnContext(r.Context(), "request refused: database unavailable", "method", r.Method, "path", r.URL.Path, "error", err)
+		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, errorBody{StatusCode: status, Message: msg, Error: http.StatusText(status)})
 }

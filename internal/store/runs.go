@@ -160,7 +160,7 @@ func (s *Store) InRun(ctx context.Context, runID string, fn func(engine.RunTx) e
 func (s *Store) inRun(ctx context.Context, runID string, fn func(engine.RunTx) error) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("acquire connection: %w", err)
+		return fmt.Errorf("acquire connection: %w", translate(err))
 	}
 	defer conn.Release()
 	tx := &runTx{conn: conn.Conn()}
@@ -197,7 +197,7 @@ func (s *Store) DueTasks(ctx context.Context, before, staleBefore time.Time, lim
 		 WHERE t.status = 'running' AND t.started_at < $2 AND r.status = 'running'
 		 ORDER BY t.started_at LIMIT $3)`, before, staleBefore, limit)
 	if err != nil {
-		return nil, fmt.Errorf("list due tasks: %w", err)
+		return nil, fmt.Errorf("list due tasks: %w", translate(err))
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.TaskRef, error) {
 		var ref engine.TaskRef
@@ -216,11 +216,11 @@ func (s *Store) DueTasks(ctx context.Context, before, staleBefore time.Time, lim
 func (s *Store) StillDue(ctx context.Context, taskIDs []string) (map[string]bool, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id::text FROM tasks WHERE id = ANY($1::uuid[]) AND status IN ('queued', 'waiting', 'running')`, taskIDs)
 	if err != nil {
-		return nil, fmt.Errorf("re-check tasks: %w", err)
+		return nil, fmt.Errorf("re-check tasks: %w", translate(err))
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("re-check tasks: %w", err)
+		return nil, fmt.Errorf("re-check tasks: %w", translate(err))
 	}
 	live := make(map[string]bool, len(ids))
 	for _, id := range ids {
@@ -233,7 +233,7 @@ func (s *Store) StillDue(ctx context.Context, taskIDs []string) (map[string]bool
 func (s *Store) OverdueRuns(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id::text FROM runs WHERE status = 'running' AND deadline_at < $1 LIMIT $2`, now, limit)
 	if err != nil {
-		return nil, fmt.Errorf("list overdue runs: %w", err)
+		return nil, fmt.Errorf("list overdue runs: %w", translate(err))
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

@@ -35,10 +35,13 @@ func (t *runTx) queue(sql string, args []any, read func(pgx.BatchResults) error)
 }
 
 // guardError maps the errors raised by the transition guards (migrations 00002) to the
-// engine's sentinels.
+// engine's sentinels, and a lost connection to ErrUnavailable.
 func guardError(err error) error {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || (pe.Code != "P0001" && pe.Code != "P0002") {
+		if err != nil && unavailable(err) {
+			return fmt.Errorf("%w: %w", workflow.ErrUnavailable, err)
+		}
 		return err
 	}
 	switch pe.Message {

@@ -21,13 +21,17 @@ func (s *Store) ListRuns(ctx context.Context, workflowID string) ([]workflow.Run
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id::text, status, started_at, finished_at FROM runs WHERE workflow_id = $1 ORDER BY started_at DESC, id`, workflowID)
 	if err != nil {
-		return nil, fmt.Errorf("list runs of %s: %w", workflowID, err)
+		return nil, fmt.Errorf("list runs of %s: %w", workflowID, translate(err))
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflow.RunSummary, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflow.RunSummary, error) {
 		var s workflow.RunSummary
 		err := r.Scan(&s.ID, &s.Status, &s.StartedAt, &s.FinishedAt)
 		return s, err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("list runs of %s: %w", workflowID, translate(err))
+	}
+	return out, nil
 }
 
 // GetRun returns a run with its tasks (creation order) and logs (oldest first).
@@ -48,7 +52,7 @@ func (s *Store) GetRun(ctx context.Context, runID string) (workflow.Run, error) 
 		SELECT id::text, node_id, node_type, status, attempt, error, started_at, completed_at
 		FROM tasks WHERE run_id = $1 ORDER BY position`, runID)
 	if err != nil {
-		return r, fmt.Errorf("get run %s tasks: %w", runID, err)
+		return r, fmt.Errorf("get run %s tasks: %w", runID, translate(err))
 	}
 	r.Tasks, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (workflow.Task, error) {
 		var t workflow.Task
@@ -56,7 +60,7 @@ func (s *Store) GetRun(ctx context.Context, runID string) (workflow.Run, error) 
 		return t, err
 	})
 	if err != nil {
-		return r, fmt.Errorf("get run %s tasks: %w", runID, err)
+		return r, fmt.Errorf("get run %s tasks: %w", runID, translate(err))
 	}
 	r.Logs, err = s.logs(ctx, runID)
 	return r, err
@@ -77,7 +81,7 @@ func (s *Store) RunLogs(ctx context.Context, runID string) ([]workflow.LogLine, 
 func (s *Store) logs(ctx context.Context, runID string) ([]workflow.LogLine, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id::text, node_id, type, message, data, created_at FROM run_logs WHERE run_id = $1 ORDER BY created_at, seq`, runID)
 	if err != nil {
-		return nil, fmt.Errorf("get run %s logs: %w", runID, err)
+		return nil, fmt.Errorf("get run %s logs: %w", runID, translate(err))
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (workflow.LogLine, error) {
 		var l workflow.LogLine
@@ -85,7 +89,7 @@ func (s *Store) logs(ctx context.Context, runID string) ([]workflow.LogLine, err
 		return l, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("get run %s logs: %w", runID, err)
+		return nil, fmt.Errorf("get run %s logs: %w", runID, translate(err))
 	}
 	return out, nil
 }
@@ -98,7 +102,7 @@ func (s *Store) RunsInFlight(ctx context.Context) (int, time.Duration, error) {
 		SELECT count(*), coalesce(extract(epoch FROM now() - min(started_at)), 0)::float8
 		FROM runs WHERE status IN ('queued', 'running')`).Scan(&n, &oldest)
 	if err != nil {
-		return 0, 0, fmt.Errorf("count runs in flight: %w", err)
+		return 0, 0, fmt.Errorf("count runs in flight: %w", translate(err))
 	}
 	return n, time.Duration(oldest * float64(time.Second)), nil
 }

@@ -55,7 +55,7 @@ func (s *Store) Seed(ctx context.Context, workflows []SampleWorkflow, templates 
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("seed sample data: %w", err)
+		return false, fmt.Errorf("seed sample data: %w", translate(err))
 	}
 	return seeded, nil
 }

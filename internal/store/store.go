@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -120,6 +121,9 @@ func newProvider(db *sql.DB) (*goose.Provider, error) {
 
 // translate maps driver errors to domain errors.
 func translate(err error) error {
+	if err == nil || errors.Is(err, workflow.ErrUnavailable) {
+		return err
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return workflow.ErrNotFound
 	}
@@ -132,7 +136,29 @@ func translate(err error) error {
 			return workflow.ErrNotFound
 		}
 	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: %w", workflow.ErrUnavailable, err)
+	}
 	return err
+}
+
+// unavailable reports whether err means PostgreSQL could not be reached or dropped the
+// connection (down, restarting, out of connections, the backend terminated), as opposed to
+// a failed statement or a caller that gave up.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot
+		// connect now; 53300: too many connections.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
 }
 
 // retryable reports whether a transaction failed on a serialization failure or deadlock and

@@ -39,9 +39,13 @@ func (s *Store) ListTemplates(ctx context.Context, f apitemplate.Filter) ([]apit
 	}
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list templates: %w", err)
+		return nil, fmt.Errorf("list templates: %w", translate(err))
 	}
-	return pgx.CollectRows(rows, scanTemplate)
+	out, err := pgx.CollectRows(rows, scanTemplate)
+	if err != nil {
+		return nil, fmt.Errorf("list templates: %w", translate(err))
+	}
+	return out, nil
 }
 
 // GetTemplate returns a template, active or not.

@@ -16,7 +16,7 @@ import (
 func (s *Store) ListWorkflows(ctx context.Context) ([]workflow.Summary, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id::text, name, updated_at FROM workflows ORDER BY updated_at DESC, id`)
 	if err != nil {
-		return nil, fmt.Errorf("list workflows: %w", err)
+		return nil, fmt.Errorf("list workflows: %w", translate(err))
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflow.Summary, error) {
 		var w workflow.Summary
@@ -24,7 +24,7 @@ func (s *Store) ListWorkflows(ctx context.Context) ([]workflow.Summary, error) {
 		return w, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list workflows: %w", err)
+		return nil, fmt.Errorf("list workflows: %w", translate(err))
 	}
 	return out, nil
 }

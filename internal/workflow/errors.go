@@ -16,6 +16,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrTooLarge means a request exceeded a size limit.
 	ErrTooLarge = errors.New("too large")
+	// ErrUnavailable means the database could not be reached or dropped the connection; the
+	// request may succeed when retried.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // Problem is one validation failure at a field path such as "nodes[2].base.config.url".

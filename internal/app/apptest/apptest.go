@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/app"
+	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
 
@@ -38,6 +39,19 @@ func Start(t testing.TB, configure func(*app.Config)) *Server {
 // StartRole is Start for a process of the given role; it must serve the API.
 func StartRole(t testing.TB, role app.Role, configure func(*app.Config)) *Server {
 	t.Helper()
+	return start(t, role, configure, nil)
+}
+
+// StartLogged is StartRole that also writes the process's log to w: every record at Debug
+// level, as JSON lines stamped with trace and span ids like the binary's. Writes are
+// serialized; read w only under its own lock or after Stop.
+func StartLogged(t testing.TB, role app.Role, w io.Writer, configure func(*app.Config)) *Server {
+	t.Helper()
+	return start(t, role, configure, w)
+}
+
+func start(t testing.TB, role app.Role, configure func(*app.Config), logTo io.Writer) *Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -61,11 +75,19 @@ func StartRole(t testing.TB, role app.Role, configure func(*app.Config)) *Server
 	if configure != nil {
 		configure(&cfg)
 	}
-	var logOut io.Writer = io.Discard
+	var outs []io.Writer
 	if os.Getenv("TEST_LOG") != "" {
-		logOut = os.Stderr
+		outs = append(outs, os.Stderr)
 	}
-	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if logTo != nil {
+		outs = append(outs, logTo)
+	}
+	logOut := io.Discard
+	if len(outs) > 0 {
+		logOut = io.MultiWriter(outs...)
+	}
+	log := slog.New(telemetry.LogHandler{Handler: slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug})}).
+		With("role", string(role))
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, role, log)
 	if err != nil {
