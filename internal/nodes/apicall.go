@@ -167,6 +167,7 @@ func (a apiCall) Execute(ctx context.Context, in Input) (Output, error) {
 		return Output{}, a.fail(&Error{Reason: "config", Err: err}, cfg.URL)
 	}
 	target := encodeURL(expr.Render(a.rewrite(cfg.URL), in.Scope))
+	shown := redactURL(target) // what logs and errors may say of the target
 	var body []byte
 	sendBody := cfg.BodyTemplate != "" && (cfg.Method == "POST" || cfg.Method == "PUT" || cfg.Method == "PATCH")
 	if sendBody {
@@ -174,7 +175,11 @@ func (a apiCall) Execute(ctx context.Context, in Input) (Output, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, cfg.Method, target, bytes.NewReader(body))
 	if err != nil {
-		return Output{}, a.fail(Permanent("config", "build request for %q: %v", target, err), cfg.URL)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the unmasked URL it quotes
+		}
+		return Output{}, a.fail(Permanent("config", "build request for %q: %v", shown, err), cfg.URL)
 	}
 	if !sendBody {
 		req.Body, req.ContentLength = http.NoBody, 0
@@ -200,11 +205,11 @@ func (a apiCall) Execute(ctx context.Context, in Input) (Output, error) {
 	env := envelope{Status: resp.StatusCode, StatusText: resp.StatusText, Headers: flatten(resp.Header)}
 	env.Data, err = decodeBody(resp)
 	if err != nil {
-		return Output{}, a.fail(Permanent("response", "decode response from %s: %v", target, err), cfg.URL)
+		return Output{}, a.fail(Permanent("response", "decode response from %s: %v", shown, err), cfg.URL)
 	}
 	env.Success = slices.Contains(cfg.ExpectedStatusCodes, resp.StatusCode)
 	pretty, _ := json.MarshalIndent(env.Data, "", "  ")
-	line := fmt.Sprintf("%s %s → %d %s", cfg.Method, target, resp.StatusCode, resp.StatusText)
+	line := fmt.Sprintf("%s %s → %d %s", cfg.Method, shown, resp.StatusCode, resp.StatusText)
 	if env.Success || (resp.StatusCode >= 200 && resp.StatusCode < 300) {
 		// An unexpected 2xx is reported but is not a failure (the seeded Person Enrichment
 		// workflow depends on that).
@@ -226,8 +231,30 @@ func (a apiCall) fail(e *Error, urlTemplate string) *Error {
 	env := envelope{Status: 0, StatusText: "Error", Headers: map[string]string{}, Error: e.Err.Error()}
 	details, _ := json.Marshal(map[string]string{"reason": e.Reason, "message": e.Err.Error()})
 	e.Output = env.payload()
-	e.Logs = []Log{{Kind: "api-error", Message: fmt.Sprintf("API Call failed: %s\nURL: %s\nError Details: %s", e.Err.Error(), urlTemplate, details)}}
+	e.Logs = []Log{{Kind: "api-error", Message: fmt.Sprintf("API Call failed: %s\nURL: %s\nError Details: %s", e.Err.Error(), redactURL(urlTemplate), details)}}
 	return e
+}
+
+// redactURL masks the password of a URL's userinfo ("https://user:xxxxx@host/", as
+// url.URL.Redacted does) for logs and error messages; it also handles URLs that do not parse.
+func redactURL(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	authority := rest
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		authority = rest[:end]
+	}
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPassword := strings.Cut(authority[:at], ":")
+	if !hasPassword {
+		return raw
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
 
 func (e envelope) payload() map[string]any {
