@@ -58,6 +58,9 @@ type Response struct {
 type Client struct {
 	cfg  Config
 	http *http.Client
+	// transport is kept to close idle connections directly: the breaker and instrumentation
+	// wrappers do not pass CloseIdleConnections through.
+	transport *http.Transport
 }
 
 // NewClient returns a client with its own transport.
@@ -78,7 +81,7 @@ func NewClient(cfg Config) *Client {
 	if cfg.Instrument != nil {
 		rt = cfg.Instrument(rt)
 	}
-	return &Client{cfg: cfg, http: &http.Client{
+	return &Client{cfg: cfg, transport: transport, http: &http.Client{
 		Transport: rt,
 		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
 			if len(via) > cfg.MaxRedirects {
@@ -113,7 +116,7 @@ func (c *Client) Do(req *http.Request) (*Response, error) {
 }
 
 // CloseIdle closes idle keep-alive connections.
-func (c *Client) CloseIdle() { c.http.CloseIdleConnections() }
+func (c *Client) CloseIdle() { c.transport.CloseIdleConnections() }
 
 // IsBlocked reports whether err is a request refused by the SSRF guard.
 func IsBlocked(err error) bool {
