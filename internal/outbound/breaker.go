@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -16,8 +17,8 @@ import (
 
 // BreakerConfig tunes the per-host circuit breakers.
 type BreakerConfig struct {
-	// Failures is how many consecutive failures (transport errors, timeouts, 5xx) open a
-	// host's breaker (default 5).
+	// Failures is how many consecutive failures (transport errors, timeouts, 5xx, a body cut
+	// off or stalled) open a host's breaker (default 5).
 	Failures uint32
 	// OpenTimeout is how long a breaker stays open before letting a probe through (default 30 s).
 	OpenTimeout time.Duration
@@ -54,25 +55,27 @@ func (e *BreakerOpenError) Error() string {
 // back to the caller.
 var errServerError = errors.New("server error")
 
-// breakerTransport guards each target host with its own circuit breaker.
+// breakerTransport guards each target host with its own circuit breaker. A request's outcome
+// is settled when its response body is closed, so a target that sends headers and then stalls
+// or breaks off mid-body counts as failing too.
 type breakerTransport struct {
 	next     http.RoundTripper
 	cfg      BreakerConfig
 	mu       sync.Mutex
-	breakers map[string]*gobreaker.CircuitBreaker[*http.Response]
+	breakers map[string]*gobreaker.TwoStepCircuitBreaker[*http.Response]
 }
 
 func newBreakerTransport(next http.RoundTripper, cfg BreakerConfig) *breakerTransport {
-	return &breakerTransport{next: next, cfg: cfg.WithDefaults(), breakers: map[string]*gobreaker.CircuitBreaker[*http.Response]{}}
+	return &breakerTransport{next: next, cfg: cfg.WithDefaults(), breakers: map[string]*gobreaker.TwoStepCircuitBreaker[*http.Response]{}}
 }
 
-func (t *breakerTransport) breaker(host string) *gobreaker.CircuitBreaker[*http.Response] {
+func (t *breakerTransport) breaker(host string) *gobreaker.TwoStepCircuitBreaker[*http.Response] {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if cb, ok := t.breakers[host]; ok {
 		return cb
 	}
-	cb := gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
+	cb := gobreaker.NewTwoStepCircuitBreaker[*http.Response](gobreaker.Settings{
 		Name:        host,
 		MaxRequests: t.cfg.HalfOpenRequests,
 		Timeout:     t.cfg.OpenTimeout,
@@ -91,31 +94,54 @@ func (t *breakerTransport) breaker(host string) *gobreaker.CircuitBreaker[*http.
 func (t *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	host := req.URL.Host
 	cb := t.breaker(host)
-	resp, err := cb.Execute(func() (*http.Response, error) {
-		resp, err := t.next.RoundTrip(req)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode >= 500 {
-			return resp, errServerError
-		}
-		return resp, nil
-	})
-	switch {
-	case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests):
+	done, err := cb.Allow()
+	if err != nil {
 		t.cfg.OnOutcome(host, "rejected")
 		trace.SpanFromContext(req.Context()).AddEvent("circuit breaker open", trace.WithAttributes(
 			attribute.String("server.address", host), attribute.String("breaker.state", cb.State().String())))
 		return nil, &BreakerOpenError{Host: host}
-	case errors.Is(err, errServerError):
-		t.cfg.OnOutcome(host, "failure")
-		return resp, nil
-	case err != nil:
-		if !errors.Is(err, context.Canceled) {
+	}
+	settle := func(err error) {
+		done(err)
+		switch {
+		case err == nil:
+			t.cfg.OnOutcome(host, "success")
+		case !errors.Is(err, context.Canceled):
 			t.cfg.OnOutcome(host, "failure")
 		}
+	}
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		settle(err)
 		return nil, err
 	}
-	t.cfg.OnOutcome(host, "success")
+	if resp.StatusCode >= 500 {
+		settle(errServerError)
+		return resp, nil
+	}
+	resp.Body = &settledBody{ReadCloser: resp.Body, settle: settle}
 	return resp, nil
+}
+
+// settledBody reports its request's outcome to the breaker once, on Close: a failure if a
+// read failed (a stalled body hitting its deadline, a connection cut mid-body), else a success.
+type settledBody struct {
+	io.ReadCloser
+	settle  func(error)
+	readErr error
+	once    sync.Once
+}
+
+func (b *settledBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.readErr == nil {
+		b.readErr = err
+	}
+	return n, err
+}
+
+func (b *settledBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(func() { b.settle(b.readErr) })
+	return err
 }

@@ -103,6 +103,19 @@ func reset(h *hostile, w http.ResponseWriter, _ *http.Request) {
 	h.hijackedClosed(conn)
 }
 
+// cutMidBody sends a 200 with a Content-Length it does not honour, then drops the connection
+// half-way through the body.
+func cutMidBody(h *hostile, w http.ResponseWriter, _ *http.Request) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(err)
+	}
+	_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"partial\":")
+	_ = buf.Flush()
+	_ = conn.Close()
+	h.hijackedClosed(conn)
+}
+
 // status answers with a fixed status, headers and a small JSON body.
 func status(code int, header ...string) behaviour {
 	return func(_ *hostile, w http.ResponseWriter, _ *http.Request) {
@@ -292,8 +305,9 @@ func TestHostileStatusesAreResponses(t *testing.T) {
 }
 
 // Each hostile host's breaker opens after the configured consecutive failures (timeouts,
-// resets, 5xx) and then fails fast without reaching the host, while another host on the same
-// client still works. A 429 is the target answering: it never opens the breaker.
+// resets, 5xx, a body that stalls or breaks off after a 200) and then fails fast without
+// reaching the host, while another host on the same client still works. A 429 is the target
+// answering: it never opens the breaker.
 func TestHostileHostsOpenTheirOwnBreaker(t *testing.T) {
 	t.Parallel()
 	const failures = 3
@@ -318,6 +332,8 @@ func TestHostileHostsOpenTheirOwnBreaker(t *testing.T) {
 		{"hang", newHostile(t, hang), true},
 		{"reset", newHostile(t, reset), true},
 		{"500", newHostile(t, status(http.StatusInternalServerError)), true},
+		{"drip", newHostile(t, endless(1, 10*time.Millisecond)), true},
+		{"cut mid-body", newHostile(t, cutMidBody), true},
 		{"429", newHostile(t, status(http.StatusTooManyRequests, "Retry-After", "2")), false},
 	}
 	for _, tc := range tests {
