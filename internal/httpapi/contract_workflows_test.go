@@ -234,8 +234,8 @@ func TestContractWorkflowCreateStrict(t *testing.T) {
 		call(t, "POST", base+"/workflows", map[string]any{"name": "x"}).wantProblem(t, "workflow")
 	})
 	t.Run("malformed JSON", func(t *testing.T) {
-		call(t, "POST", base+"/workflows", `{"name":`).wantProblem(t, "body")
-		call(t, "POST", base+"/workflows", `{"name": nope}`).wantProblem(t, "body", "JSON")
+		call(t, "POST", base+"/workflows", `{"name":`).wantProblem(t, "name: malformed JSON at byte 8")
+		call(t, "POST", base+"/workflows", `{"name": nope}`).wantProblem(t, "name: malformed JSON at byte 11")
 	})
 	t.Run("position that is not numeric", func(t *testing.T) {
 		call(t, "POST", base+"/workflows", strings.Replace(strictCases[2].body, `,"extraNode":1`, ``, 1)).object(t, http.StatusCreated)
