@@ -43,7 +43,7 @@ FUZZTIME ?= 2m
 fuzz: ## Fuzz every target for FUZZTIME each (default 2m; make test uses 10s); crashers land in testdata/fuzz
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
-		out=$$($(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1); status=$$?; \
+		out=$$($(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s $$pkg 2>&1); status=$$?; \
 		echo "$$out" | tail -3; \
 		if [ $$status -ne 0 ]; then \
 			if echo "$$out" | grep -q "Failing input written"; then echo "$$out"; exit 1; fi; \
