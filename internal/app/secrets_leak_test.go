@@ -188,17 +188,17 @@ func spanText(sp sdktrace.ReadOnlySpan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "name=%s status=%s", sp.Name(), sp.Status().Description)
 	for _, kv := range sp.Attributes() {
-		fmt.Fprintf(&b, " %s=%s", kv.Key, kv.Value.Emit())
+		fmt.Fprintf(&b, " %s=%s", kv.Key, kv.Value.String())
 	}
 	for _, ev := range sp.Events() {
 		fmt.Fprintf(&b, " event=%s", ev.Name)
 		for _, kv := range ev.Attributes {
-			fmt.Fprintf(&b, " %s=%s", kv.Key, kv.Value.Emit())
+			fmt.Fprintf(&b, " %s=%s", kv.Key, kv.Value.String())
 		}
 	}
 	for _, l := range sp.Links() {
 		for _, kv := range l.Attributes {
-			fmt.Fprintf(&b, " link.%s=%s", kv.Key, kv.Value.Emit())
+			fmt.Fprintf(&b, " link.%s=%s", kv.Key, kv.Value.String())
 		}
 	}
 	return b.String()
