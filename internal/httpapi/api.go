@@ -22,6 +22,7 @@ import (
 type WorkflowStore interface {
 	ListWorkflows(ctx context.Context) ([]workflow.Summary, error)
 	GetWorkflow(ctx context.Context, id string) (workflow.Workflow, error)
+	CurrentVersion(ctx context.Context, id string) (versionID string, err error)
 	CreateWorkflow(ctx context.Context, name string, def workflow.Definition, now time.Time) (workflow.Workflow, error)
 	UpdateWorkflow(ctx context.Context, id, name string, def workflow.Definition, now time.Time) (workflow.Workflow, error)
 	DeleteWorkflow(ctx context.Context, id string) error

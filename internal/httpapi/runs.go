@@ -42,12 +42,8 @@ func (a *API) startRequest(w http.ResponseWriter, r *http.Request) (engine.Start
 		}
 		req.IdempotencyKey = key
 	}
-	wf, err := a.Workflows.GetWorkflow(r.Context(), id)
-	if err != nil {
-		return req, err
-	}
-	req.VersionID = wf.VersionID
-	return req, nil
+	req.VersionID, err = a.Workflows.CurrentVersion(r.Context(), id)
+	return req, err
 }
 
 func (a *API) executeAsync(w http.ResponseWriter, r *http.Request) {

@@ -66,7 +66,7 @@ func insertTasks(ctx context.Context, tx pgx.Tx, r engine.NewRun) error {
 		INSERT INTO tasks (id, run_id, node_id, node_type, position, status, input, unresolved_parents, queued_at, due_at, created_at)
 		SELECT x.id, $1, x.node_id, x.node_type, x.position, x.status, x.input, x.unresolved,
 		       CASE WHEN x.status = 'queued' THEN $2::timestamptz END, CASE WHEN x.status = 'queued' THEN $2::timestamptz END, $2
-		FROM unnest($3::uuid[], $4::text[], $5::text[], $6::int[], $7::text[], $8::jsonb[], $9::int[])
+		FROM unnest($3::text[]::uuid[], $4::text[], $5::text[], $6::int[], $7::text[], $8::jsonb[], $9::int[])
 		     AS x(id, node_id, node_type, position, status, input, unresolved)`,
 		r.ID, r.Now, ids, nodeIDs, types, positions, statuses, inputs, unresolved)
 	return err
@@ -184,18 +184,20 @@ func (s *Store) inRun(ctx context.Context, runID string, fn func(engine.RunTx) e
 // DueTasks lists deliveries that should be in the queue: queued tasks due before the cutoff
 // (execute), waiting tasks whose wake-up is due before it (wake), and tasks running since
 // before staleBefore, whose delivery may have been lost with its worker (execute; a live
-// delivery makes the enqueue a no-op).
+// delivery makes the enqueue a no-op). It starts from the runs in flight and reaches their tasks
+// by run id, so no index of tasks covers a column that changes (migration 00003).
 func (s *Store) DueTasks(ctx context.Context, before, staleBefore time.Time, limit int) ([]engine.TaskRef, error) {
+	// The lateral subquery (OFFSET 0 keeps it from being flattened) makes PostgreSQL reach the
+	// tasks of each run in flight through the run_id index instead of scanning all tasks.
 	rows, err := s.pool.Query(ctx, `
-		(SELECT t.id::text, t.run_id::text, t.status, coalesce(r.trace_context, ''), t.due_at AS at, t.node_type
-		 FROM tasks t JOIN runs r ON r.id = t.run_id
-		 WHERE t.status IN ('queued', 'waiting') AND t.due_at < $1 AND r.status = 'running'
-		 ORDER BY t.due_at LIMIT $3)
-		UNION ALL
-		(SELECT t.id::text, t.run_id::text, t.status, coalesce(r.trace_context, ''), t.started_at, t.node_type
-		 FROM tasks t JOIN runs r ON r.id = t.run_id
-		 WHERE t.status = 'running' AND t.started_at < $2 AND r.status = 'running'
-		 ORDER BY t.started_at LIMIT $3)`, before, staleBefore, limit)
+		SELECT t.id::text, r.id::text, t.status, coalesce(r.trace_context, ''), t.at, t.node_type
+		FROM runs r CROSS JOIN LATERAL (
+			SELECT id, status, node_type, CASE WHEN status = 'running' THEN started_at ELSE due_at END AS at
+			FROM tasks
+			WHERE run_id = r.id AND (status IN ('queued', 'waiting') AND due_at < $1 OR status = 'running' AND started_at < $2)
+			OFFSET 0) t
+		WHERE r.status = 'running'
+		ORDER BY t.at LIMIT $3`, before, staleBefore, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list due tasks: %w", translate(err))
 	}
@@ -214,7 +216,7 @@ func (s *Store) DueTasks(ctx context.Context, before, staleBefore time.Time, lim
 
 // StillDue returns which of the given tasks are still queued, waiting or running.
 func (s *Store) StillDue(ctx context.Context, taskIDs []string) (map[string]bool, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id::text FROM tasks WHERE id = ANY($1::uuid[]) AND status IN ('queued', 'waiting', 'running')`, taskIDs)
+	rows, err := s.pool.Query(ctx, `SELECT id::text FROM tasks WHERE id = ANY($1::text[]::uuid[]) AND status IN ('queued', 'waiting', 'running')`, taskIDs)
 	if err != nil {
 		return nil, fmt.Errorf("re-check tasks: %w", translate(err))
 	}

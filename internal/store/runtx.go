@@ -264,7 +264,9 @@ func (t *runTx) AddLogs(_ context.Context, logs []engine.LogEntry) error {
 	return nil
 }
 
-// insertLogs builds one INSERT for many log lines.
+// insertLogs builds one INSERT for many log lines. Arrays of ids travel as text[] and are cast
+// in SQL: pgx has no binary encoding of []string as uuid[], and failing over to text on every
+// call costs an error value per statement.
 func insertLogs(logs []engine.LogEntry) (string, []any, error) {
 	n := len(logs)
 	ids, runIDs, nodeIDs, types, messages := make([]string, n), make([]string, n), make([]*string, n), make([]string, n), make([]string, n)
@@ -284,7 +286,7 @@ func insertLogs(logs []engine.LogEntry) (string, []any, error) {
 	}
 	return `
 		INSERT INTO run_logs (id, run_id, node_id, type, message, data, created_at)
-		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[])`,
+		SELECT * FROM unnest($1::text[]::uuid[], $2::text[]::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[])`,
 		[]any{ids, runIDs, nodeIDs, types, messages, data, at}, nil
 }
 

@@ -46,6 +46,18 @@ func (s *Store) GetWorkflow(ctx context.Context, id string) (workflow.Workflow, 
 	return w, nil
 }
 
+// CurrentVersion returns the id of a workflow's current version, without its definition.
+func (s *Store) CurrentVersion(ctx context.Context, id string) (string, error) {
+	var versionID string
+	err := s.pool.QueryRow(ctx, `
+		SELECT v.id::text FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.current_version
+		WHERE w.id = $1`, id).Scan(&versionID)
+	if err != nil {
+		return "", fmt.Errorf("get workflow %s version: %w", id, translate(err))
+	}
+	return versionID, nil
+}
+
 // CreateWorkflow stores a new workflow with its first version.
 func (s *Store) CreateWorkflow(ctx context.Context, name string, def workflow.Definition, now time.Time) (workflow.Workflow, error) {
 	w := workflow.Workflow{ID: uuid.NewString(), Name: name, Version: 1, VersionID: uuid.NewString(), Definition: def, CreatedAt: now, UpdatedAt: now}
