@@ -70,15 +70,15 @@ func (e *Engine) execute(ctx context.Context, c Claim) (outcome, reason string, 
 	}
 	node, ok := g.Node(c.NodeID)
 	if !ok {
-		return OutcomeFailed, "config", e.fail(ctx, c, fmt.Sprintf("node %q is not in workflow version %s", c.NodeID, c.VersionID), nil)
+		return OutcomeFailed, "config", e.fail(ctx, c, "config", fmt.Sprintf("node %q is not in workflow version %s", c.NodeID, c.VersionID), nil)
 	}
 	exec, ok := e.registry.Executor(c.NodeType)
 	if !ok {
-		return OutcomeFailed, "unknown_type", e.fail(ctx, c, fmt.Sprintf("node %q has type %q, which this worker does not know", c.NodeID, c.NodeType), nil)
+		return OutcomeFailed, "unknown_type", e.fail(ctx, c, "unknown_type", fmt.Sprintf("node %q has type %q, which this worker does not know", c.NodeID, c.NodeType), nil)
 	}
 	policy, err := nodes.ParsePolicy(c.NodeType, node.Base.Config, e.cfg.NodeTimeout)
 	if err != nil {
-		return OutcomeFailed, "config", e.fail(ctx, c, fmt.Sprintf("node %q: %v", c.NodeID, err), nil)
+		return OutcomeFailed, "config", e.fail(ctx, c, "config", fmt.Sprintf("node %q: %v", c.NodeID, err), nil)
 	}
 	scope, err := e.scope(ctx, c, node)
 	if err != nil {
@@ -103,7 +103,7 @@ func (e *Engine) execute(ctx context.Context, c Claim) (outcome, reason string, 
 	}
 	payload, err := json.Marshal(out.Payload)
 	if err != nil {
-		return OutcomeFailed, "output", e.fail(ctx, c, fmt.Sprintf("node %q produced an output that is not JSON: %v", node.ID, err), logs)
+		return OutcomeFailed, "output", e.fail(ctx, c, "output", fmt.Sprintf("node %q produced an output that is not JSON: %v", node.ID, err), logs)
 	}
 	if len(payload) > e.cfg.MaxOutputBytes {
 		return e.handleError(ctx, c, g, node, policy, &nodes.Error{Reason: "output_too_large", Logs: out.Logs,
@@ -205,7 +205,7 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 		}
 		return OutcomeContinued, xe.Reason, e.complete(ctx, c, g, workflow.TaskRunning, payload, handles, logs)
 	}
-	return OutcomeFailed, xe.Reason, e.fail(ctx, c, fmt.Sprintf("Node %s failed: %s", c.NodeID, msg), logs)
+	return OutcomeFailed, xe.Reason, e.fail(ctx, c, xe.Reason, fmt.Sprintf("Node %s failed: %s", c.NodeID, msg), logs)
 }
 
 // backoff is exponential with ±20 % jitter, at least retryAfter, capped at RetryMaxDelay.

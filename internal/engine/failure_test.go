@@ -148,6 +148,16 @@ func TestOnErrorFailFailsRun(t *testing.T) {
 	if errs := logsOfType(r, workflow.LogError); len(errs) != 3 {
 		t.Fatalf("error logs %q, want 2 retries + 1 failure", errs)
 	}
+	var final *workflow.LogLine
+	for i, l := range r.Logs {
+		if l.Type == workflow.LogError && strings.HasPrefix(l.Message, "Node api failed") {
+			final = &r.Logs[i]
+		}
+	}
+	var data struct{ Reason string }
+	if final == nil || json.Unmarshal(final.Data, &data) != nil || data.Reason != "http_5xx" {
+		t.Fatalf("final failure log %+v, want its data to carry the reason http_5xx", final)
+	}
 	if r.Error == "" {
 		t.Error("run error is empty")
 	}

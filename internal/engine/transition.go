@@ -167,10 +167,10 @@ func (e *Engine) abortRun(ctx context.Context, runID string, a runAbort, now tim
 }
 
 // fail marks the task failed, ends every other unfinished task and fails the run.
-func (e *Engine) fail(ctx context.Context, c Claim, msg string, logs []LogEntry) error {
+func (e *Engine) fail(ctx context.Context, c Claim, reason, msg string, logs []LogEntry) error {
 	now := e.now()
 	lines := append(slices.Clip(logs),
-		LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now},
+		LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now, Data: map[string]any{"reason": reason}},
 		LogEntry{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run failed", At: now})
 	err := e.abortRun(ctx, c.RunID, runAbort{
 		finish: &TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt, To: workflow.TaskFailed, Error: msg, Now: now},
