@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
+	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/engine"
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
+	"github.com/sequenceflow/sequenceflow/internal/outbound/outboundtest"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
 )
@@ -28,122 +26,6 @@ import (
 // goroutine may outlive the package's tests.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// hostileTarget is an endpoint that misbehaves in one way. It records when each request
-// arrived, counts handlers that ended because the client went away, and tracks the
-// connections it holds open (http.Server.ConnState, plus hijacked ones until closed).
-type hostileTarget struct {
-	*httptest.Server
-	abandoned atomic.Int32
-	release   chan struct{} // closed at cleanup so that no handler outlives the test
-
-	mu    sync.Mutex
-	times []time.Time
-	open  map[net.Conn]bool
-}
-
-type misbehaviour func(tg *hostileTarget, w http.ResponseWriter, r *http.Request)
-
-func newHostileTarget(t *testing.T, misbehave misbehaviour) *hostileTarget {
-	t.Helper()
-	tg := &hostileTarget{release: make(chan struct{}), open: map[net.Conn]bool{}}
-	tg.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tg.mu.Lock()
-		tg.times = append(tg.times, time.Now())
-		tg.mu.Unlock()
-		misbehave(tg, w, r)
-	}))
-	tg.Config.ConnState = func(c net.Conn, s http.ConnState) {
-		tg.mu.Lock()
-		defer tg.mu.Unlock()
-		switch s {
-		case http.StateNew:
-			tg.open[c] = true
-		case http.StateClosed:
-			delete(tg.open, c)
-		}
-	}
-	tg.Start()
-	t.Cleanup(func() {
-		close(tg.release)
-		tg.Close()
-	})
-	return tg
-}
-
-func (tg *hostileTarget) requests() []time.Time {
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	return append([]time.Time(nil), tg.times...)
-}
-
-func (tg *hostileTarget) openConns() int {
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	return len(tg.open)
-}
-
-func hangForever(tg *hostileTarget, _ http.ResponseWriter, r *http.Request) {
-	select {
-	case <-r.Context().Done():
-		tg.abandoned.Add(1)
-	case <-tg.release:
-	}
-}
-
-func resetConnection(tg *hostileTarget, w http.ResponseWriter, _ *http.Request) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(err)
-	}
-	if tcp, ok := conn.(*net.TCPConn); ok {
-		_ = tcp.SetLinger(0) // close with RST
-	}
-	_ = conn.Close()
-	tg.mu.Lock()
-	delete(tg.open, conn)
-	tg.mu.Unlock()
-}
-
-func answer(code int, header ...string) misbehaviour {
-	return func(_ *hostileTarget, w http.ResponseWriter, _ *http.Request) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		_, _ = w.Write([]byte(`{"error":"go away"}`))
-	}
-}
-
-// stream sends a body that never ends: chunk bytes every pause (no pause: as fast as read).
-func stream(chunk int, pause time.Duration) misbehaviour {
-	return func(tg *hostileTarget, w http.ResponseWriter, r *http.Request) {
-		rc := http.NewResponseController(w)
-		buf := []byte(strings.Repeat("x", chunk))
-		w.WriteHeader(http.StatusOK)
-		for {
-			_, err := w.Write(buf)
-			if err == nil {
-				err = rc.Flush()
-			}
-			if err != nil {
-				tg.abandoned.Add(1)
-				return
-			}
-			if pause > 0 {
-				select {
-				case <-r.Context().Done():
-					tg.abandoned.Add(1)
-					return
-				case <-tg.release:
-					return
-				case <-time.After(pause):
-				}
-			}
-		}
-	}
 }
 
 // taskOutput reads a task's stored output.
@@ -177,14 +59,6 @@ func errorLogs(t *testing.T, r workflow.Run, nodeID string) (retryReasons, other
 		retryReasons = append(retryReasons, data.Reason)
 	}
 	return retryReasons, others
-}
-
-func repeat(s string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = s
-	}
-	return out
 }
 
 // Rules 7 and 10 against targets that misbehave: API-call nodes hitting an endpoint that
@@ -224,37 +98,37 @@ func TestHostileOutboundEndpoints(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		misbehave misbehaviour
+		misbehave outboundtest.Behaviour
 		config    map[string]any
 		want      expect
 	}{
-		{"hang", hangForever, map[string]any{"timeoutMs": 300, "retries": 2, "onError": "fail"},
-			expect{run: workflow.RunFailed, attempts: 3, requests: 3, retries: repeat("timeout", 2),
+		{"hang", outboundtest.Hang, map[string]any{"timeoutMs": 300, "retries": 2, "onError": "fail"},
+			expect{run: workflow.RunFailed, attempts: 3, requests: 3, retries: slices.Repeat([]string{"timeout"}, 2),
 				message: "Request timeout (after 3 attempts)", logged: "API Call failed: Request timeout"}},
-		{"hang until the breaker opens", hangForever, map[string]any{"timeoutMs": 300, "retries": 5, "onError": "fail"},
+		{"hang until the breaker opens", outboundtest.Hang, map[string]any{"timeoutMs": 300, "retries": 5, "onError": "fail"},
 			expect{run: workflow.RunFailed, attempts: 6, requests: breakerFailures,
-				retries: append(repeat("timeout", breakerFailures), "breaker_open"),
+				retries: append(slices.Repeat([]string{"timeout"}, breakerFailures), "breaker_open"),
 				message: "circuit breaker open for 127.0.0.1:", logged: "circuit breaker open for 127.0.0.1:"}},
-		{"reset", resetConnection, map[string]any{"retries": 2},
-			expect{run: workflow.RunSucceeded, attempts: 3, requests: 3, retries: repeat("connection", 2),
+		{"reset", outboundtest.Reset, map[string]any{"retries": 2},
+			expect{run: workflow.RunSucceeded, attempts: 3, requests: 3, retries: slices.Repeat([]string{"connection"}, 2),
 				message: "connection reset by peer", logged: "connection reset by peer", after: "0 false"}},
-		{"500", answer(http.StatusInternalServerError), map[string]any{"retries": 2},
-			expect{run: workflow.RunSucceeded, attempts: 3, requests: 3, retries: repeat("http_5xx", 2),
+		{"500", outboundtest.Status(http.StatusInternalServerError), map[string]any{"retries": 2},
+			expect{run: workflow.RunSucceeded, attempts: 3, requests: 3, retries: slices.Repeat([]string{"http_5xx"}, 2),
 				message: "unexpected status 500 Internal Server Error", logged: "→ 500 Internal Server Error (unexpected status)", after: "500 false"}},
-		{"429 with Retry-After", answer(http.StatusTooManyRequests, "Retry-After", "2"), map[string]any{"retries": 1},
+		{"429 with Retry-After", outboundtest.Status(http.StatusTooManyRequests, "Retry-After", "2"), map[string]any{"retries": 1},
 			expect{run: workflow.RunSucceeded, attempts: 2, requests: 2, retries: []string{"http_429"},
 				message: "unexpected status 429 Too Many Requests", logged: "→ 429 Too Many Requests (unexpected status)", after: "429 false"}},
-		{"endless body", stream(32<<10, 0), map[string]any{"retries": 3, "onError": "fail"},
+		{"endless body", outboundtest.Endless(32<<10, 0), map[string]any{"retries": 3, "onError": "fail"},
 			expect{run: workflow.RunFailed, attempts: 1, requests: 1,
 				message: fmt.Sprintf("response body too large: more than %d bytes", maxBody), logged: "API Call failed: response body too large"}},
-		{"slow drip", stream(1, 10*time.Millisecond), map[string]any{"timeoutMs": 300, "retries": 1},
+		{"slow drip", outboundtest.Endless(1, 10*time.Millisecond), map[string]any{"timeoutMs": 300, "retries": 1},
 			expect{run: workflow.RunSucceeded, attempts: 2, requests: 2, retries: []string{"timeout"},
 				message: "Request timeout", logged: "API Call failed: Request timeout", after: "0 false"}},
 	}
-	targets := make([]*hostileTarget, len(tests))
+	targets := make([]*outboundtest.Hostile, len(tests))
 	runs := make([]string, len(tests))
 	for i, tc := range tests {
-		targets[i] = newHostileTarget(t, tc.misbehave) // one host each: breakers are per host
+		targets[i] = outboundtest.NewHostile(t, tc.misbehave) // one host each: breakers are per host
 		w := h.createWorkflow(workflowtest.New().
 			APICall("api", "GET", targets[i].URL, tc.config).
 			Notify("after", "{{status}} {{success}} {{error}}").
@@ -270,7 +144,7 @@ func TestHostileOutboundEndpoints(t *testing.T) {
 			if r.Status != tc.want.run || api.Attempt != tc.want.attempts {
 				t.Fatalf("run %s after %d attempts, want %s after %d", r.Status, api.Attempt, tc.want.run, tc.want.attempts)
 			}
-			if got := len(targets[i].requests()); got != tc.want.requests {
+			if got := len(targets[i].Requests()); got != tc.want.requests {
 				t.Errorf("target saw %d requests, want %d", got, tc.want.requests)
 			}
 			retries, others := errorLogs(t, r, "api")
@@ -311,7 +185,7 @@ func TestHostileOutboundEndpoints(t *testing.T) {
 	for i, tc := range tests {
 		if strings.HasPrefix(tc.name, "hang") || tc.name == "slow drip" || tc.name == "endless body" {
 			h.waitFor(fmt.Sprintf("%s: all %d requests to be abandoned by the client", tc.name, tc.want.requests), 10*time.Second,
-				func() bool { return int(targets[i].abandoned.Load()) == tc.want.requests })
+				func() bool { return int(targets[i].Abandoned.Load()) == tc.want.requests })
 		}
 	}
 	// Retry-After: 2 spaced the 429's attempts by at least 2 s (the backoff alone is ~10 ms,
@@ -320,7 +194,7 @@ func TestHostileOutboundEndpoints(t *testing.T) {
 		if tc.name != "429 with Retry-After" {
 			continue
 		}
-		times := targets[i].requests()
+		times := targets[i].Requests()
 		if len(times) != 2 {
 			t.Fatalf("429 target saw %d requests, want 2", len(times))
 		}
@@ -336,11 +210,11 @@ func TestHostileOutboundEndpoints(t *testing.T) {
 	h.waitFor("the database pool to have no acquired connections", 10*time.Second, func() bool { return pool.Stat().AcquiredConns() == 0 })
 	held := make([]string, len(tests))
 	for i, tc := range tests {
-		held[i] = fmt.Sprintf("%s %d", tc.name, targets[i].openConns())
+		held[i] = fmt.Sprintf("%s %d", tc.name, targets[i].OpenConns())
 	}
 	t.Logf("target connections open before CloseIdle: %s", strings.Join(held, ", "))
 	client.CloseIdle()
 	for i, tc := range tests {
-		h.waitFor(tc.name+" target's connections to close", 10*time.Second, func() bool { return targets[i].openConns() == 0 })
+		h.waitFor(tc.name+" target's connections to close", 10*time.Second, func() bool { return targets[i].OpenConns() == 0 })
 	}
 }

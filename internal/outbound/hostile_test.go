@@ -3,160 +3,22 @@ package outbound_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
+	"github.com/sequenceflow/sequenceflow/internal/outbound/outboundtest"
 )
 
 // Every test closes its servers and its clients' idle connections, so no goroutine of the
 // transport, the servers or the breakers may outlive the package's tests.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// hostile is a target that misbehaves in one way. It counts the connections it holds open
-// (through http.Server.ConnState, plus hijacked connections until the handler closes them),
-// the connections it accepted, the requests it saw and the handlers that ended because the
-// client went away.
-type hostile struct {
-	*httptest.Server
-	requests  atomic.Int32
-	accepted  atomic.Int32
-	abandoned atomic.Int32
-	written   atomic.Int64
-	release   chan struct{} // closed at cleanup so that no handler outlives the test
-
-	mu   sync.Mutex
-	open map[net.Conn]bool
-}
-
-type behaviour func(h *hostile, w http.ResponseWriter, r *http.Request)
-
-func newHostile(t *testing.T, behave behaviour) *hostile {
-	t.Helper()
-	h := &hostile{release: make(chan struct{}), open: map[net.Conn]bool{}}
-	h.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.requests.Add(1)
-		behave(h, w, r)
-	}))
-	h.Config.ConnState = func(c net.Conn, s http.ConnState) {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		switch s {
-		case http.StateNew:
-			h.accepted.Add(1)
-			h.open[c] = true
-		case http.StateClosed:
-			delete(h.open, c)
-		}
-	}
-	h.Start()
-	t.Cleanup(func() {
-		close(h.release)
-		h.Close()
-	})
-	return h
-}
-
-// openConns is how many connections the server holds open right now.
-func (h *hostile) openConns() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.open)
-}
-
-// hijackedClosed forgets a connection the handler took over and closed.
-func (h *hostile) hijackedClosed(c net.Conn) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.open, c)
-}
-
-// hang accepts the request and never answers.
-func hang(h *hostile, _ http.ResponseWriter, r *http.Request) {
-	select {
-	case <-r.Context().Done():
-		h.abandoned.Add(1)
-	case <-h.release:
-	}
-}
-
-// reset drops the connection with a TCP RST (SO_LINGER 0) instead of answering.
-func reset(h *hostile, w http.ResponseWriter, _ *http.Request) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(err)
-	}
-	if tcp, ok := conn.(*net.TCPConn); ok {
-		_ = tcp.SetLinger(0)
-	}
-	_ = conn.Close()
-	h.hijackedClosed(conn)
-}
-
-// cutMidBody sends a 200 with a Content-Length it does not honour, then drops the connection
-// half-way through the body.
-func cutMidBody(h *hostile, w http.ResponseWriter, _ *http.Request) {
-	conn, buf, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(err)
-	}
-	_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"partial\":")
-	_ = buf.Flush()
-	_ = conn.Close()
-	h.hijackedClosed(conn)
-}
-
-// status answers with a fixed status, headers and a small JSON body.
-func status(code int, header ...string) behaviour {
-	return func(_ *hostile, w http.ResponseWriter, _ *http.Request) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		_, _ = w.Write([]byte(`{"error":"go away"}`))
-	}
-}
-
-// endless streams a body that never ends, chunk bytes every pause (no pause: as fast as the
-// client reads).
-func endless(chunk int, pause time.Duration) behaviour {
-	return func(h *hostile, w http.ResponseWriter, r *http.Request) {
-		rc := http.NewResponseController(w)
-		buf := []byte(strings.Repeat("x", chunk))
-		w.WriteHeader(http.StatusOK)
-		for {
-			n, err := w.Write(buf)
-			h.written.Add(int64(n))
-			if err == nil {
-				err = rc.Flush()
-			}
-			if err != nil {
-				h.abandoned.Add(1)
-				return
-			}
-			if pause > 0 {
-				select {
-				case <-r.Context().Done():
-					h.abandoned.Add(1)
-					return
-				case <-h.release:
-					return
-				case <-time.After(pause):
-				}
-			}
-		}
-	}
 }
 
 // eventually polls cond until it holds or 10 s pass.
@@ -173,11 +35,11 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 // closeAndCheckConns closes the client's idle connections and waits until no server holds a
 // connection open.
-func closeAndCheckConns(t *testing.T, c *outbound.Client, servers ...*hostile) {
+func closeAndCheckConns(t *testing.T, c *outbound.Client, servers ...*outboundtest.Hostile) {
 	t.Helper()
 	c.CloseIdle()
 	for _, s := range servers {
-		eventually(t, "the server's connections to close", func() bool { return s.openConns() == 0 })
+		eventually(t, "the server's connections to close", func() bool { return s.OpenConns() == 0 })
 	}
 }
 
@@ -195,20 +57,20 @@ func send(c *outbound.Client, url string, timeout time.Duration) (*outbound.Resp
 // the connection go away and holds nothing open afterwards.
 func TestHostileHangEndsAtDeadline(t *testing.T) {
 	t.Parallel()
-	srv := newHostile(t, hang)
+	srv := outboundtest.NewHostile(t, outboundtest.Hang)
 	c := outbound.NewClient(outbound.Config{AllowPrivate: true})
 	_, err := send(c, srv.URL, 300*time.Millisecond)
 	if !outbound.IsTimeout(err) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error %v, want a deadline error", err)
 	}
-	eventually(t, "the handler to see the client leave", func() bool { return srv.abandoned.Load() == 1 })
+	eventually(t, "the handler to see the client leave", func() bool { return srv.Abandoned.Load() == 1 })
 	closeAndCheckConns(t, c, srv)
 }
 
 // A connection reset is an error that is not a timeout; the dead connection is not kept.
 func TestHostileResetIsAConnectionError(t *testing.T) {
 	t.Parallel()
-	srv := newHostile(t, reset)
+	srv := outboundtest.NewHostile(t, outboundtest.Reset)
 	c := outbound.NewClient(outbound.Config{AllowPrivate: true})
 	for i := range 2 {
 		_, err := send(c, srv.URL, 10*time.Second)
@@ -216,7 +78,7 @@ func TestHostileResetIsAConnectionError(t *testing.T) {
 			t.Fatalf("call %d: error %v, want a connection error that is not a timeout", i, err)
 		}
 	}
-	if got := srv.accepted.Load(); got != 2 {
+	if got := srv.Accepted.Load(); got != 2 {
 		t.Fatalf("server accepted %d connections for 2 calls, want 2 (a reset connection is never reused)", got)
 	}
 	closeAndCheckConns(t, c, srv)
@@ -226,7 +88,7 @@ func TestHostileResetIsAConnectionError(t *testing.T) {
 // and the connection is closed at once rather than returned to the pool.
 func TestHostileEndlessBodyIsBounded(t *testing.T) {
 	t.Parallel()
-	srv := newHostile(t, endless(32<<10, 0))
+	srv := outboundtest.NewHostile(t, outboundtest.Endless(32<<10, 0))
 	const limit = 64 << 10
 	c := outbound.NewClient(outbound.Config{AllowPrivate: true, MaxResponseBytes: limit})
 	for i := range 2 {
@@ -237,26 +99,26 @@ func TestHostileEndlessBodyIsBounded(t *testing.T) {
 		}
 		t.Logf("call %d: %v after %s", i, err, time.Since(start))
 		// Without CloseIdle: the connection must already be gone, not parked in the pool.
-		eventually(t, "the connection to be closed", func() bool { return srv.openConns() == 0 })
+		eventually(t, "the connection to be closed", func() bool { return srv.OpenConns() == 0 })
 	}
-	if got := srv.accepted.Load(); got != 2 {
+	if got := srv.Accepted.Load(); got != 2 {
 		t.Fatalf("server accepted %d connections for 2 calls, want 2 (a cut body's connection is never reused)", got)
 	}
-	eventually(t, "both handlers to stop writing", func() bool { return srv.abandoned.Load() == 2 })
-	t.Logf("server wrote %d bytes in all before its writes failed (limit %d per response)", srv.written.Load(), limit)
+	eventually(t, "both handlers to stop writing", func() bool { return srv.Abandoned.Load() == 2 })
+	t.Logf("server wrote %d bytes in all before its writes failed (limit %d per response)", srv.Written.Load(), limit)
 	closeAndCheckConns(t, c, srv)
 }
 
 // A body that drips forever below the size bound is ended by the request's deadline.
 func TestHostileSlowDripEndsAtDeadline(t *testing.T) {
 	t.Parallel()
-	srv := newHostile(t, endless(1, 10*time.Millisecond))
+	srv := outboundtest.NewHostile(t, outboundtest.Endless(1, 10*time.Millisecond))
 	c := outbound.NewClient(outbound.Config{AllowPrivate: true})
 	_, err := send(c, srv.URL, 300*time.Millisecond)
 	if !outbound.IsTimeout(err) || errors.Is(err, outbound.ErrResponseTooLarge) {
 		t.Fatalf("error %v, want a deadline error while reading the body", err)
 	}
-	eventually(t, "the handler to stop dripping", func() bool { return srv.abandoned.Load() == 1 })
+	eventually(t, "the handler to stop dripping", func() bool { return srv.Abandoned.Load() == 1 })
 	closeAndCheckConns(t, c, srv)
 }
 
@@ -271,13 +133,13 @@ func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { r
 // kept-alive connections even through an instrumenting wrapper.
 func TestHostileStatusesAreResponses(t *testing.T) {
 	t.Parallel()
-	down := newHostile(t, status(http.StatusInternalServerError))
-	limited := newHostile(t, status(http.StatusTooManyRequests, "Retry-After", "2"))
+	down := outboundtest.NewHostile(t, outboundtest.Status(http.StatusInternalServerError))
+	limited := outboundtest.NewHostile(t, outboundtest.Status(http.StatusTooManyRequests, "Retry-After", "2"))
 	c := outbound.NewClient(outbound.Config{AllowPrivate: true, Instrument: func(next http.RoundTripper) http.RoundTripper {
 		return roundTripperFunc(next.RoundTrip)
 	}})
 	tests := []struct {
-		srv        *hostile
+		srv        *outboundtest.Hostile
 		code       int
 		retryAfter string
 	}{
@@ -294,10 +156,10 @@ func TestHostileStatusesAreResponses(t *testing.T) {
 				t.Fatalf("response %d %q %q, want %d with Retry-After %q and the body", resp.StatusCode, resp.Header.Get("Retry-After"), resp.Body, tc.code, tc.retryAfter)
 			}
 		}
-		if got := tc.srv.accepted.Load(); got != 1 {
+		if got := tc.srv.Accepted.Load(); got != 1 {
 			t.Fatalf("%d endpoint accepted %d connections for 2 calls, want 1 (kept alive)", tc.code, got)
 		}
-		if got := tc.srv.openConns(); got != 1 {
+		if got := tc.srv.OpenConns(); got != 1 {
 			t.Fatalf("%d endpoint holds %d connections before CloseIdle, want the 1 idle one", tc.code, got)
 		}
 	}
@@ -311,7 +173,7 @@ func TestHostileStatusesAreResponses(t *testing.T) {
 func TestHostileHostsOpenTheirOwnBreaker(t *testing.T) {
 	t.Parallel()
 	const failures = 3
-	healthy := newHostile(t, status(http.StatusOK))
+	healthy := outboundtest.NewHostile(t, outboundtest.Status(http.StatusOK))
 	var mu sync.Mutex
 	opened := map[string]int{}
 	c := outbound.NewClient(outbound.Config{AllowPrivate: true, Breaker: outbound.BreakerConfig{
@@ -326,15 +188,15 @@ func TestHostileHostsOpenTheirOwnBreaker(t *testing.T) {
 	}})
 	tests := []struct {
 		name  string
-		srv   *hostile
+		srv   *outboundtest.Hostile
 		trips bool
 	}{
-		{"hang", newHostile(t, hang), true},
-		{"reset", newHostile(t, reset), true},
-		{"500", newHostile(t, status(http.StatusInternalServerError)), true},
-		{"drip", newHostile(t, endless(1, 10*time.Millisecond)), true},
-		{"cut mid-body", newHostile(t, cutMidBody), true},
-		{"429", newHostile(t, status(http.StatusTooManyRequests, "Retry-After", "2")), false},
+		{"hang", outboundtest.NewHostile(t, outboundtest.Hang), true},
+		{"reset", outboundtest.NewHostile(t, outboundtest.Reset), true},
+		{"500", outboundtest.NewHostile(t, outboundtest.Status(http.StatusInternalServerError)), true},
+		{"drip", outboundtest.NewHostile(t, outboundtest.Endless(1, 10*time.Millisecond)), true},
+		{"cut mid-body", outboundtest.NewHostile(t, outboundtest.CutMidBody), true},
+		{"429", outboundtest.NewHostile(t, outboundtest.Status(http.StatusTooManyRequests, "Retry-After", "2")), false},
 	}
 	for _, tc := range tests {
 		start := time.Now()
@@ -348,14 +210,14 @@ func TestHostileHostsOpenTheirOwnBreaker(t *testing.T) {
 			}
 		}
 		perFailure := time.Since(start) / failures
-		before := tc.srv.requests.Load()
+		before := len(tc.srv.Requests())
 		start = time.Now()
 		_, err := send(c, tc.srv.URL, 30*time.Second)
 		rejected := time.Since(start)
 		if tc.trips != outbound.IsBreakerOpen(err) {
 			t.Fatalf("%s: call after %d failures: %v, want breaker open = %v", tc.name, failures, err, tc.trips)
 		}
-		if tc.trips && tc.srv.requests.Load() != before {
+		if tc.trips && len(tc.srv.Requests()) != before {
 			t.Fatalf("%s: the open breaker let a request reach the host", tc.name)
 		}
 		if tc.trips {
@@ -384,7 +246,7 @@ func TestHostileHostsOpenTheirOwnBreaker(t *testing.T) {
 		t.Errorf("healthy host's breaker opened %d times, want 0", got)
 	}
 	mu.Unlock()
-	servers := []*hostile{healthy}
+	servers := []*outboundtest.Hostile{healthy}
 	for _, tc := range tests {
 		servers = append(servers, tc.srv)
 	}
