@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
 // faultThreshold is the n above which the if/else node takes out-true (node "hi").
@@ -99,7 +101,7 @@ func faultStart(t *testing.T, apiURL, endpoint string, runs, parallel int) []fau
 			defer func() { <-sem }()
 			r := faultRun{key: fmt.Sprintf("run-%04d", i), n: i % 30}
 			var started struct{ RunID string }
-			if err := faultPost(apiURL+"/workflows/"+wf.ID+"/execute-async", map[string]any{"input": map[string]any{"key": r.key, "n": r.n}}, &started); err != nil {
+			if err := postJSON(nil, apiURL+"/workflows/"+wf.ID+"/execute-async", map[string]any{"input": map[string]any{"key": r.key, "n": r.n}}, &started, http.StatusCreated); err != nil {
 				errs <- err
 				return
 			}
@@ -115,47 +117,9 @@ func faultStart(t *testing.T, apiURL, endpoint string, runs, parallel int) []fau
 	return out
 }
 
-// faultPost is procPost without t, for goroutines.
-func faultPost(url string, body, out any) error {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	client := &http.Client{Timeout: 30 * time.Second}
-	res, err := client.Post(url, "application/json", strings.NewReader(string(raw)))
-	if err != nil {
-		return fmt.Errorf("POST %s: %v", url, err)
-	}
-	defer res.Body.Close()
-	var answer json.RawMessage
-	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil {
-		return fmt.Errorf("POST %s: %d, undecodable body: %v", url, res.StatusCode, err)
-	}
-	if res.StatusCode != http.StatusCreated {
-		return fmt.Errorf("POST %s: %d %s, want 201", url, res.StatusCode, answer)
-	}
-	return json.Unmarshal(answer, out)
-}
-
-// faultStatus is GET /workflows/runs/{id}/status with the log fields the checks read.
-type faultStatus struct {
-	ID     string  `json:"id"`
-	Status string  `json:"status"`
-	Error  *string `json:"error"`
-	Tasks  []struct {
-		NodeID  string `json:"nodeId"`
-		Status  string `json:"status"`
-		Attempt int    `json:"attempt"`
-	} `json:"tasks"`
-	Logs []struct {
-		Type    string  `json:"type"`
-		Message string  `json:"message"`
-		NodeID  *string `json:"nodeId"`
-	} `json:"logs"`
-}
-
-func faultGet(apiURL, runID string) (faultStatus, error) {
-	var s faultStatus
+// faultGet reads a run's status.
+func faultGet(apiURL, runID string) (procRun, error) {
+	var s procRun
 	status, body, err := procHTTP(apiURL + "/workflows/runs/" + runID + "/status")
 	if err != nil {
 		return s, err
@@ -169,17 +133,13 @@ func faultGet(apiURL, runID string) (faultStatus, error) {
 	return s, nil
 }
 
-func terminal(status string) bool {
-	return status == "succeeded" || status == "failed" || status == "cancelled"
-}
-
 // faultWaitAll polls every run until all are terminal, failing after d (or when one of procs
 // exits) with the runs still open. It returns the final statuses and when the last run ended
 // (as observed by polling).
-func faultWaitAll(t *testing.T, apiURL string, runs []faultRun, d time.Duration, procs ...*proc) (map[string]faultStatus, time.Time) {
+func faultWaitAll(t *testing.T, apiURL string, runs []faultRun, d time.Duration, procs ...*proc) (map[string]procRun, time.Time) {
 	t.Helper()
 	deadline := time.Now().Add(d)
-	done := map[string]faultStatus{}
+	done := map[string]procRun{}
 	for {
 		open := 0
 		var openIDs []string
@@ -201,7 +161,7 @@ func faultWaitAll(t *testing.T, apiURL string, runs []faultRun, d time.Duration,
 				s, err := faultGet(apiURL, id)
 				mu.Lock()
 				defer mu.Unlock()
-				if err == nil && terminal(s.Status) {
+				if err == nil && workflow.RunTerminal(s.Status) {
 					done[id] = s
 					return
 				}
@@ -245,7 +205,7 @@ type faultTally struct {
 // was logged exactly once (0 for the skipped branch), no log line of the engine repeats and no
 // task took more than maxAttempt attempts. requests, if not nil, is the slow endpoint's count
 // per key: each call node made at least one request and no more than its attempts.
-func faultCheck(t *testing.T, runs []faultRun, final map[string]faultStatus, maxAttempt int, requests map[string]int) faultTally {
+func faultCheck(t *testing.T, runs []faultRun, final map[string]procRun, maxAttempt int, requests map[string]int) faultTally {
 	t.Helper()
 	var tally faultTally
 	for _, r := range runs {
@@ -373,7 +333,7 @@ func faultSnapshot(apiURL string, runs []faultRun) map[string]int {
 				counts[task.Status]++
 				switch {
 				case task.NodeID == "join":
-					joinOpen = !terminal(task.Status) && task.Status != "completed" && task.Status != "skipped"
+					joinOpen = !workflow.TaskTerminal(task.Status)
 				case task.NodeID != "input" && task.NodeID != "check" && (task.Status == "completed" || task.Status == "skipped"):
 					parentDone = true
 				}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/sequenceflow/sequenceflow/internal/app"
 	"github.com/sequenceflow/sequenceflow/internal/app/apptest"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
 )
 
@@ -49,7 +50,7 @@ func TestMetricsFamilies(t *testing.T) {
 		Chain("in", "ok", "flaky", "broken").JSON()
 	wfID := createWorkflow(t, srv.URL, def)
 	runID := execute(t, srv.URL, wfID)
-	waitTerminal(t, srv.URL, runID)
+	waitTerminal(t, nil, srv.URL, runID)
 
 	api := scrape(t, srv.URL+"/metrics")
 	wrk := scrape(t, worker+"/metrics")
@@ -158,45 +159,35 @@ func httpTarget(t *testing.T) string {
 
 func createWorkflow(t *testing.T, base string, def json.RawMessage) string {
 	t.Helper()
-	body := fmt.Sprintf(`{"name":"metrics","workflow":%s}`, def)
-	resp, err := http.Post(base+"/workflows", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var out struct{ ID string }
-	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
-		t.Fatalf("create workflow: %s", resp.Status)
-	}
+	procPost(t, base+"/workflows", map[string]any{"name": "metrics", "workflow": def}, &out, http.StatusCreated)
 	return out.ID
 }
 
 func execute(t *testing.T, base, wfID string) string {
 	t.Helper()
-	resp, err := http.Post(base+"/workflows/"+wfID+"/execute-async", "application/json", strings.NewReader(`{"input":{}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var out struct{ RunID string }
-	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
-		t.Fatalf("execute: %s", resp.Status)
-	}
+	procPost(t, base+"/workflows/"+wfID+"/execute-async", map[string]any{"input": map[string]any{}}, &out, http.StatusCreated)
 	return out.RunID
 }
 
-func waitTerminal(t *testing.T, base, runID string) string {
+// waitTerminal polls a run's status through client c (nil: the default client) until it is
+// terminal, and returns that status.
+func waitTerminal(t *testing.T, c *http.Client, base, runID string) string {
 	t.Helper()
+	if c == nil {
+		c = http.DefaultClient
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/workflows/runs/" + runID + "/status")
+		resp, err := c.Get(base + "/workflows/runs/" + runID + "/status")
 		if err != nil {
 			t.Fatal(err)
 		}
 		var out struct{ Status string }
 		json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()
-		if out.Status == "succeeded" || out.Status == "failed" || out.Status == "cancelled" {
+		if workflow.RunTerminal(out.Status) {
 			return out.Status
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -57,7 +57,7 @@ func processBinaryPath(t *testing.T) string {
 	return processBinary.path
 }
 
-// procOutput collects a process's output while the test reads it.
+// procOutput collects a process's output (or a log) while the test reads it.
 type procOutput struct {
 	mu  sync.Mutex
 	buf bytes.Buffer

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
 func TestMain(m *testing.M) {
@@ -114,30 +115,46 @@ type procRun struct {
 		Attempt int    `json:"attempt"`
 	} `json:"tasks"`
 	Logs []struct {
-		Type   string  `json:"type"`
-		NodeID *string `json:"nodeId"`
+		Type    string  `json:"type"`
+		Message string  `json:"message"`
+		NodeID  *string `json:"nodeId"`
 	} `json:"logs"`
 }
 
 // procPost posts body as JSON and decodes the answer into out, failing unless it is want.
 func procPost(t *testing.T, url string, body, out any, want int) {
 	t.Helper()
-	raw, err := json.Marshal(body)
-	if err != nil {
+	if err := postJSON(nil, url, body, out, want); err != nil {
 		t.Fatal(err)
 	}
-	res, err := http.Post(url, "application/json", bytes.NewReader(raw))
+}
+
+// postJSON is procPost returning its error, for goroutines, through client c (nil: a plain
+// client with a 30 s timeout).
+func postJSON(c *http.Client, url string, body, out any, want int) error {
+	raw, err := json.Marshal(body)
 	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
+		return err
+	}
+	if c == nil {
+		c = &http.Client{Timeout: 30 * time.Second}
+	}
+	res, err := c.Post(url, "application/json", bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("POST %s: %v", url, err)
 	}
 	defer res.Body.Close()
-	answer, _ := io.ReadAll(res.Body)
+	answer, err := io.ReadAll(res.Body)
+	if err != nil {
+		return fmt.Errorf("POST %s: %d, reading the answer: %v", url, res.StatusCode, err)
+	}
 	if res.StatusCode != want {
-		t.Fatalf("POST %s: %d %s, want %d", url, res.StatusCode, answer, want)
+		return fmt.Errorf("POST %s: %d %s, want %d", url, res.StatusCode, answer, want)
 	}
 	if err := json.Unmarshal(answer, out); err != nil {
-		t.Fatalf("POST %s: %v: %s", url, err, answer)
+		return fmt.Errorf("POST %s: %v: %s", url, err, answer)
 	}
+	return nil
 }
 
 // processEnv is the environment every role of one stack shares.
@@ -271,16 +288,9 @@ func procWaitRun(t *testing.T, apiURL, runID string, d time.Duration, procs ...*
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
-		status, body, err := procHTTP(apiURL + "/workflows/runs/" + runID + "/status")
-		var run procRun
-		if err == nil && status == http.StatusOK {
-			if err := json.Unmarshal([]byte(body), &run); err != nil {
-				t.Fatalf("run %s status: %v: %s", runID, err, body)
-			}
-			switch run.Status {
-			case "succeeded", "failed", "cancelled":
-				return run
-			}
+		run, err := faultGet(apiURL, runID)
+		if err == nil && workflow.RunTerminal(run.Status) {
+			return run
 		}
 		for _, p := range procs {
 			if p.exited() {
@@ -288,7 +298,7 @@ func procWaitRun(t *testing.T, apiURL, runID string, d time.Duration, procs ...*
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("run %s still %q after %v (status %d, error %v)", runID, run.Status, d, status, err)
+			t.Fatalf("run %s still %q after %v (%v)", runID, run.Status, d, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -46,7 +44,7 @@ func TestSecretsNeverLeakToSpansOrLogs(t *testing.T) {
 
 	target := newEchoTarget(t, setCookie)
 	rec, traceTo := traced(t)
-	var logs lockedBuffer
+	var logs procOutput
 	srv := apptest.StartLogged(t, app.RoleDev, &logs, func(c *app.Config) {
 		traceTo(c)
 		c.APIKeys = []string{apiKey}
@@ -96,9 +94,16 @@ func TestSecretsNeverLeakToSpansOrLogs(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a wrong API key got %s, want 401", resp.Status)
 	}
-	wfID := postJSON[struct{ ID string }](t, client, srv.URL+"/workflows", fmt.Sprintf(`{"name":"leak check","workflow":%s}`, def)).ID
-	runID := postJSON[struct{ RunID string }](t, keyClient, srv.URL+"/workflows/"+wfID+"/execute-async", `{"input":{"port":"none"}}`).RunID
-	if st := waitTerminalWith(t, keyClient, srv.URL, runID); st != workflow.RunSucceeded {
+	var wf struct{ ID string }
+	if err := postJSON(client, srv.URL+"/workflows", map[string]any{"name": "leak check", "workflow": def}, &wf, http.StatusCreated); err != nil {
+		t.Fatal(err)
+	}
+	var run struct{ RunID string }
+	if err := postJSON(keyClient, srv.URL+"/workflows/"+wf.ID+"/execute-async", map[string]any{"input": map[string]any{"port": "none"}}, &run, http.StatusCreated); err != nil {
+		t.Fatal(err)
+	}
+	runID := run.RunID
+	if st := waitTerminal(t, keyClient, srv.URL, runID); st != workflow.RunSucceeded {
 		t.Fatalf("run %s, want succeeded (failures are continued)", st)
 	}
 	waitSpan(t, rec, "tell")
@@ -267,24 +272,6 @@ func (h withHeaders) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-func postJSON[T any](t *testing.T, c *http.Client, url, body string) T {
-	t.Helper()
-	var out T
-	resp, err := c.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST %s: %s %s", url, resp.Status, raw)
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	return out
-}
-
 func getBody(t *testing.T, c *http.Client, url string) string {
 	t.Helper()
 	resp, err := c.Get(url)
@@ -297,42 +284,4 @@ func getBody(t *testing.T, c *http.Client, url string) string {
 		t.Fatalf("GET %s: %s %s", url, resp.Status, raw)
 	}
 	return string(raw)
-}
-
-func waitTerminalWith(t *testing.T, c *http.Client, base, runID string) string {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := c.Get(base + "/workflows/runs/" + runID + "/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out struct{ Status string }
-		json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if workflow.RunTerminal(out.Status) {
-			return out.Status
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("run %s did not finish", runID)
-	return ""
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -135,7 +135,7 @@ func TestRunIsOneTrace(t *testing.T) {
 		Chain("in", "api", "hot").Edge("hot", "wait", "out-true").Chain("wait", "tell").JSON()
 	wfID := createWorkflow(t, srv.URL, def)
 	runID := execute(t, srv.URL, wfID)
-	if st := waitTerminal(t, srv.URL, runID); st != workflow.RunSucceeded {
+	if st := waitTerminal(t, nil, srv.URL, runID); st != workflow.RunSucceeded {
 		t.Fatalf("run %s", st)
 	}
 	waitSpan(t, rec, "tell")
@@ -202,7 +202,7 @@ func TestRetriedTaskStaysInTrace(t *testing.T) {
 	def := workflowtest.New().Input("in").APICall("api", "GET", target, map[string]any{"retries": 2}).Notify("tell", "{{status}}").
 		Chain("in", "api", "tell").JSON()
 	runID := execute(t, srv.URL, createWorkflow(t, srv.URL, def))
-	if st := waitTerminal(t, srv.URL, runID); st != workflow.RunSucceeded {
+	if st := waitTerminal(t, nil, srv.URL, runID); st != workflow.RunSucceeded {
 		t.Fatalf("run %s", st)
 	}
 	waitSpan(t, rec, "tell")
