@@ -7,6 +7,7 @@ package app_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
+	"golang.org/x/sync/errgroup"
 )
 
 // faultThreshold is the n above which the if/else node takes out-true (node "hi").
@@ -133,6 +135,31 @@ func faultGet(apiURL, runID string) (procRun, error) {
 	return s, nil
 }
 
+// runStatus is one run's status as read, or why it could not be read.
+type runStatus struct {
+	run procRun
+	err error
+}
+
+// faultGetAll reads the status of every run in ids, 8 requests at a time.
+func faultGetAll(apiURL string, ids []string) map[string]runStatus {
+	out := make(map[string]runStatus, len(ids))
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(8)
+	for _, id := range ids {
+		g.Go(func() error {
+			run, err := faultGet(apiURL, id)
+			mu.Lock()
+			defer mu.Unlock()
+			out[id] = runStatus{run, err}
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines report through out, never by error
+	return out
+}
+
 // faultWaitAll polls every run until all are terminal, failing after d (or when one of procs
 // exits) with the runs still open. It returns the final statuses and when the last run ended
 // (as observed by polling).
@@ -141,54 +168,37 @@ func faultWaitAll(t *testing.T, apiURL string, runs []faultRun, d time.Duration,
 	deadline := time.Now().Add(d)
 	done := map[string]procRun{}
 	for {
-		open := 0
-		var openIDs []string
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, 8)
-		var pending []faultRun
+		var pending []string
 		for _, r := range runs {
 			if _, ok := done[r.id]; !ok {
-				pending = append(pending, r)
+				pending = append(pending, r.id)
 			}
 		}
-		for _, r := range pending {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func(id string) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				s, err := faultGet(apiURL, id)
-				mu.Lock()
-				defer mu.Unlock()
-				if err == nil && workflow.RunTerminal(s.Status) {
-					done[id] = s
-					return
-				}
-				open++
-				if len(openIDs) < 5 {
-					openIDs = append(openIDs, fmt.Sprintf("%s (%s, err %v)", id, s.Status, err))
-				}
-			}(r.id)
+		statuses := faultGetAll(apiURL, pending)
+		var open []string // ids of runs not terminal yet
+		for _, id := range pending {
+			if s := statuses[id]; s.err == nil && workflow.RunTerminal(s.run.Status) {
+				done[id] = s.run
+			} else {
+				open = append(open, id)
+			}
 		}
-		wg.Wait()
-		if open == 0 {
+		if len(open) == 0 {
 			return done, time.Now()
 		}
 		for _, p := range procs {
 			if p.exited() {
-				t.Fatalf("%s exited (%v) with %d runs still open", p.name, p.err, open)
+				t.Fatalf("%s exited (%v) with %d runs still open", p.name, p.err, len(open))
 			}
 		}
 		if time.Now().After(deadline) {
-			for _, r := range runs {
-				if _, ok := done[r.id]; !ok {
-					s, _ := faultGet(apiURL, r.id)
-					t.Logf("stuck run %s: status %s, tasks %+v", r.id, s.Status, s.Tasks)
-					break
-				}
+			var examples []string
+			for _, id := range open[:min(5, len(open))] {
+				examples = append(examples, fmt.Sprintf("%s (%s, err %v)", id, statuses[id].run.Status, statuses[id].err))
 			}
-			t.Fatalf("%d of %d runs not terminal after %v, e.g. %v", open, len(runs), d, openIDs)
+			stuck := statuses[open[0]].run
+			t.Logf("stuck run %s: status %s, tasks %+v", open[0], stuck.Status, stuck.Tasks)
+			t.Fatalf("%d of %d runs not terminal after %v, e.g. %v", len(open), len(runs), d, examples)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -300,50 +310,38 @@ func faultCheck(t *testing.T, runs []faultRun, final map[string]procRun, maxAtte
 func (e *slowEndpoint) requestCounts() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make(map[string]int, len(e.requests))
-	for k, v := range e.requests {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(e.requests)
 }
 
 // faultSnapshot counts, over the runs, tasks per status right now.
 func faultSnapshot(apiURL string, runs []faultRun) map[string]int {
-	counts := map[string]int{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for _, r := range runs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(id string) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			s, err := faultGet(apiURL, id)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				counts["unreadable"]++
-				return
-			}
-			counts["run:"+s.Status]++
-			joinOpen, parentDone := false, false
-			for _, task := range s.Tasks {
-				counts[task.NodeID+":"+task.Status]++
-				counts[task.Status]++
-				switch {
-				case task.NodeID == "join":
-					joinOpen = !workflow.TaskTerminal(task.Status)
-				case task.NodeID != "input" && task.NodeID != "check" && (task.Status == "completed" || task.Status == "skipped"):
-					parentDone = true
-				}
-			}
-			if joinOpen && parentDone {
-				counts["join:half-released"]++ // some of its parents resolved, not all
-			}
-		}(r.id)
+	ids := make([]string, len(runs))
+	for i, r := range runs {
+		ids[i] = r.id
 	}
-	wg.Wait()
+	counts := map[string]int{}
+	for _, st := range faultGetAll(apiURL, ids) {
+		if st.err != nil {
+			counts["unreadable"]++
+			continue
+		}
+		s := st.run
+		counts["run:"+s.Status]++
+		joinOpen, parentDone := false, false
+		for _, task := range s.Tasks {
+			counts[task.NodeID+":"+task.Status]++
+			counts[task.Status]++
+			switch {
+			case task.NodeID == "join":
+				joinOpen = !workflow.TaskTerminal(task.Status)
+			case task.NodeID != "input" && task.NodeID != "check" && (task.Status == "completed" || task.Status == "skipped"):
+				parentDone = true
+			}
+		}
+		if joinOpen && parentDone {
+			counts["join:half-released"]++ // some of its parents resolved, not all
+		}
+	}
 	return counts
 }
 
