@@ -46,15 +46,22 @@ func (a *API) startRequest(w http.ResponseWriter, r *http.Request) (engine.Start
 	return req, err
 }
 
-func (a *API) executeAsync(w http.ResponseWriter, r *http.Request) {
+// startRun starts a run from the request; on failure it has answered and returns false.
+func (a *API) startRun(w http.ResponseWriter, r *http.Request) (runID string, ok bool) {
 	req, err := a.startRequest(w, r)
-	if err != nil {
-		a.fail(w, r, err, workflowNotFound)
-		return
+	if err == nil {
+		runID, _, err = a.Engine.StartRun(r.Context(), req)
 	}
-	runID, _, err := a.Engine.StartRun(r.Context(), req)
 	if err != nil {
 		a.fail(w, r, err, workflowNotFound)
+		return "", false
+	}
+	return runID, true
+}
+
+func (a *API) executeAsync(w http.ResponseWriter, r *http.Request) {
+	runID, ok := a.startRun(w, r)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"runId": runID})
@@ -100,19 +107,14 @@ type legacyLog struct {
 // any other run and waits for it to finish (up to SyncTimeout), then answers with the node
 // logs in the legacy shape plus the run's status.
 func (a *API) executeSync(w http.ResponseWriter, r *http.Request) {
-	req, err := a.startRequest(w, r)
-	if err != nil {
-		a.fail(w, r, err, workflowNotFound)
-		return
-	}
-	runID, _, err := a.Engine.StartRun(r.Context(), req)
-	if err != nil {
-		a.fail(w, r, err, workflowNotFound)
+	runID, ok := a.startRun(w, r)
+	if !ok {
 		return
 	}
 	deadline := time.Now().Add(a.cfg.SyncTimeout)
 	var run workflow.Run
 	for {
+		var err error
 		run, err = a.Runs.GetRun(r.Context(), runID)
 		if err != nil {
 			a.fail(w, r, err, runNotFound)

@@ -39,10 +39,7 @@ func (t *runTx) queue(sql string, args []any, read func(pgx.BatchResults) error)
 func guardError(err error) error {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || (pe.Code != "P0001" && pe.Code != "P0002") {
-		if err != nil && unavailable(err) {
-			return fmt.Errorf("%w: %w", workflow.ErrUnavailable, err)
-		}
-		return err
+		return markUnavailable(err)
 	}
 	switch pe.Message {
 	case "sf:not_found":

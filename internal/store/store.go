@@ -136,7 +136,12 @@ func translate(err error) error {
 			return workflow.ErrNotFound
 		}
 	}
-	if unavailable(err) {
+	return markUnavailable(err)
+}
+
+// markUnavailable wraps err with ErrUnavailable when it means the database is out of reach.
+func markUnavailable(err error) error {
+	if err != nil && !errors.Is(err, workflow.ErrUnavailable) && unavailable(err) {
 		return fmt.Errorf("%w: %w", workflow.ErrUnavailable, err)
 	}
 	return err
