@@ -14,23 +14,23 @@ import (
 type operator struct {
 	name             string
 	minArgs, maxArgs int // maxArgs < 0: no limit
-	eager            func(args []any, data any) (any, error)
-	lazy             func(args []*term, data any) (any, error)
+	eager            func(args []any, data any, m *Meter) (any, error)
+	lazy             func(args []*term, data any, m *Meter) (any, error)
 }
 
-func (o *operator) apply(args []*term, data any) (any, error) {
+func (o *operator) apply(args []*term, data any, m *Meter) (any, error) {
 	if o.lazy != nil {
-		return o.lazy(args, data)
+		return o.lazy(args, data, m)
 	}
 	vals := make([]any, len(args))
 	for i, a := range args {
-		v, err := a.eval(data)
+		v, err := a.eval(data, m)
 		if err != nil {
 			return nil, err
 		}
 		vals[i] = v
 	}
-	return o.eager(vals, data)
+	return o.eager(vals, data, m)
 }
 
 func (o *operator) checkArity(n int) error {
@@ -57,15 +57,24 @@ func arguments(n int) string {
 // lookupOperator returns the supported operators: json-logic-js's standard set except log,
 // method calls and the array operators (map, filter, reduce, all, some, none).
 func lookupOperator(name string) (*operator, bool) {
-	eager := func(lo, hi int, fn func([]any, any) (any, error)) (*operator, bool) {
+	eager := func(lo, hi int, fn func([]any, any, *Meter) (any, error)) (*operator, bool) {
 		return &operator{name: name, minArgs: lo, maxArgs: hi, eager: fn}, true
 	}
-	pure := func(lo, hi int, fn func([]any) any) (*operator, bool) {
-		return eager(lo, hi, func(args []any, _ any) (any, error) { return fn(args), nil })
+	// pure is an operator that needs only its arguments; cost charges the meter for what fn
+	// will build before fn builds it.
+	pure := func(lo, hi int, cost func(*Meter, []any) error, fn func([]any) any) (*operator, bool) {
+		return eager(lo, hi, func(args []any, _ any, m *Meter) (any, error) {
+			if err := cost(m, args); err != nil {
+				return nil, err
+			}
+			return fn(args), nil
+		})
 	}
-	lazy := func(fn func([]*term, any) (any, error)) (*operator, bool) {
+	lazy := func(fn func([]*term, any, *Meter) (any, error)) (*operator, bool) {
 		return &operator{name: name, maxArgs: -1, lazy: fn}, true
 	}
+	free := func(*Meter, []any) error { return nil }
+	coerced := (*Meter).chargeCoercions
 	switch name {
 	case "var":
 		return eager(0, 2, opVar)
@@ -76,51 +85,51 @@ func lookupOperator(name string) (*operator, bool) {
 	case "if", "?:":
 		return lazy(opIf)
 	case "and":
-		return lazy(func(args []*term, data any) (any, error) { return shortCircuit(args, data, false) })
+		return lazy(func(args []*term, data any, m *Meter) (any, error) { return shortCircuit(args, data, m, false) })
 	case "or":
-		return lazy(func(args []*term, data any) (any, error) { return shortCircuit(args, data, true) })
+		return lazy(func(args []*term, data any, m *Meter) (any, error) { return shortCircuit(args, data, m, true) })
 	case "!":
-		return pure(1, 1, func(a []any) any { return !logicTruthy(a[0]) })
+		return pure(1, 1, free, func(a []any) any { return !logicTruthy(a[0]) })
 	case "!!":
-		return pure(1, 1, func(a []any) any { return logicTruthy(a[0]) })
+		return pure(1, 1, free, func(a []any) any { return logicTruthy(a[0]) })
 	case "==":
-		return pure(2, 2, func(a []any) any { return looseEquals(a[0], a[1]) })
+		return pure(2, 2, coerced, func(a []any) any { return looseEquals(a[0], a[1]) })
 	case "!=":
-		return pure(2, 2, func(a []any) any { return !looseEquals(a[0], a[1]) })
+		return pure(2, 2, coerced, func(a []any) any { return !looseEquals(a[0], a[1]) })
 	case "===":
-		return pure(2, 2, func(a []any) any { return strictEquals(a[0], a[1]) })
+		return pure(2, 2, free, func(a []any) any { return strictEquals(a[0], a[1]) })
 	case "!==":
-		return pure(2, 2, func(a []any) any { return !strictEquals(a[0], a[1]) })
+		return pure(2, 2, free, func(a []any) any { return !strictEquals(a[0], a[1]) })
 	case "<":
-		return pure(2, 3, func(a []any) any { return chain(a, lessThan) })
+		return pure(2, 3, chargeCompare, func(a []any) any { return chain(a, lessThan) })
 	case "<=":
-		return pure(2, 3, func(a []any) any { return chain(a, lessOrEqual) })
+		return pure(2, 3, chargeCompare, func(a []any) any { return chain(a, lessOrEqual) })
 	case ">":
-		return pure(2, 2, func(a []any) any { return lessThan(a[1], a[0]) })
+		return pure(2, 2, chargeCompare, func(a []any) any { return lessThan(a[1], a[0]) })
 	case ">=":
-		return pure(2, 2, func(a []any) any { return lessOrEqual(a[1], a[0]) })
+		return pure(2, 2, chargeCompare, func(a []any) any { return lessOrEqual(a[1], a[0]) })
 	case "in":
-		return pure(2, 2, opIn)
+		return pure(2, 2, chargeIn, opIn)
 	case "cat":
-		return pure(0, -1, opCat)
+		return pure(0, -1, chargeCat, opCat)
 	case "substr":
-		return pure(1, 3, opSubstr)
+		return pure(1, 3, chargeSubstr, opSubstr)
 	case "merge":
-		return pure(0, -1, opMerge)
+		return pure(0, -1, chargeMerge, opMerge)
 	case "+":
-		return pure(0, -1, opAdd)
+		return pure(0, -1, coerced, opAdd)
 	case "*":
-		return pure(1, -1, opMultiply)
+		return pure(1, -1, coerced, opMultiply)
 	case "-":
-		return pure(1, 2, opSubtract)
+		return pure(1, 2, coerced, opSubtract)
 	case "/":
-		return pure(2, 2, func(a []any) any { return toNumber(a[0]) / toNumber(a[1]) })
+		return pure(2, 2, coerced, func(a []any) any { return toNumber(a[0]) / toNumber(a[1]) })
 	case "%":
-		return pure(2, 2, func(a []any) any { return math.Mod(toNumber(a[0]), toNumber(a[1])) })
+		return pure(2, 2, coerced, func(a []any) any { return math.Mod(toNumber(a[0]), toNumber(a[1])) })
 	case "min":
-		return pure(0, -1, func(a []any) any { return extremum(a, false) })
+		return pure(0, -1, coerced, func(a []any) any { return extremum(a, false) })
 	case "max":
-		return pure(0, -1, func(a []any) any { return extremum(a, true) })
+		return pure(0, -1, coerced, func(a []any) any { return extremum(a, true) })
 	}
 	return nil, false
 }
@@ -128,7 +137,7 @@ func lookupOperator(name string) (*operator, bool) {
 // opVar is {"var": [path, default]}: path is split on "." and followed through objects (own
 // keys), arrays (indexes, length) and strings (indexes, length). A missing step gives the
 // default, or null; an empty or null path gives the whole data.
-func opVar(args []any, data any) (any, error) {
+func opVar(args []any, data any, m *Meter) (any, error) {
 	var notFound any
 	if len(args) > 1 {
 		notFound = args[1]
@@ -136,10 +145,24 @@ func opVar(args []any, data any) (any, error) {
 	if len(args) == 0 || args[0] == nil || args[0] == "" {
 		return data, nil
 	}
+	if err := m.chargeText(args[0]); err != nil {
+		return nil, err
+	}
+	path := jsString(args[0])
+	keys := strings.Count(path, ".") + 1
+	if err := m.alloc(elemBytes * keys); err != nil {
+		return nil, err
+	}
 	cur := data
-	for _, key := range strings.Split(jsString(args[0]), ".") {
+	for _, key := range strings.Split(path, ".") {
 		if cur == nil {
 			return notFound, nil
+		}
+		if s, ok := cur.(string); ok {
+			// A string's properties are read from its UTF-16 form, built for the purpose.
+			if err := m.alloc(6 * len(s)); err != nil {
+				return nil, err
+			}
 		}
 		next, ok := ownProperty(cur, key)
 		if !ok {
@@ -152,16 +175,23 @@ func opVar(args []any, data any) (any, error) {
 
 // opMissing lists the keys (the arguments, or the array that is the first argument) whose
 // value is null, missing or "".
-func opMissing(args []any, data any) (any, error) {
+func opMissing(args []any, data any, m *Meter) (any, error) {
 	keys := args
 	if len(args) > 0 {
 		if list, ok := args[0].([]any); ok {
 			keys = list
 		}
 	}
+	if err := m.alloc(elemBytes * len(keys)); err != nil {
+		return nil, err
+	}
 	missing := newArray(0)
 	for _, key := range keys {
-		if v, _ := opVar([]any{key}, data); v == nil || v == "" {
+		v, err := opVar([]any{key}, data, m)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil || v == "" {
 			missing = append(missing, key)
 		}
 	}
@@ -170,12 +200,15 @@ func opMissing(args []any, data any) (any, error) {
 
 // opMissingSome is {"missing_some": [need, keys]}: [] when at least need keys are present,
 // otherwise the missing keys.
-func opMissingSome(args []any, data any) (any, error) {
+func opMissingSome(args []any, data any, meter *Meter) (any, error) {
 	keys, ok := args[1].([]any)
 	if !ok {
 		return nil, errors.New("missing_some: the second argument must be an array of keys")
 	}
-	m, _ := opMissing([]any{keys}, data)
+	m, err := opMissing([]any{keys}, data, meter)
+	if err != nil {
+		return nil, err
+	}
 	missing := m.([]any)
 	if lessOrEqual(args[0], float64(len(keys)-len(missing))) {
 		return newArray(0), nil
@@ -185,29 +218,29 @@ func opMissingSome(args []any, data any) (any, error) {
 
 // opIf is {"if": [cond, then, cond, then, ..., else]}: the branch of the first truthy
 // condition, else the last argument when the count is odd, else null.
-func opIf(args []*term, data any) (any, error) {
+func opIf(args []*term, data any, m *Meter) (any, error) {
 	i := 0
 	for ; i+1 < len(args); i += 2 {
-		cond, err := args[i].eval(data)
+		cond, err := args[i].eval(data, m)
 		if err != nil {
 			return nil, err
 		}
 		if logicTruthy(cond) {
-			return args[i+1].eval(data)
+			return args[i+1].eval(data, m)
 		}
 	}
 	if i < len(args) {
-		return args[i].eval(data)
+		return args[i].eval(data, m)
 	}
 	return nil, nil
 }
 
 // shortCircuit is and (stopAt false) and or (stopAt true): it returns the first operand whose
 // truthiness is stopAt, or the last operand, or null when there are none.
-func shortCircuit(args []*term, data any, stopAt bool) (any, error) {
+func shortCircuit(args []*term, data any, m *Meter, stopAt bool) (any, error) {
 	var current any
 	for _, a := range args {
-		v, err := a.eval(data)
+		v, err := a.eval(data, m)
 		if err != nil {
 			return nil, err
 		}
@@ -242,6 +275,7 @@ func opIn(args []any) any {
 // opCat concatenates its arguments' String() (null as "").
 func opCat(args []any) any {
 	var b strings.Builder
+	b.Grow(catSize(args, math.MaxInt))
 	for _, a := range args {
 		b.WriteString(joinElement(a))
 	}
@@ -350,4 +384,66 @@ func extremum(args []any, isMax bool) float64 {
 		}
 	}
 	return best
+}
+
+// catSize is the length of cat's result, counted up to limit.
+func catSize(args []any, limit int) int {
+	n := 0
+	for _, a := range args {
+		if n > limit {
+			break
+		}
+		if a != nil {
+			n += textSize(a, limit-n)
+		}
+	}
+	return n
+}
+
+// chargeCat charges cat's result.
+func chargeCat(m *Meter, args []any) error {
+	return m.alloc(catSize(args, m.room()+1))
+}
+
+// chargeSubstr charges substr's rune and UTF-16 copies of its source and the result.
+func chargeSubstr(m *Meter, args []any) error {
+	return m.alloc(7 * textSize(args[0], m.room()/7+1))
+}
+
+// chargeMerge charges merge's result array.
+func chargeMerge(m *Meter, args []any) error {
+	n := 0
+	for _, a := range args {
+		if list, ok := a.([]any); ok {
+			n += len(list)
+		} else {
+			n++
+		}
+	}
+	return m.alloc(elemBytes * n)
+}
+
+// chargeCompare charges the coercions of < and friends and the rune copies that compare
+// strings.
+func chargeCompare(m *Meter, args []any) error {
+	for _, a := range args {
+		if err := m.alloc(4 * textSize(a, m.room()/4+1)); err != nil {
+			return err
+		}
+	}
+	return m.chargeCoercions(args)
+}
+
+// chargeIn charges the needle's String() and the scan of the haystack.
+func chargeIn(m *Meter, args []any) error {
+	if err := m.chargeText(args[0]); err != nil {
+		return err
+	}
+	switch hay := args[1].(type) {
+	case string:
+		return m.step(len(hay)/64 + 1)
+	case []any:
+		return m.step(len(hay))
+	}
+	return nil
 }

@@ -90,28 +90,61 @@ func CompileDecision(preds []Predicate, combiner string, legacy Predicate) (*Con
 	return &Condition{preds: []predicate{{targetField: legacy.TargetField, rule: rule}}}, nil
 }
 
-// Eval reports whether the condition holds for payload. A predicate without a rule passes; a
-// predicate whose rule fails or errors does not.
-func (c *Condition) Eval(payload any) bool {
-	if len(c.preds) == 0 {
-		return false
+// Eval reports whether the condition holds for payload, charging m. A predicate without a
+// rule passes; a predicate whose rule fails or errors does not. The only error is one
+// wrapping ErrBudgetExceeded.
+func (c *Condition) Eval(payload any, m *Meter) (bool, error) {
+	held, err := EvalAll([]*Condition{c}, payload, m)
+	if err != nil {
+		return false, err
 	}
-	for _, p := range c.preds {
-		if pass, _ := p.rule.Eval(Subject(payload, p.targetField)); pass == c.anyOf {
-			return c.anyOf
-		}
-	}
-	return !c.anyOf
+	return held[0], nil
 }
 
-// EvalPredicates compiles and evaluates an ifElse condition in one step; callers that
-// evaluate the same condition often should keep the result of CompileCondition.
+// EvalAll evaluates several conditions against one payload, which is brought into the
+// JavaScript value model once for all of them, and reports which hold. Every evaluation
+// charges m; the only error is one wrapping ErrBudgetExceeded.
+func EvalAll(conds []*Condition, payload any, m *Meter) ([]bool, error) {
+	subject := toJS(payload)
+	held := make([]bool, len(conds))
+	for i, c := range conds {
+		ok, err := c.evalJS(subject, m)
+		if err != nil {
+			return nil, err
+		}
+		held[i] = ok
+	}
+	return held, nil
+}
+
+func (c *Condition) evalJS(payload any, m *Meter) (bool, error) {
+	if len(c.preds) == 0 {
+		return false, nil
+	}
+	for _, p := range c.preds {
+		if err := m.step(1); err != nil {
+			return false, err
+		}
+		pass, _, err := p.rule.evalJS(Subject(payload, p.targetField), m)
+		if err != nil {
+			return false, err
+		}
+		if pass == c.anyOf {
+			return c.anyOf, nil
+		}
+	}
+	return !c.anyOf, nil
+}
+
+// EvalPredicates compiles and evaluates an ifElse condition in one step with the default
+// budget; callers that evaluate the same condition often should keep the result of
+// CompileCondition.
 func EvalPredicates(preds []Predicate, combiner string, payload any) (bool, error) {
 	c, err := CompileCondition(preds, combiner)
 	if err != nil {
 		return false, err
 	}
-	return c.Eval(payload), nil
+	return c.Eval(payload, NewMeter(Budget{}))
 }
 
 // ValidatePredicates parses every predicate's rule and returns the first failure as a

@@ -53,7 +53,7 @@ func TestCondition(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CompileCondition: %v", err)
 			}
-			if got := c.Eval(payload); got != tt.want {
+			if got, err := c.Eval(payload, NewMeter(Budget{})); err != nil || got != tt.want {
 				t.Errorf("Eval = %v, want %v", got, tt.want)
 			}
 			got, err := EvalPredicates(tt.preds, tt.combiner, payload)
@@ -88,7 +88,7 @@ func TestCompileDecision(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CompileDecision: %v", err)
 			}
-			if got := c.Eval(payload); got != tt.want {
+			if got, err := c.Eval(payload, NewMeter(Budget{})); err != nil || got != tt.want {
 				t.Errorf("Eval = %v, want %v", got, tt.want)
 			}
 		})

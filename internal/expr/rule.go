@@ -59,23 +59,39 @@ func ParseRule(raw json.RawMessage) (*Rule, error) {
 // passes. A string result fails with that string as the message; any other result passes when
 // it is truthy in JavaScript (so an empty array passes); an evaluation error fails with the
 // error's text. subject is copied first, so the caller may keep using it.
+//
+// The evaluation has the default Budget; one that goes over it fails with the budget's message.
 func (r *Rule) Eval(subject any) (pass bool, message string) {
-	if r == nil {
-		return true, ""
-	}
-	result, err := r.apply(subject)
+	pass, message, err := r.evalJS(toJS(subject), NewMeter(Budget{}))
 	if err != nil {
 		return false, err.Error()
 	}
-	if s, ok := result.(string); ok {
-		return false, s
-	}
-	return jsBoolean(result), ""
+	return pass, message
 }
 
-// apply evaluates the rule against {"value": subject} and returns the raw result.
+// evalJS is Eval on a subject already in the JavaScript value model, charging m. An error
+// other than a budget error is a failure with that message; a budget error is returned.
+func (r *Rule) evalJS(subject any, m *Meter) (pass bool, message string, err error) {
+	if r == nil {
+		return true, "", nil
+	}
+	result, err := r.root.eval(map[string]any{"value": subject}, m)
+	switch {
+	case errors.Is(err, ErrBudgetExceeded):
+		return false, "", err
+	case err != nil:
+		return false, err.Error(), nil
+	}
+	if s, ok := result.(string); ok {
+		return false, s, nil
+	}
+	return jsBoolean(result), "", nil
+}
+
+// apply evaluates the rule against {"value": subject} with the default budget and returns the
+// raw result.
 func (r *Rule) apply(subject any) (any, error) {
-	return r.root.eval(map[string]any{"value": toJS(subject)})
+	return r.root.eval(map[string]any{"value": toJS(subject)}, NewMeter(Budget{}))
 }
 
 // term is one node of a compiled rule: an operation, an array literal (whose elements may be
@@ -87,14 +103,20 @@ type term struct {
 	value any       // a literal's value
 }
 
-func (t *term) eval(data any) (any, error) {
+func (t *term) eval(data any, m *Meter) (any, error) {
+	if err := m.step(1); err != nil {
+		return nil, err
+	}
 	switch {
 	case t.op != nil:
-		return t.op.apply(t.args, data)
+		return t.op.apply(t.args, data, m)
 	case t.array:
+		if err := m.alloc(elemBytes * len(t.args)); err != nil {
+			return nil, err
+		}
 		out := newArray(len(t.args))
 		for i, a := range t.args {
-			v, err := a.eval(data)
+			v, err := a.eval(data, m)
 			if err != nil {
 				return nil, err
 			}

@@ -45,20 +45,50 @@ func placeholders(tmpl string) []placeholder {
 // anything else JavaScript's String() (numbers as JavaScript prints them, arrays
 // comma-joined, objects "[object Object]"). Values are inserted as they are, unescaped; use
 // RenderJSON for JSON bodies.
+//
+// Render has no budget: it is for templates checked against an empty or trusted scope. An
+// execution renders with RenderBounded.
 func Render(tmpl string, s Scope) string {
+	out, _ := RenderBounded(tmpl, s, unlimited())
+	return out
+}
+
+// RenderBounded is Render charging m for every placeholder and the text it inserts; once the
+// budget is used up it stops with an error wrapping ErrBudgetExceeded.
+func RenderBounded(tmpl string, s Scope, m *Meter) (string, error) {
 	phs := placeholders(tmpl)
 	if len(phs) == 0 {
-		return tmpl
+		return tmpl, nil
+	}
+	if err := m.alloc(len(tmpl)); err != nil {
+		return "", err
 	}
 	var b strings.Builder
 	last := 0
 	for _, p := range phs {
+		v, found := s.Resolve(p.path)
+		if err := chargeRender(m, v); err != nil {
+			return "", err
+		}
 		b.WriteString(tmpl[last:p.start])
-		b.WriteString(renderText(s.Resolve(p.path)))
+		b.WriteString(renderText(v, found))
 		last = p.end
 	}
 	b.WriteString(tmpl[last:])
-	return b.String()
+	return b.String(), nil
+}
+
+// chargeRender charges one placeholder and the text of its value: twice its size, for the
+// copy of the value and for the text written (strings are inserted as they are).
+func chargeRender(m *Meter, v any) error {
+	if err := m.step(1); err != nil {
+		return err
+	}
+	switch v.(type) {
+	case string, nil, bool, float64, map[string]any:
+		return m.alloc(textSize(v, m.room()+1))
+	}
+	return m.alloc(2 * jsonSize(v, m.room()/2+1))
 }
 
 // Paths returns the distinct placeholder paths of tmpl in order of first use, trimmed as

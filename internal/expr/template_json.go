@@ -20,13 +20,25 @@ import (
 // plain text) is rendered by Render, unescaped, as the seed rendered every body. A backslash
 // written just before a placeholder inside a string is doubled, so it cannot swallow the
 // first character of the inserted text.
+//
+// RenderJSON has no budget, like Render; an execution renders with RenderJSONBounded.
 func RenderJSON(tmpl string, s Scope) string {
+	out, _ := RenderJSONBounded(tmpl, s, unlimited())
+	return out
+}
+
+// RenderJSONBounded is RenderJSON charging m for every placeholder and what it inserts; once
+// the budget is used up it stops with an error wrapping ErrBudgetExceeded.
+func RenderJSONBounded(tmpl string, s Scope, m *Meter) (string, error) {
 	phs := placeholders(tmpl)
 	if len(phs) == 0 {
-		return tmpl
+		return tmpl, nil
 	}
 	if !looksLikeJSON(tmpl, phs) {
-		return Render(tmpl, s)
+		return RenderBounded(tmpl, s, m)
+	}
+	if err := m.alloc(2 * len(tmpl)); err != nil {
+		return "", err
 	}
 	b := make([]byte, 0, len(tmpl)+16*len(phs))
 	var lex stringTracker
@@ -36,6 +48,12 @@ func RenderJSON(tmpl string, s Scope) string {
 		b = append(b, literal...)
 		lex.feed(literal)
 		v, found := s.Resolve(p.path)
+		if err := m.step(1); err != nil {
+			return "", err
+		}
+		if err := m.alloc(2 * jsonSize(v, m.room()/2+1)); err != nil {
+			return "", err
+		}
 		switch {
 		case lex.inString:
 			if lex.escaped {
@@ -51,7 +69,7 @@ func RenderJSON(tmpl string, s Scope) string {
 		last = p.end
 	}
 	b = append(b, tmpl[last:]...)
-	return string(b)
+	return string(b), nil
 }
 
 // looksLikeJSON decides whether RenderJSON treats tmpl as JSON (see RenderJSON).
