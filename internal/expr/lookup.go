@@ -39,6 +39,35 @@ func (s Scope) Resolve(path string) (any, bool) {
 	return Lookup(s.Payload, path)
 }
 
+// Place stores value, read as r (see ReferencesOf), where Resolve looks for it: in
+// Run["input"] or Nodes[r.Node], at r.Path, creating the objects on the way. A scope built
+// from every read of a References answers its templates' paths as the full run would.
+func (s *Scope) Place(r Read, value any) {
+	if r.Node == "" {
+		if s.Run == nil {
+			s.Run = map[string]any{}
+		}
+		place(s.Run, "input", r.Path, value)
+		return
+	}
+	if s.Nodes == nil {
+		s.Nodes = map[string]any{}
+	}
+	place(s.Nodes, r.Node, r.Path, value)
+}
+
+func place(parent map[string]any, key string, path []string, value any) {
+	for _, step := range path {
+		child, ok := parent[key].(map[string]any)
+		if !ok {
+			child = map[string]any{}
+			parent[key] = child
+		}
+		parent, key = child, step
+	}
+	parent[key] = value
+}
+
 // inScope reports whether path is prefix itself or starts with prefix + ".".
 func inScope(path, prefix string) bool {
 	rest, ok := strings.CutPrefix(path, prefix)

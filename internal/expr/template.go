@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -110,32 +111,80 @@ func Paths(tmpl string) []string {
 type References struct {
 	// Run is set when a path starts with $run.
 	Run bool
-	// AllNodes is set when a path is $nodes itself.
+	// AllNodes is set when a path is $nodes itself: every completed node's output is read.
 	AllNodes bool
-	// Nodes are the node ids addressed as $nodes.<id>..., in order of first use.
-	Nodes []string
+	// Reads are the values of the run's input and of nodes' outputs the paths read, in order
+	// of first use, none inside another (a path that reads "a" also serves "a.b").
+	Reads []Read
+}
+
+// Read is one value a template reads from the run's input (Node empty) or from the output of
+// node Node: the value at Path, whose steps are object keys that PostgreSQL's #> operator
+// follows exactly as Lookup does. The rest of the template's path (array indexes, length,
+// string characters) is resolved by Lookup in the value read. An empty Path is the whole
+// value.
+type Read struct {
+	Node string
+	Path []string
 }
 
 // ReferencesOf collects the references of the given templates.
 func ReferencesOf(tmpls ...string) References {
 	var refs References
-	seen := make(map[string]bool)
 	for _, tmpl := range tmpls {
 		for _, path := range Paths(tmpl) {
 			switch {
 			case inScope(path, runPrefix):
 				refs.Run = true
+				steps := strings.Split(rewriteIndexes(path), ".")[1:]
+				switch {
+				case len(steps) == 0:
+					refs.Reads = addRead(refs.Reads, Read{})
+				case steps[0] == "input":
+					refs.Reads = addRead(refs.Reads, Read{Path: keyPrefix(steps[1:])})
+				}
 			case path == nodesPrefix:
 				refs.AllNodes = true
 			case inScope(path, nodesPrefix):
-				rest := rewriteIndexes(path[len(nodesPrefix)+1:])
-				id, _, _ := strings.Cut(rest, ".")
-				if !seen[id] {
-					seen[id] = true
-					refs.Nodes = append(refs.Nodes, id)
-				}
+				steps := strings.Split(rewriteIndexes(path), ".")[1:]
+				refs.Reads = addRead(refs.Reads, Read{Node: steps[0], Path: keyPrefix(steps[1:])})
 			}
 		}
 	}
 	return refs
+}
+
+// keyPrefix returns the leading steps that are plain object keys: not empty, not "length",
+// and not starting like a number (which #> would take as an array index, negative ones from
+// the end, where Lookup takes only canonical non-negative indexes).
+func keyPrefix(steps []string) []string {
+	for i, s := range steps {
+		if s == "" || s == "length" || strings.ContainsRune("0123456789+- \t\n\r", rune(s[0])) {
+			steps = steps[:i]
+			break
+		}
+	}
+	if len(steps) == 0 {
+		return nil
+	}
+	return slices.Clip(steps)
+}
+
+// addRead adds r unless a read already covers it, and drops the reads r covers.
+func addRead(reads []Read, r Read) []Read {
+	kept := reads[:0]
+	for _, have := range reads {
+		switch {
+		case have.Node == r.Node && isPrefix(have.Path, r.Path):
+			return reads
+		case have.Node == r.Node && isPrefix(r.Path, have.Path):
+			continue
+		}
+		kept = append(kept, have)
+	}
+	return append(kept, r)
+}
+
+func isPrefix(prefix, path []string) bool {
+	return len(prefix) <= len(path) && slices.Equal(prefix, path[:len(prefix)])
 }
