@@ -166,12 +166,21 @@ func (a apiCall) Execute(ctx context.Context, in Input) (Output, error) {
 	if err != nil {
 		return Output{}, a.fail(&Error{Reason: "config", Err: err}, cfg.URL)
 	}
-	target := encodeURL(expr.Render(a.rewrite(cfg.URL), in.Scope))
+	m := in.meter()
+	rendered, err := expr.RenderBounded(a.rewrite(cfg.URL), in.Scope, m)
+	if err != nil {
+		return Output{}, a.fail(budgetError("url template", err), cfg.URL)
+	}
+	target := encodeURL(rendered)
 	shown := redactURL(target) // what logs and errors may say of the target
 	var body []byte
 	sendBody := cfg.BodyTemplate != "" && (cfg.Method == "POST" || cfg.Method == "PUT" || cfg.Method == "PATCH")
 	if sendBody {
-		body = []byte(expr.RenderJSON(cfg.BodyTemplate, in.Scope))
+		rendered, err := expr.RenderJSONBounded(cfg.BodyTemplate, in.Scope, m)
+		if err != nil {
+			return Output{}, a.fail(budgetError("bodyTemplate", err), cfg.URL)
+		}
+		body = []byte(rendered)
 	}
 	req, err := http.NewRequestWithContext(ctx, cfg.Method, target, bytes.NewReader(body))
 	if err != nil {
@@ -192,7 +201,11 @@ func (a apiCall) Execute(ctx context.Context, in Input) (Output, error) {
 		if err != nil {
 			return Output{}, a.fail(&Error{Reason: "config", Err: err}, cfg.URL)
 		}
-		req.Header.Set(h.Key, expr.Render(value, in.Scope))
+		rendered, err := expr.RenderBounded(value, in.Scope, m)
+		if err != nil {
+			return Output{}, a.fail(budgetError("header "+h.Key, err), cfg.URL)
+		}
+		req.Header.Set(h.Key, rendered)
 	}
 	if sendBody && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")

@@ -22,18 +22,41 @@ type ifElseConfig struct {
 	FalseLabel string `json:"falseLabel"`
 }
 
-func (ifElse) Execute(_ context.Context, in Input) (Output, error) {
-	var cfg ifElseConfig
-	if err := json.Unmarshal(in.Config, &cfg); err != nil {
-		return Output{}, Permanent("config", "ifElse config: %v", err)
-	}
-	ok, err := expr.EvalPredicates(cfg.Condition.Predicates, cfg.Condition.Combiner, in.Scope.Payload)
+func (x ifElse) Execute(ctx context.Context, in Input) (Output, error) {
+	prepared, err := x.Prepare(in.Config)
 	if err != nil {
-		return Output{}, Permanent("config", "ifElse condition: %v", err)
+		return Output{}, err
 	}
-	handle, label := "out-false", labelOr(cfg.FalseLabel, "False")
+	return prepared.Execute(ctx, in)
+}
+
+// Prepare compiles the condition.
+func (ifElse) Prepare(config json.RawMessage) (Executor, error) {
+	var cfg ifElseConfig
+	if err := json.Unmarshal(config, &cfg); err != nil {
+		return nil, Permanent("config", "ifElse config: %v", err)
+	}
+	cond, err := expr.CompileCondition(cfg.Condition.Predicates, cfg.Condition.Combiner)
+	if err != nil {
+		return nil, Permanent("config", "ifElse condition: %v", err)
+	}
+	return preparedIfElse{cond: cond, trueLabel: labelOr(cfg.TrueLabel, "True"), falseLabel: labelOr(cfg.FalseLabel, "False")}, nil
+}
+
+// preparedIfElse is an ifElse node with its condition compiled.
+type preparedIfElse struct {
+	cond                  *expr.Condition
+	trueLabel, falseLabel string
+}
+
+func (x preparedIfElse) Execute(_ context.Context, in Input) (Output, error) {
+	ok, err := x.cond.Eval(in.Scope.Payload, in.meter())
+	if err != nil {
+		return Output{}, budgetError("ifElse condition", err)
+	}
+	handle, label := "out-false", x.falseLabel
 	if ok {
-		handle, label = "out-true", labelOr(cfg.TrueLabel, "True")
+		handle, label = "out-true", x.trueLabel
 	}
 	return Output{
 		Payload: in.Scope.Payload,
@@ -65,29 +88,49 @@ type decisionConfig struct {
 	} `json:"decisions"`
 }
 
-func (decision) Execute(_ context.Context, in Input) (Output, error) {
+func (x decision) Execute(ctx context.Context, in Input) (Output, error) {
+	prepared, err := x.Prepare(in.Config)
+	if err != nil {
+		return Output{}, err
+	}
+	return prepared.Execute(ctx, in)
+}
+
+// Prepare compiles every outcome: its predicates, or the legacy single form, in which the
+// rule applies to targetField (or the payload) and a missing rule passes.
+func (decision) Prepare(config json.RawMessage) (Executor, error) {
 	var cfg decisionConfig
-	if err := json.Unmarshal(in.Config, &cfg); err != nil {
-		return Output{}, Permanent("config", "decision config: %v", err)
+	if err := json.Unmarshal(config, &cfg); err != nil {
+		return nil, Permanent("config", "decision config: %v", err)
+	}
+	p := preparedDecision{ids: make([]string, len(cfg.Decisions)), conds: make([]*expr.Condition, len(cfg.Decisions))}
+	for i, d := range cfg.Decisions {
+		cond, err := expr.CompileDecision(d.Predicates, d.Combiner, expr.Predicate{ID: d.ID, TargetField: d.TargetField, ValidationLogic: d.ValidationLogic})
+		if err != nil {
+			return nil, Permanent("config", "decision %q: %v", d.ID, err)
+		}
+		p.ids[i], p.conds[i] = d.ID, cond
+	}
+	return p, nil
+}
+
+// preparedDecision is a decision node with its outcomes compiled.
+type preparedDecision struct {
+	ids   []string
+	conds []*expr.Condition
+}
+
+func (x preparedDecision) Execute(_ context.Context, in Input) (Output, error) {
+	held, err := expr.EvalAll(x.conds, in.Scope.Payload, in.meter())
+	if err != nil {
+		return Output{}, budgetError("decision outcomes", err)
 	}
 	handles := []string{}
 	var matched []string
-	for _, d := range cfg.Decisions {
-		var ok bool
-		var err error
-		if len(d.Predicates) > 0 {
-			ok, err = expr.EvalPredicates(d.Predicates, d.Combiner, in.Scope.Payload)
-		} else {
-			// Legacy single form: the rule applies to targetField (or the payload); a missing
-			// rule passes.
-			ok, err = expr.EvalPredicates([]expr.Predicate{{ID: d.ID, TargetField: d.TargetField, ValidationLogic: d.ValidationLogic}}, "all", in.Scope.Payload)
-		}
-		if err != nil {
-			return Output{}, Permanent("config", "decision %q: %v", d.ID, err)
-		}
+	for i, ok := range held {
 		if ok {
-			handles = append(handles, "out-"+d.ID)
-			matched = append(matched, d.ID)
+			handles = append(handles, "out-"+x.ids[i])
+			matched = append(matched, x.ids[i])
 		}
 	}
 	names := "none"

@@ -22,6 +22,23 @@ type Input struct {
 	Config   json.RawMessage
 	// Scope holds the payload (the node's input) and the $run and $nodes template contexts.
 	Scope expr.Scope
+	// Meter bounds the work of the rules and templates this execution evaluates; nil means
+	// the default budget.
+	Meter *expr.Meter
+}
+
+// meter returns the execution's meter.
+func (in Input) meter() *expr.Meter {
+	if in.Meter == nil {
+		return expr.NewMeter(expr.Budget{})
+	}
+	return in.Meter
+}
+
+// budgetError is the permanent failure of an execution whose rules or templates went over
+// their budget; what names the rule or template.
+func budgetError(what string, err error) *Error {
+	return Permanent("budget", "%s: %v", what, err)
 }
 
 // Output is the result of a successful execution.
@@ -48,6 +65,13 @@ type Executor interface {
 	Execute(ctx context.Context, in Input) (Output, error)
 }
 
+// Preparer is implemented by executors that compile a node's config once per workflow
+// version: the executor Prepare returns runs that one node without parsing its config again
+// (Input.Config is then ignored). An error is the node's permanent config error.
+type Preparer interface {
+	Prepare(config json.RawMessage) (Executor, error)
+}
+
 // Validator checks a node type's config when a workflow is saved.
 type Validator interface {
 	Validate(config json.RawMessage) []workflow.Problem
@@ -60,7 +84,7 @@ type Error struct {
 	// RetryAfter is the least wait the target asked for (HTTP 429/503 Retry-After).
 	RetryAfter time.Duration
 	// Reason is a low-cardinality class: timeout, connection, http_5xx, http_429, http_status,
-	// config, response.
+	// config, response, budget (a rule or template went over its work budget).
 	Reason string
 	// Output is the payload to continue with when onError is "continue"; nil means
 	// {"error": message}.
@@ -114,6 +138,30 @@ func (r *Registry) Inline(nodeType string) bool {
 	}
 	return false
 }
+
+// Prepare returns the executor of one node of a workflow version: compiled for its config
+// when the type is a Preparer, else the type's executor. A config that does not compile gives
+// an executor that fails with that permanent error. ok is false for an unknown type.
+func (r *Registry) Prepare(nodeType string, config json.RawMessage) (_ Executor, ok bool) {
+	e, ok := r.executors[nodeType]
+	if !ok {
+		return nil, false
+	}
+	p, ok := e.(Preparer)
+	if !ok {
+		return e, true
+	}
+	prepared, err := p.Prepare(config)
+	if err != nil {
+		return failing{AsError(err)}, true
+	}
+	return prepared, true
+}
+
+// failing is a node whose config does not compile.
+type failing struct{ err *Error }
+
+func (f failing) Execute(context.Context, Input) (Output, error) { return Output{}, f.err }
 
 // Executor returns the executor of a node type.
 func (r *Registry) Executor(nodeType string) (Executor, bool) {

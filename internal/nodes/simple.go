@@ -45,14 +45,34 @@ type notificationConfig struct {
 	Template string `json:"template"`
 }
 
-func (notification) Execute(_ context.Context, in Input) (Output, error) {
+func (x notification) Execute(ctx context.Context, in Input) (Output, error) {
+	prepared, err := x.Prepare(in.Config)
+	if err != nil {
+		return Output{}, err
+	}
+	return prepared.Execute(ctx, in)
+}
+
+// Prepare parses the template.
+func (notification) Prepare(config json.RawMessage) (Executor, error) {
 	var cfg notificationConfig
-	if err := json.Unmarshal(in.Config, &cfg); err != nil {
-		return Output{}, Permanent("config", "notification config: %v", err)
+	if err := json.Unmarshal(config, &cfg); err != nil {
+		return nil, Permanent("config", "notification config: %v", err)
+	}
+	return preparedNotification(cfg), nil
+}
+
+// preparedNotification is a notification node with its config parsed.
+type preparedNotification notificationConfig
+
+func (x preparedNotification) Execute(_ context.Context, in Input) (Output, error) {
+	msg, err := expr.RenderBounded(x.Template, in.Scope, in.meter())
+	if err != nil {
+		return Output{}, budgetError("notification template", err)
 	}
 	return Output{
 		Payload: in.Scope.Payload,
-		Logs:    []Log{{Kind: "notification", Message: expr.Render(cfg.Template, in.Scope)}},
+		Logs:    []Log{{Kind: "notification", Message: msg}},
 	}, nil
 }
 
