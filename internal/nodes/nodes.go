@@ -38,7 +38,7 @@ func (in Input) meter() *expr.Meter {
 // budgetError is the permanent failure of an execution whose rules or templates went over
 // their budget; what names the rule or template.
 func budgetError(what string, err error) *Error {
-	return Permanent("budget", "%s: %v", what, err)
+	return Permanent("budget", "%s: %w", what, err)
 }
 
 // Output is the result of a successful execution.
