@@ -6,12 +6,13 @@ package engine
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/sequenceflow/sequenceflow/internal/nodes"
+	"github.com/sequenceflow/sequenceflow/internal/expr"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
@@ -40,6 +41,10 @@ type Config struct {
 	// MaxOutputBytes bounds the output stored per task (default 2 MiB); a larger output fails
 	// the node, and its onError decides what happens next.
 	MaxOutputBytes int
+	// EvalBudget bounds the work of the rules and templates of one execution (defaults:
+	// expr.DefaultBudgetSteps, expr.DefaultBudgetBytes); going over it is a permanent node
+	// error.
+	EvalBudget expr.Budget
 }
 
 // WithDefaults fills unset fields.
@@ -48,6 +53,7 @@ func (c Config) WithDefaults() Config {
 	c.RetryBaseDelay = cmp.Or(c.RetryBaseDelay, time.Second)
 	c.RetryMaxDelay = cmp.Or(c.RetryMaxDelay, 5*time.Minute)
 	c.MaxOutputBytes = cmp.Or(c.MaxOutputBytes, 2<<20)
+	c.EvalBudget = c.EvalBudget.WithDefaults()
 	return c
 }
 
@@ -64,9 +70,15 @@ type Store interface {
 	WaitingTask(ctx context.Context, taskID string) (Claim, error)
 	// Definition returns a workflow version's definition (immutable).
 	Definition(ctx context.Context, versionID string) (workflow.Definition, error)
-	// RunContext returns the run's input and the outputs of its completed tasks by node id,
-	// for the $run and $nodes template contexts.
-	RunContext(ctx context.Context, runID string) (input any, outputs map[string]any, err error)
+	// PeekTask reads a task a delivery may claim (queued, or running on a re-delivery, in a
+	// running run) without claiming or locking it: Attempt is the attempt a claim would start
+	// and Status the task's status. ErrNotClaimable when the delivery must be dropped.
+	PeekTask(ctx context.Context, taskID string) (Claim, error)
+	// RunValues reads what a node's templates address in the $run and $nodes contexts: for
+	// each read, the JSON value at its path in the run's input (empty TaskID) or in a completed
+	// task's output, nil when there is none; with allOutputs, also every completed task's
+	// output by node id.
+	RunValues(ctx context.Context, runID string, reads []ValueRead, allOutputs bool) ([]json.RawMessage, map[string]json.RawMessage, error)
 	// InRun runs fn in a transaction holding the run's row lock, so every transition of one
 	// run is serialised. It returns ErrRunFinished (without calling fn) when the run is
 	// terminal and ErrNotFound when it does not exist.
@@ -86,10 +98,6 @@ type Store interface {
 // guard that fails (ErrLostRace, ErrRunFinished) surfaces at that point and rolls back the
 // whole transaction.
 type RunTx interface {
-	// ClaimInline locks a queued (or re-delivered running) task for a transition in this same
-	// transaction and returns it with Attempt already counting this execution; ErrNotClaimable
-	// when the delivery must be dropped.
-	ClaimInline(ctx context.Context, taskID string) (Claim, error)
 	// FinishTask moves a task from one status (and attempt) to another. If the task is not in
 	// that state (a late or duplicate delivery lost the race) the transaction fails with
 	// ErrLostRace.
@@ -132,7 +140,7 @@ type Queue interface {
 type Deps struct {
 	Store    Store
 	Queue    Queue
-	Registry *nodes.Registry
+	Registry Nodes
 	Observer Observer
 	Now      func() time.Time
 	Log      *slog.Logger
@@ -143,16 +151,16 @@ type Engine struct {
 	cfg      Config
 	store    Store
 	queue    Queue
-	registry *nodes.Registry
+	nodes    Nodes
 	obs      Observer
 	now      func() time.Time
 	log      *slog.Logger
-	versions sync.Map // version id → *workflow.Graph; versions are immutable
+	versions sync.Map // version id → *version; versions are immutable
 }
 
 // New returns an engine.
 func New(cfg Config, d Deps) *Engine {
-	e := &Engine{cfg: cfg.WithDefaults(), store: d.Store, queue: d.Queue, registry: d.Registry, obs: d.Observer, now: d.Now, log: d.Log}
+	e := &Engine{cfg: cfg.WithDefaults(), store: d.Store, queue: d.Queue, nodes: d.Registry, obs: d.Observer, now: d.Now, log: d.Log}
 	if e.obs == nil {
 		e.obs = nopObserver{}
 	}
@@ -163,21 +171,4 @@ func New(cfg Config, d Deps) *Engine {
 		e.log = slog.Default()
 	}
 	return e
-}
-
-// graph returns the compiled graph of a workflow version.
-func (e *Engine) graph(ctx context.Context, versionID string) (*workflow.Graph, error) {
-	if g, ok := e.versions.Load(versionID); ok {
-		return g.(*workflow.Graph), nil
-	}
-	def, err := e.store.Definition(ctx, versionID)
-	if err != nil {
-		return nil, err
-	}
-	g, err := workflow.Compile(def)
-	if err != nil {
-		return nil, err
-	}
-	e.versions.Store(versionID, g)
-	return g, nil
 }

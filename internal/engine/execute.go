@@ -30,7 +30,7 @@ func (r *RetryLater) Unwrap() error { return r.Err }
 // A delivery that cannot be claimed (terminal task, finished run, duplicate) is dropped with a
 // nil error, so each engine transition happens once however often a task is delivered.
 func (e *Engine) Execute(ctx context.Context, ref TaskRef) error {
-	if e.registry.Inline(ref.NodeType) {
+	if e.nodes.Inline(ref.NodeType) {
 		if handled, err := e.executeInline(ctx, ref); handled {
 			return err
 		}
@@ -64,23 +64,24 @@ func (e *Engine) execute(ctx context.Context, c Claim) (outcome, reason string, 
 	if !c.Deadline.IsZero() && e.now().After(c.Deadline) {
 		return OutcomeDropped, "run_deadline", e.endRun(ctx, c.RunID, "run deadline exceeded")
 	}
-	g, err := e.graph(ctx, c.VersionID)
+	v, err := e.version(ctx, c.VersionID)
 	if err != nil {
 		return "", "", fmt.Errorf("load version %s: %w", c.VersionID, err)
 	}
-	node, ok := g.Node(c.NodeID)
+	g := v.graph
+	prepared, ok := v.nodes[c.NodeID]
 	if !ok {
 		return OutcomeFailed, "config", e.fail(ctx, c, "config", fmt.Sprintf("node %q is not in workflow version %s", c.NodeID, c.VersionID), nil)
 	}
-	exec, ok := e.registry.Executor(c.NodeType)
-	if !ok {
+	node, exec := prepared.node, prepared.exec
+	if exec == nil {
 		return OutcomeFailed, "unknown_type", e.fail(ctx, c, "unknown_type", fmt.Sprintf("node %q has type %q, which this worker does not know", c.NodeID, c.NodeType), nil)
 	}
 	policy, err := nodes.ParsePolicy(c.NodeType, node.Base.Config, e.cfg.NodeTimeout)
 	if err != nil {
 		return OutcomeFailed, "config", e.fail(ctx, c, "config", fmt.Sprintf("node %q: %v", c.NodeID, err), nil)
 	}
-	scope, err := e.scope(ctx, c, node)
+	scope, err := e.scope(ctx, c, prepared.refs)
 	if err != nil {
 		return "", "", fmt.Errorf("load context of task %s: %w", c.TaskID, err)
 	}
@@ -88,6 +89,7 @@ func (e *Engine) execute(ctx context.Context, c Claim) (outcome, reason string, 
 	execCtx, cancel := context.WithTimeout(ctx, policy.Timeout)
 	out, execErr := exec.Execute(execCtx, nodes.Input{
 		NodeID: node.ID, NodeName: node.Base.Name, Attempt: c.Attempt, Config: node.Base.Config, Scope: scope,
+		Meter: expr.NewMeter(e.cfg.EvalBudget),
 	})
 	cancel()
 	if execErr != nil {
@@ -138,27 +140,6 @@ func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 	}
 	e.obs.TaskExecuted(ctx, c.NodeType, outcome, "", e.now().Sub(started))
 	return err
-}
-
-// scope builds the template context: the payload, and $run / $nodes when the node's config
-// refers to them.
-func (e *Engine) scope(ctx context.Context, c Claim, node workflow.Node) (expr.Scope, error) {
-	var s expr.Scope
-	if len(c.Input) > 0 {
-		if err := json.Unmarshal(c.Input, &s.Payload); err != nil {
-			return s, fmt.Errorf("decode input: %w", err)
-		}
-	}
-	if !needsRunContext(node) {
-		return s, nil
-	}
-	input, outputs, err := e.store.RunContext(ctx, c.RunID)
-	if err != nil {
-		return s, err
-	}
-	s.Run = map[string]any{"id": c.RunID, "workflowId": c.WorkflowID, "input": input}
-	s.Nodes = outputs
-	return s, nil
 }
 
 func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, node workflow.Node, p nodes.Policy, xe *nodes.Error) (outcome, reason string, err error) {

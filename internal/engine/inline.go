@@ -1,91 +1,88 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/sequenceflow/sequenceflow/internal/expr"
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
-// errNotInline abandons the one-transaction path; the delivery then takes the classic path
-// (claim, execute, record), which handles every case.
-var errNotInline = errors.New("not eligible for the inline path")
-
-// executeInline runs a pure node (no I/O: inputText, notification, ifElse, decision, delay) in
-// one transaction: claim, execute, then record the result, resolve edges and settle the run,
-// or park a delay. Anything unusual — a failing node, a deadline, a template that needs the
-// run context — rolls back and reports handled=false so the classic path takes over; a pure
-// node may run twice that way, with no effect outside the engine.
+// executeInline runs a pure node (no I/O: inputText, notification, ifElse, decision, delay)
+// with one write transaction: it reads the task, executes the node outside any transaction
+// (rules and templates never run while the run is locked), then claims the task and records
+// the result, resolves edges and settles the run, or parks a delay, in one transaction whose
+// claim holds only if the task is still as it was read. Anything unusual — a failing node, a
+// deadline — reports handled=false so the classic path (claim, execute, record) takes over; a
+// pure node may run twice that way, with no effect outside the engine.
 func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, err error) {
+	c, err := e.store.PeekTask(ctx, ref.TaskID)
+	switch {
+	case errors.Is(err, ErrNotClaimable) || errors.Is(err, workflow.ErrNotFound):
+		return true, nil
+	case err != nil:
+		return true, fmt.Errorf("read task %s: %w", ref.TaskID, err)
+	}
 	now := e.now()
-	var c Claim
+	if !c.Deadline.IsZero() && now.After(c.Deadline) {
+		return false, nil
+	}
+	v, err := e.version(ctx, c.VersionID)
+	if err != nil {
+		return false, nil
+	}
+	prepared, ok := v.nodes[c.NodeID]
+	if !ok || prepared.exec == nil || !e.nodes.Inline(c.NodeType) {
+		return false, nil
+	}
+	node := prepared.node
+	scope, err := e.scope(ctx, c, prepared.refs)
+	if err != nil {
+		return false, nil
+	}
+	e.obs.TaskClaimed(ctx, c, max(0, now.Sub(c.DueAt)))
+	out, execErr := prepared.exec.Execute(ctx, nodes.Input{NodeID: node.ID, NodeName: node.Base.Name, Attempt: c.Attempt,
+		Config: node.Base.Config, Scope: scope, Meter: expr.NewMeter(e.cfg.EvalBudget)})
+	if execErr != nil {
+		return false, nil
+	}
+	payload, err := json.Marshal(out.Payload)
+	if err != nil || len(payload) > e.cfg.MaxOutputBytes {
+		return false, nil
+	}
+	logs := e.nodeLogs(c, node, out.Logs)
+	// The claim is FinishTask's guard: the task must still have the status and attempt it was
+	// read with, or another delivery got to it first and this one is dropped.
+	finish := TaskFinish{TaskID: c.TaskID, From: c.Status, Attempt: c.Attempt, Claim: true, StartedAt: now, Output: payload, Now: e.now()}
 	var done completion
-	var outcome string
+	outcome := OutcomeCompleted
 	var wake *TaskRef
-	var wakeAt time.Time
-	err = e.store.InRun(ctx, ref.RunID, func(tx RunTx) error {
-		var err error
-		if c, err = tx.ClaimInline(ctx, ref.TaskID); err != nil {
-			return err
-		}
-		if !c.Deadline.IsZero() && now.After(c.Deadline) {
-			return errNotInline
-		}
-		g, err := e.graph(ctx, c.VersionID)
-		if err != nil {
-			return errNotInline
-		}
-		node, ok := g.Node(c.NodeID)
-		exec, known := e.registry.Executor(c.NodeType)
-		if !ok || !known || !e.registry.Inline(c.NodeType) || needsRunContext(node) {
-			return errNotInline
-		}
-		e.obs.TaskClaimed(ctx, c, max(0, now.Sub(c.DueAt)))
-		in := nodes.Input{NodeID: node.ID, NodeName: node.Base.Name, Attempt: c.Attempt, Config: node.Base.Config}
-		if len(c.Input) > 0 {
-			if err := json.Unmarshal(c.Input, &in.Scope.Payload); err != nil {
-				return errNotInline
-			}
-		}
-		out, execErr := exec.Execute(ctx, in)
-		if execErr != nil {
-			return errNotInline
-		}
-		payload, err := json.Marshal(out.Payload)
-		if err != nil || len(payload) > e.cfg.MaxOutputBytes {
-			return errNotInline
-		}
-		logs := e.nodeLogs(c, node, out.Logs)
-		finish := TaskFinish{TaskID: c.TaskID, From: c.Status, Attempt: c.Attempt, Claim: true, StartedAt: now, Output: payload, Now: e.now()}
+	err = e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
 		if out.Wait > 0 {
 			finish.To, finish.DueAt = workflow.TaskWaiting, now.Add(out.Wait)
 			if err := tx.FinishTask(ctx, finish); err != nil {
 				return err
 			}
-			outcome, wakeAt = OutcomeWaiting, finish.DueAt
+			outcome = OutcomeWaiting
 			wake = &TaskRef{TaskID: c.TaskID, RunID: c.RunID, Kind: KindWake, NodeType: c.NodeType}
 			return tx.AddLogs(ctx, logs)
 		}
 		finish.To, finish.Handles = workflow.TaskCompleted, out.Handles
-		outcome = OutcomeCompleted
-		return e.completeIn(ctx, tx, c, g, finish, logs, &done)
+		return e.completeIn(ctx, tx, c, v.graph, finish, logs, &done)
 	})
 	switch {
-	case errors.Is(err, errNotInline):
-		return false, nil
-	case errors.Is(err, ErrNotClaimable) || dropped(err):
+	case dropped(err):
+		e.obs.TaskExecuted(ctx, c.NodeType, OutcomeDropped, "", e.now().Sub(now))
 		return true, nil
 	case err != nil:
 		return true, fmt.Errorf("inline transition of task %s: %w", ref.TaskID, err)
 	}
 	if wake != nil {
 		wake.TraceContext = e.traceParent(ctx, c.TraceContext)
-		if _, err := e.queue.Enqueue(ctx, *wake, wakeAt); err != nil {
+		if _, err := e.queue.Enqueue(ctx, *wake, finish.DueAt); err != nil {
 			e.log.WarnContext(ctx, "schedule wake-up failed; the reconciler will retry", "task_id", c.TaskID, "error", err)
 		}
 	} else {
@@ -93,10 +90,4 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 	}
 	e.obs.TaskExecuted(ctx, c.NodeType, outcome, "", e.now().Sub(now))
 	return true, nil
-}
-
-// needsRunContext reports whether a node's templates read $run or $nodes, which the inline
-// path does not load.
-func needsRunContext(n workflow.Node) bool {
-	return bytes.Contains(n.Base.Config, []byte("$run")) || bytes.Contains(n.Base.Config, []byte("$nodes"))
 }

@@ -151,3 +151,10 @@ type LogEntry struct {
 	Data    map[string]any
 	At      time.Time
 }
+
+// ValueRead is one value a node's templates read from the run: the value at Path (object
+// keys) in the run's input when TaskID is empty, else in that task's output once it completed.
+type ValueRead struct {
+	TaskID string
+	Path   []string
+}

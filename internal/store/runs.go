@@ -129,19 +129,6 @@ func (s *Store) Definition(ctx context.Context, versionID string) (workflow.Defi
 	return def, nil
 }
 
-// RunContext returns a run's input and its completed tasks' outputs by node id, in one query.
-func (s *Store) RunContext(ctx context.Context, runID string) (any, map[string]any, error) {
-	var input any
-	var outputs map[string]any
-	err := s.pool.QueryRow(ctx, `
-		SELECT r.input, coalesce((SELECT jsonb_object_agg(node_id, output) FROM tasks WHERE run_id = r.id AND status = 'completed'), '{}')
-		FROM runs r WHERE r.id = $1`, runID).Scan(&input, &outputs)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load run %s context: %w", runID, translate(err))
-	}
-	return input, outputs, nil
-}
-
 // InRun runs fn in a transaction that first locks the run's row, so the transitions of one run
 // are serialised and always take their locks in the same order (run, then tasks). BEGIN and the
 // lock travel with fn's first read, and fn's remaining writes with COMMIT, so a typical

@@ -106,42 +106,6 @@ func (t *runTx) query(ctx context.Context, sql string, args []any, row func(pgx.
 	return t.flush(ctx)
 }
 
-func (t *runTx) ClaimInline(ctx context.Context, taskID string) (engine.Claim, error) {
-	var c engine.Claim
-	found := false
-	t.queue(`
-		SELECT t.id::text, t.run_id::text, r.workflow_id::text, r.version_id::text, t.node_id, t.node_type, t.attempt + 1, t.input,
-		       r.deadline_at, coalesce(greatest(t.queued_at, t.due_at), t.created_at), coalesce(r.trace_context, ''), t.status
-		FROM tasks t JOIN runs r ON r.id = t.run_id
-		WHERE t.id = $1 AND t.status IN ('queued', 'running')
-		FOR UPDATE OF t`, []any{taskID}, func(br pgx.BatchResults) error {
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var deadline *time.Time
-			if err := rows.Scan(&c.TaskID, &c.RunID, &c.WorkflowID, &c.VersionID, &c.NodeID, &c.NodeType, &c.Attempt, &c.Input,
-				&deadline, &c.DueAt, &c.TraceContext, &c.Status); err != nil {
-				return err
-			}
-			if deadline != nil {
-				c.Deadline = *deadline
-			}
-			found = true
-		}
-		return rows.Err()
-	})
-	if err := t.flush(ctx); err != nil {
-		return c, err
-	}
-	if !found {
-		return c, engine.ErrNotClaimable
-	}
-	return c, nil
-}
-
 func (t *runTx) FinishTask(_ context.Context, f engine.TaskFinish) error {
 	var handles []string
 	if f.To == workflow.TaskCompleted {

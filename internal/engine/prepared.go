@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/sequenceflow/sequenceflow/internal/expr"
+	"github.com/sequenceflow/sequenceflow/internal/nodes"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
+)
+
+// Nodes is what the engine needs of the node executors; *nodes.Registry satisfies it.
+type Nodes interface {
+	// Prepare returns the executor of one node compiled for its config; false for a type
+	// this worker does not know.
+	Prepare(nodeType string, config json.RawMessage) (nodes.Executor, bool)
+	// Inline reports whether a node type does no I/O and finishes at once.
+	Inline(nodeType string) bool
+}
+
+// version is a workflow version prepared once for execution and shared by every execution
+// path: its graph and, per node, the executor compiled for the node's config and the values
+// of the run its templates read. Versions are immutable, so it is cached by version id.
+type version struct {
+	graph *workflow.Graph
+	nodes map[string]preparedNode
+}
+
+// preparedNode is one node of a prepared version.
+type preparedNode struct {
+	node workflow.Node
+	exec nodes.Executor // nil for a type this worker does not know
+	refs expr.References
+}
+
+// version returns the prepared form of a workflow version, preparing it on first use.
+func (e *Engine) version(ctx context.Context, versionID string) (*version, error) {
+	if v, ok := e.versions.Load(versionID); ok {
+		return v.(*version), nil
+	}
+	def, err := e.store.Definition(ctx, versionID)
+	if err != nil {
+		return nil, err
+	}
+	g, err := workflow.Compile(def)
+	if err != nil {
+		return nil, err
+	}
+	v := &version{graph: g, nodes: make(map[string]preparedNode, len(def.Nodes))}
+	for _, n := range def.Nodes {
+		pn := preparedNode{node: n, refs: expr.ReferencesOf(configStrings(n.Base.Config)...)}
+		if exec, ok := e.nodes.Prepare(n.Base.Type, n.Base.Config); ok {
+			pn.exec = exec
+		}
+		v.nodes[n.ID] = pn
+	}
+	actual, _ := e.versions.LoadOrStore(versionID, v)
+	return actual.(*version), nil
+}
+
+// graph returns the compiled graph of a workflow version.
+func (e *Engine) graph(ctx context.Context, versionID string) (*workflow.Graph, error) {
+	v, err := e.version(ctx, versionID)
+	if err != nil {
+		return nil, err
+	}
+	return v.graph, nil
+}
+
+// configStrings returns every string in a node's config: the templates are among them, so
+// their references are found whatever the node type calls its template fields.
+func configStrings(config json.RawMessage) []string {
+	var decoded any
+	if json.Unmarshal(config, &decoded) != nil {
+		return nil
+	}
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case string:
+			out = append(out, t)
+		case []any:
+			for _, e := range t {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range t {
+				walk(e)
+			}
+		}
+	}
+	walk(decoded)
+	return out
+}
