@@ -21,7 +21,7 @@ import (
 // harness is a real engine on a fresh database and its own queue; workers are started and
 // stopped by the test.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	store *store.Store
 	queue *queue.Client
 	eng   *engine.Engine
@@ -58,7 +58,7 @@ func (o *recordingObserver) count(status string) int {
 	return o.finished[status]
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Config{URL: testenv.Database(t), MaxConns: 16})
@@ -189,7 +189,7 @@ func (h *harness) waitTask(runID, nodeID, status string) workflow.Task {
 	return task
 }
 
-func taskOf(t *testing.T, r workflow.Run, nodeID string) workflow.Task {
+func taskOf(t testing.TB, r workflow.Run, nodeID string) workflow.Task {
 	t.Helper()
 	for _, task := range r.Tasks {
 		if task.NodeID == nodeID {
