@@ -68,9 +68,6 @@ func (e *BudgetError) Error() string {
 
 func (e *BudgetError) Unwrap() error { return ErrBudgetExceeded }
 
-// Used returns the steps and bytes charged so far.
-func (m *Meter) Used() (steps, bytes int) { return m.steps, m.bytes }
-
 // step charges n operations.
 func (m *Meter) step(n int) error {
 	if m.exceeded != nil {

@@ -54,7 +54,7 @@ func TestCondition(t *testing.T) {
 				t.Fatalf("CompileCondition: %v", err)
 			}
 			if got, err := c.Eval(payload, NewMeter(Budget{})); err != nil || got != tt.want {
-				t.Errorf("Eval = %v, want %v", got, tt.want)
+				t.Errorf("Eval = %v, %v; want %v", got, err, tt.want)
 			}
 			got, err := EvalPredicates(tt.preds, tt.combiner, payload)
 			if err != nil || got != tt.want {
@@ -89,7 +89,7 @@ func TestCompileDecision(t *testing.T) {
 				t.Fatalf("CompileDecision: %v", err)
 			}
 			if got, err := c.Eval(payload, NewMeter(Budget{})); err != nil || got != tt.want {
-				t.Errorf("Eval = %v, want %v", got, tt.want)
+				t.Errorf("Eval = %v, %v; want %v", got, err, tt.want)
 			}
 		})
 	}

@@ -147,7 +147,9 @@ func ReferencesOf(tmpls ...string) References {
 				refs.AllNodes = true
 			case inScope(path, nodesPrefix):
 				steps := strings.Split(rewriteIndexes(path), ".")[1:]
-				refs.Reads = addRead(refs.Reads, Read{Node: steps[0], Path: keyPrefix(steps[1:])})
+				if steps[0] != "" { // no node has an empty id
+					refs.Reads = addRead(refs.Reads, Read{Node: steps[0], Path: keyPrefix(steps[1:])})
+				}
 			}
 		}
 	}

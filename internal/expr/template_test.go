@@ -136,6 +136,7 @@ func TestReferencesOf(t *testing.T) {
 			References{Reads: []Read{{Node: "b", Path: []string{"x"}}, {Node: "a"}, {Node: "b", Path: []string{"y"}}}}},
 		{"node with index", []string{"{{$nodes.list[0]}}"}, References{Reads: []Read{{Node: "list"}}}},
 		{"all nodes", []string{"{{$nodes}}"}, References{AllNodes: true}},
+		{"empty node id reads nothing", []string{"{{$nodes.}} {{$nodes..x}}"}, References{}},
 		{"prefix-like payload keys", []string{"{{$runner}} {{$nodesX.a}}"}, References{}},
 		{"no templates", nil, References{}},
 	}
