@@ -129,3 +129,35 @@ func TestStepBudget(t *testing.T) {
 		t.Fatalf("Eval: %v, want the step budget exceeded", err)
 	}
 }
+
+// TestStringStepsAreBounded reads characters and lengths of a large string many times, from a
+// template and from a rule: each read scans the string, so the step budget stops them, and
+// no read builds a copy of it.
+func TestStringStepsAreBounded(t *testing.T) {
+	payload := map[string]any{"s": strings.Repeat("é", 1<<20)}
+	tmpl := strings.Repeat("{{s.1}}{{s.length}}", 2000)
+	var err error
+	allocated := allocatedBy(func() { _, err = RenderBounded(tmpl, Scope{Payload: payload}, NewMeter(Budget{})) })
+	var be *BudgetError
+	if !errors.As(err, &be) || be.Limit != "steps" {
+		t.Fatalf("template: %v, want the step budget exceeded", err)
+	}
+	if allocated > 8<<20 {
+		t.Errorf("template reads allocated %d MiB, want no copies of the string", allocated>>20)
+	}
+	rule := `{"and":[` + strings.TrimSuffix(strings.Repeat(`{"var":"value.s.1"},`, 750), ",") + `]}`
+	cond, cerr := CompileCondition([]Predicate{{ID: "p", ValidationLogic: json.RawMessage(rule)}}, "")
+	if cerr != nil {
+		t.Fatal(cerr)
+	}
+	allocated = allocatedBy(func() { _, err = cond.Eval(payload, NewMeter(Budget{})) })
+	if !errors.As(err, &be) || be.Limit != "steps" {
+		t.Fatalf("rule: %v, want the step budget exceeded", err)
+	}
+	if allocated > 8<<20 {
+		t.Errorf("rule reads allocated %d MiB, want no copies of the string", allocated>>20)
+	}
+	if got, _ := RenderBounded("{{s.1}} {{s.length}}", Scope{Payload: map[string]any{"s": "a😀b"}}, NewMeter(Budget{})); got != "\uFFFD 4" {
+		t.Errorf("surrogate half and UTF-16 length: %q", got)
+	}
+}

@@ -30,13 +30,19 @@ const (
 // Resolve looks a template path up in the scope: "$run" and "$nodes" paths against the run and
 // the upstream outputs, anything else against the payload, each with Lookup's rules.
 func (s Scope) Resolve(path string) (any, bool) {
+	v, found, _ := s.resolve(path, unlimited())
+	return v, found
+}
+
+// resolve is Resolve charging m for the steps through strings.
+func (s Scope) resolve(path string, m *Meter) (any, bool, error) {
 	switch {
 	case inScope(path, runPrefix):
-		return lookupIn(s.Run, path[len(runPrefix):])
+		return lookupIn(s.Run, path[len(runPrefix):], m)
 	case inScope(path, nodesPrefix):
-		return lookupIn(s.Nodes, path[len(nodesPrefix):])
+		return lookupIn(s.Nodes, path[len(nodesPrefix):], m)
 	}
-	return Lookup(s.Payload, path)
+	return lookup(s.Payload, path, m)
 }
 
 // Place stores value, read as r (see ReferencesOf), where Resolve looks for it: in
@@ -75,14 +81,14 @@ func inScope(path, prefix string) bool {
 }
 
 // lookupIn resolves the rest of a scoped path, "" or ".<path>", against the scope's root.
-func lookupIn(root map[string]any, rest string) (any, bool) {
+func lookupIn(root map[string]any, rest string, m *Meter) (any, bool, error) {
 	switch {
 	case root == nil:
-		return nil, false
+		return nil, false, nil
 	case rest == "":
-		return root, true
+		return root, true, nil
 	}
-	return Lookup(root, rest[1:])
+	return lookup(root, rest[1:], m)
 }
 
 // Lookup resolves a dotted path against root the way the seed's template lookup does: "[n]" is
@@ -94,18 +100,36 @@ func lookupIn(root map[string]any, rest string) (any, bool) {
 // root may hold what encoding/json decodes (map[string]any, []any, float64, ...) and also
 // json.Number, integer types and other maps with string keys, slices and pointers.
 func Lookup(root any, path string) (any, bool) {
+	v, found, _ := lookup(root, path, unlimited())
+	return v, found
+}
+
+// lookup is Lookup charging m for each step, and for a step into a string its scan (a
+// string's length and characters are counted in UTF-16 units).
+func lookup(root any, path string, m *Meter) (any, bool, error) {
 	cur := root
 	for _, key := range strings.Split(rewriteIndexes(path), ".") {
 		if !jsBoolean(scalar(cur)) {
-			return nil, false
+			return nil, false, nil
+		}
+		if err := m.step(stepCost(cur)); err != nil {
+			return nil, false, err
 		}
 		next, ok := ownProperty(cur, key)
 		if !ok {
-			return nil, false
+			return nil, false, nil
 		}
 		cur = next
 	}
-	return cur, true
+	return cur, true, nil
+}
+
+// stepCost is what reading a property of v costs: one step, and a string's scan.
+func stepCost(v any) int {
+	if s, ok := v.(string); ok {
+		return 1 + len(s)/64
+	}
+	return 1
 }
 
 // rewriteIndexes turns every "[digits]" into ".digits", like the seed's /\[(\d+)\]/g.
@@ -186,14 +210,30 @@ func reflectProperty(rv reflect.Value, key string) (any, bool) {
 	return nil, false
 }
 
-// stringProperty gives a JavaScript string's length and indexed characters (UTF-16 units).
+// stringProperty gives a JavaScript string's length and indexed characters (UTF-16 units;
+// half of a surrogate pair reads as U+FFFD), counting units without building them.
 func stringProperty(s, key string) (any, bool) {
-	units := utf16.Encode([]rune(s))
 	if key == "length" {
-		return float64(len(units)), true
+		n := 0
+		for _, r := range s {
+			n += utf16.RuneLen(r)
+		}
+		return float64(n), true
 	}
-	if i, ok := arrayIndex(key, len(units)); ok {
-		return string(utf16.Decode(units[i : i+1])), true
+	i, ok := arrayIndex(key, len(s)) // a string has at most one UTF-16 unit per byte
+	if !ok {
+		return nil, false
+	}
+	unit := 0
+	for _, r := range s {
+		n := utf16.RuneLen(r)
+		if i < unit+n {
+			if n == 2 {
+				return "\uFFFD", true
+			}
+			return string(r), true
+		}
+		unit += n
 	}
 	return nil, false
 }

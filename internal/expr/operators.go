@@ -158,11 +158,8 @@ func opVar(args []any, data any, m *Meter) (any, error) {
 		if cur == nil {
 			return notFound, nil
 		}
-		if s, ok := cur.(string); ok {
-			// A string's properties are read from its UTF-16 form, built for the purpose.
-			if err := m.alloc(6 * len(s)); err != nil {
-				return nil, err
-			}
+		if err := m.step(stepCost(cur)); err != nil {
+			return nil, err
 		}
 		next, ok := ownProperty(cur, key)
 		if !ok {

@@ -105,8 +105,11 @@ func (c *Condition) Eval(payload any, m *Meter) (bool, error) {
 // JavaScript value model once for all of them, and reports which hold. Every evaluation
 // charges m; the only error is one wrapping ErrBudgetExceeded.
 func EvalAll(conds []*Condition, payload any, m *Meter) ([]bool, error) {
-	subject := toJS(payload)
 	held := make([]bool, len(conds))
+	if len(conds) == 0 {
+		return held, nil
+	}
+	subject := toJS(payload)
 	for i, c := range conds {
 		ok, err := c.evalJS(subject, m)
 		if err != nil {
@@ -125,7 +128,15 @@ func (c *Condition) evalJS(payload any, m *Meter) (bool, error) {
 		if err := m.step(1); err != nil {
 			return false, err
 		}
-		pass, _, err := p.rule.evalJS(Subject(payload, p.targetField), m)
+		subject := payload
+		if p.targetField != "" {
+			v, _, err := lookup(payload, p.targetField, m)
+			if err != nil {
+				return false, err
+			}
+			subject = v
+		}
+		pass, _, err := p.rule.evalJS(subject, m)
 		if err != nil {
 			return false, err
 		}

@@ -67,7 +67,10 @@ func RenderBounded(tmpl string, s Scope, m *Meter) (string, error) {
 	var b strings.Builder
 	last := 0
 	for _, p := range phs {
-		v, found := s.Resolve(p.path)
+		v, found, err := s.resolve(p.path, m)
+		if err != nil {
+			return "", err
+		}
 		if err := chargeRender(m, v); err != nil {
 			return "", err
 		}

@@ -47,7 +47,10 @@ func RenderJSONBounded(tmpl string, s Scope, m *Meter) (string, error) {
 		literal := tmpl[last:p.start]
 		b = append(b, literal...)
 		lex.feed(literal)
-		v, found := s.Resolve(p.path)
+		v, found, err := s.resolve(p.path, m)
+		if err != nil {
+			return "", err
+		}
 		if err := m.step(1); err != nil {
 			return "", err
 		}
