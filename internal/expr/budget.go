@@ -132,13 +132,13 @@ func joinSize(a []any, limit int) int {
 	return n
 }
 
-// chargeText charges the String() of v when building it allocates (arrays, joined through
-// one string per element; other values are short or already strings).
+// chargeText charges the String() of v and its use: building it for an array (joined through
+// one string per element), a scan for a string (parsed as a number, searched, compared).
 func (m *Meter) chargeText(v any) error {
 	if a, ok := v.([]any); ok {
 		return m.alloc(2*elemBytes*len(a) + joinSize(a, m.room()+1))
 	}
-	return m.step(1)
+	return m.step(stepCost(v))
 }
 
 // chargeCoercions charges the String() of every array among vals, which comparisons and
