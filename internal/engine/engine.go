@@ -9,8 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/sequenceflow/sequenceflow/internal/expr"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
@@ -45,6 +46,9 @@ type Config struct {
 	// expr.DefaultBudgetSteps, expr.DefaultBudgetBytes); going over it is a permanent node
 	// error.
 	EvalBudget expr.Budget
+	// PreparedVersions caps how many prepared workflow versions a worker keeps (default 256);
+	// the least recently used is prepared again when needed.
+	PreparedVersions int
 }
 
 // WithDefaults fills unset fields.
@@ -54,6 +58,7 @@ func (c Config) WithDefaults() Config {
 	c.RetryMaxDelay = cmp.Or(c.RetryMaxDelay, 5*time.Minute)
 	c.MaxOutputBytes = cmp.Or(c.MaxOutputBytes, 2<<20)
 	c.EvalBudget = c.EvalBudget.WithDefaults()
+	c.PreparedVersions = cmp.Or(c.PreparedVersions, 256)
 	return c
 }
 
@@ -155,12 +160,13 @@ type Engine struct {
 	obs      Observer
 	now      func() time.Time
 	log      *slog.Logger
-	versions sync.Map // version id → *version; versions are immutable
+	versions *lru.Cache[string, *version] // by version id; versions are immutable
 }
 
 // New returns an engine.
 func New(cfg Config, d Deps) *Engine {
 	e := &Engine{cfg: cfg.WithDefaults(), store: d.Store, queue: d.Queue, nodes: d.Registry, obs: d.Observer, now: d.Now, log: d.Log}
+	e.versions, _ = lru.New[string, *version](max(1, e.cfg.PreparedVersions)) // errors only for a size below 1
 	if e.obs == nil {
 		e.obs = nopObserver{}
 	}

@@ -20,7 +20,8 @@ type Nodes interface {
 
 // version is a workflow version prepared once for execution and shared by every execution
 // path: its graph and, per node, the executor compiled for the node's config and the values
-// of the run its templates read. Versions are immutable, so it is cached by version id.
+// of the run its templates read. Versions are immutable, so it is cached by version id (the
+// PreparedVersions most recently used).
 type version struct {
 	graph *workflow.Graph
 	nodes map[string]preparedNode
@@ -35,8 +36,8 @@ type preparedNode struct {
 
 // version returns the prepared form of a workflow version, preparing it on first use.
 func (e *Engine) version(ctx context.Context, versionID string) (*version, error) {
-	if v, ok := e.versions.Load(versionID); ok {
-		return v.(*version), nil
+	if v, ok := e.versions.Get(versionID); ok {
+		return v, nil
 	}
 	def, err := e.store.Definition(ctx, versionID)
 	if err != nil {
@@ -54,8 +55,8 @@ func (e *Engine) version(ctx context.Context, versionID string) (*version, error
 		}
 		v.nodes[n.ID] = pn
 	}
-	actual, _ := e.versions.LoadOrStore(versionID, v)
-	return actual.(*version), nil
+	e.versions.Add(versionID, v)
+	return v, nil
 }
 
 // graph returns the compiled graph of a workflow version.
