@@ -103,7 +103,8 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		MaxResponseBytes: cfg.MaxResponseBytes,
 		AllowPrivate:     allowPrivate,
 		Breaker:          tel.breakerConfig(cfg),
-		Instrument:       tel.outboundTransport,
+		TracerProvider:   tel.tracing.Provider,
+		Propagator:       tel.tracing.Propagator,
 	})
 	a.registry = nodes.NewRegistry(a.outbound, nodes.APICallConfig{SelfBaseURL: cfg.APIBaseURL, Secret: func(name string) (string, bool) {
 		v := cfg.Getenv("SECRET_" + strings.ToUpper(name))

@@ -9,7 +9,6 @@ import (
 	"github.com/hibiken/asynq/x/metrics"
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/queue"
@@ -48,24 +47,9 @@ func (o *observability) pgxTracer() pgx.QueryTracer {
 	return otelpgx.NewTracer(otelpgx.WithTracerProvider(o.tracing.Provider), otelpgx.WithDisableConnectionDetailsInAttributes())
 }
 
-// outboundTransport makes each apiCall request a client span that injects traceparent.
-func (o *observability) outboundTransport(rt http.RoundTripper) http.RoundTripper {
-	return otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(o.tracing.Provider), otelhttp.WithPropagators(o.tracing.Propagator))
-}
-
 // breakerConfig exports breaker states and outcomes per host.
 func (o *observability) breakerConfig(cfg Config) outbound.BreakerConfig {
-	states := map[string]float64{"closed": 0, "half-open": 1, "open": 2}
-	return outbound.BreakerConfig{
-		Failures:    uint32(cfg.BreakerFailures),
-		OpenTimeout: cfg.BreakerOpenTimeout,
-		OnStateChange: func(host, state string) {
-			o.metrics.BreakerState.WithLabelValues(host).Set(states[state])
-		},
-		OnOutcome: func(host, outcome string) {
-			o.metrics.BreakerRequests.WithLabelValues(host, outcome).Inc()
-		},
-	}
+	return o.metrics.ObserveBreakers(outbound.BreakerConfig{Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout})
 }
 
 // registerCollectors adds the pool collector to every process, and the queue and runs

@@ -2,18 +2,29 @@ package outbound
 
 import (
 	"cmp"
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/net/http/httpguts"
 )
+
+// DefaultMaxHosts is how many target hosts have their own breaker and metric series unless
+// BreakerConfig.MaxHosts says otherwise.
+const DefaultMaxHosts = 256
+
+// OtherHost is the host label of requests to hosts beyond the cap (see BreakerConfig.MaxHosts).
+const OtherHost = "other"
 
 // BreakerConfig tunes the per-host circuit breakers.
 type BreakerConfig struct {
@@ -24,10 +35,20 @@ type BreakerConfig struct {
 	OpenTimeout time.Duration
 	// HalfOpenRequests is how many probes may run while half-open (default 1).
 	HalfOpenRequests uint32
-	// OnStateChange observes transitions ("closed", "half-open", "open").
+	// MaxHosts bounds the hosts that have a breaker of their own, and so the host label values
+	// of the callbacks below (default DefaultMaxHosts). When a new host comes and every slot is
+	// taken, the least recently used breaker with no request in flight is dropped (OnEvict); if
+	// every breaker has a request in flight, the new host's request goes out without a breaker
+	// and is reported under the host OtherHost. A host label therefore takes at most MaxHosts+1
+	// values at any time.
+	MaxHosts int
+	// OnStateChange observes transitions ("closed", "half-open", "open"); a new breaker reports
+	// "closed".
 	OnStateChange func(host, state string)
 	// OnOutcome observes each request: "success", "failure" or "rejected".
 	OnOutcome func(host, outcome string)
+	// OnEvict observes a host's breaker being dropped to make room, so that its series can go.
+	OnEvict func(host string)
 }
 
 // WithDefaults fills unset fields.
@@ -35,11 +56,15 @@ func (c BreakerConfig) WithDefaults() BreakerConfig {
 	c.Failures = cmp.Or(c.Failures, 5)
 	c.OpenTimeout = cmp.Or(c.OpenTimeout, 30*time.Second)
 	c.HalfOpenRequests = cmp.Or(c.HalfOpenRequests, 1)
+	c.MaxHosts = cmp.Or(c.MaxHosts, DefaultMaxHosts)
 	if c.OnStateChange == nil {
 		c.OnStateChange = func(string, string) {}
 	}
 	if c.OnOutcome == nil {
 		c.OnOutcome = func(string, string) {}
+	}
+	if c.OnEvict == nil {
+		c.OnEvict = func(string) {}
 	}
 	return c
 }
@@ -51,31 +76,58 @@ func (e *BreakerOpenError) Error() string {
 	return fmt.Sprintf("circuit breaker open for %s: the target failed repeatedly; not calling it for now", e.Host)
 }
 
+// InvalidHeaderError is a request header that cannot be sent (a name that is not a token, a
+// value with CR, LF, NUL or another control character). It names the header, never its value.
+type InvalidHeaderError struct{ Name string }
+
+func (e *InvalidHeaderError) Error() string {
+	return fmt.Sprintf("header %q has an invalid name or a value with a control character (CR, LF, NUL, ...)", e.Name)
+}
+
 // errServerError marks a 5xx response as a breaker failure; the response itself still goes
 // back to the caller.
 var errServerError = errors.New("server error")
 
-// breakerTransport guards each target host with its own circuit breaker. A request's outcome
-// is settled when its response body is closed, so a target that sends headers and then stalls
-// or breaks off mid-body counts as failing too.
+// hostBreaker is one host's breaker and how many of its requests are in flight; only idle
+// ones are evicted.
+type hostBreaker struct {
+	host     string
+	cb       *gobreaker.TwoStepCircuitBreaker[*http.Response]
+	inFlight int
+	lru      *list.Element
+}
+
+// breakerTransport guards each target host with its own circuit breaker, keeping at most
+// MaxHosts of them (least recently used idle ones are dropped). A request's outcome is settled
+// when its response body is closed, so a target that sends headers and then stalls or breaks
+// off mid-body counts as failing too. Requests the target never saw because of the caller
+// (cancelled, refused by the SSRF guard, an invalid header) do not count.
 type breakerTransport struct {
 	next     http.RoundTripper
 	cfg      BreakerConfig
 	mu       sync.Mutex
-	breakers map[string]*gobreaker.TwoStepCircuitBreaker[*http.Response]
+	breakers map[string]*hostBreaker
+	lru      *list.List // of *hostBreaker, most recently used first
 }
 
 func newBreakerTransport(next http.RoundTripper, cfg BreakerConfig) *breakerTransport {
-	return &breakerTransport{next: next, cfg: cfg.WithDefaults(), breakers: map[string]*gobreaker.TwoStepCircuitBreaker[*http.Response]{}}
+	return &breakerTransport{next: next, cfg: cfg.WithDefaults(), breakers: map[string]*hostBreaker{}, lru: list.New()}
 }
 
-func (t *breakerTransport) breaker(host string) *gobreaker.TwoStepCircuitBreaker[*http.Response] {
+// acquire returns host's breaker with one more request in flight, creating it (and evicting an
+// idle one if the map is full); nil when every kept breaker is busy.
+func (t *breakerTransport) acquire(host string) *hostBreaker {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if cb, ok := t.breakers[host]; ok {
-		return cb
+	if b, ok := t.breakers[host]; ok {
+		b.inFlight++
+		t.lru.MoveToFront(b.lru)
+		return b
 	}
-	cb := gobreaker.NewTwoStepCircuitBreaker[*http.Response](gobreaker.Settings{
+	if len(t.breakers) >= t.cfg.MaxHosts && !t.evictIdle() {
+		return nil
+	}
+	b := &hostBreaker{host: host, inFlight: 1, cb: gobreaker.NewTwoStepCircuitBreaker[*http.Response](gobreaker.Settings{
 		Name:        host,
 		MaxRequests: t.cfg.HalfOpenRequests,
 		Timeout:     t.cfg.OpenTimeout,
@@ -83,44 +135,126 @@ func (t *breakerTransport) breaker(host string) *gobreaker.TwoStepCircuitBreaker
 		OnStateChange: func(name string, _, to gobreaker.State) {
 			t.cfg.OnStateChange(name, to.String())
 		},
-		// A request the caller cancelled says nothing about the target.
-		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
-	})
-	t.breakers[host] = cb
+		IsExcluded: notTheTargets,
+	})}
+	b.lru = t.lru.PushFront(b)
+	t.breakers[host] = b
 	t.cfg.OnStateChange(host, gobreaker.StateClosed.String())
-	return cb
+	return b
+}
+
+// evictIdle drops the least recently used breaker with no request in flight. t.mu is held, so
+// OnEvict is ordered with the OnStateChange of a breaker made for the same host again.
+func (t *breakerTransport) evictIdle() bool {
+	for e := t.lru.Back(); e != nil; e = e.Prev() {
+		b := e.Value.(*hostBreaker)
+		if b.inFlight == 0 {
+			t.lru.Remove(e)
+			delete(t.breakers, b.host)
+			t.cfg.OnEvict(b.host)
+			return true
+		}
+	}
+	return false
+}
+
+func (t *breakerTransport) release(b *hostBreaker) {
+	t.mu.Lock()
+	b.inFlight--
+	t.mu.Unlock()
+}
+
+// hosts is how many breakers are kept.
+func (t *breakerTransport) hosts() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.breakers)
+}
+
+// notTheTargets reports errors that say nothing about the target: the caller cancelled, or the
+// request was refused before anything was sent.
+func notTheTargets(err error) bool {
+	var invalid *InvalidHeaderError
+	return errors.Is(err, context.Canceled) || IsBlocked(err) || errors.As(err, &invalid)
+}
+
+// checkHeaders refuses what net/http would refuse to send, before the breaker counts it.
+func checkHeaders(h http.Header) error {
+	for name, values := range h {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return &InvalidHeaderError{Name: name}
+		}
+		for _, v := range values {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return &InvalidHeaderError{Name: name}
+			}
+		}
+	}
+	return nil
 }
 
 func (t *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	host := req.URL.Host
-	cb := t.breaker(host)
-	done, err := cb.Allow()
+	if err := checkHeaders(req.Header); err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	host := hostKey(req.URL)
+	b := t.acquire(host)
+	if b == nil {
+		return t.unguarded(req)
+	}
+	done, err := b.cb.Allow()
 	if err != nil {
+		t.release(b)
 		t.cfg.OnOutcome(host, "rejected")
 		trace.SpanFromContext(req.Context()).AddEvent("circuit breaker open", trace.WithAttributes(
-			attribute.String("server.address", host), attribute.String("breaker.state", cb.State().String())))
+			attribute.String("server.address", host), attribute.String("breaker.state", b.cb.State().String())))
 		return nil, &BreakerOpenError{Host: host}
 	}
-	settle := func(err error) {
+	return t.send(req, host, func(err error) {
 		done(err)
+		t.release(b)
+	})
+}
+
+// unguarded sends a request to a host beyond the cap while every kept breaker is busy.
+func (t *breakerTransport) unguarded(req *http.Request) (*http.Response, error) {
+	return t.send(req, OtherHost, func(error) {})
+}
+
+// send makes the request and reports its outcome through settle and OnOutcome once.
+func (t *breakerTransport) send(req *http.Request, label string, settle func(error)) (*http.Response, error) {
+	report := func(err error) {
+		settle(err)
 		switch {
 		case err == nil:
-			t.cfg.OnOutcome(host, "success")
-		case !errors.Is(err, context.Canceled):
-			t.cfg.OnOutcome(host, "failure")
+			t.cfg.OnOutcome(label, "success")
+		case !notTheTargets(err):
+			t.cfg.OnOutcome(label, "failure")
 		}
 	}
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
-		settle(err)
+		report(err)
 		return nil, err
 	}
 	if resp.StatusCode >= 500 {
-		settle(errServerError)
+		report(errServerError)
 		return resp, nil
 	}
-	resp.Body = &settledBody{ReadCloser: resp.Body, settle: settle}
+	resp.Body = &settledBody{ReadCloser: resp.Body, settle: report}
 	return resp, nil
+}
+
+// hostKey is a URL's host in one spelling: lower case, without the scheme's default port.
+func hostKey(u *url.URL) string {
+	host := strings.ToLower(u.Host)
+	if p := u.Port(); (p == "80" && u.Scheme == "http") || (p == "443" && u.Scheme == "https") {
+		host = strings.TrimSuffix(host, ":"+p)
+	}
+	return host
 }
 
 // settledBody reports its request's outcome to the breaker once, on Close: a failure if a

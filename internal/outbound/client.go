@@ -12,6 +12,10 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config tunes the shared client.
@@ -25,13 +29,22 @@ type Config struct {
 	// MaxIdleConnsPerHost sizes the keep-alive pool per target (default 64).
 	MaxIdleConnsPerHost int
 	// AllowPrivate lets requests reach loopback and private addresses (the mock endpoints on
-	// a laptop or in compose). Link-local and cloud metadata addresses are refused regardless.
+	// a laptop or in compose). Link-local, cloud metadata and the other special-purpose
+	// addresses of the guard's table are refused regardless.
 	AllowPrivate bool
+	// Resolver looks up target hosts (default net.DefaultResolver). The guard judges every
+	// address it returns before dialling.
+	Resolver Resolver
+	// Dial connects to an address the guard allowed (default a net.Dialer with DialTimeout
+	// whose Control hook checks the address once more).
+	Dial DialFunc
 	// Breaker tunes the per-host circuit breakers.
 	Breaker BreakerConfig
-	// Instrument wraps the transport, outermost (e.g. an OpenTelemetry client transport that
-	// injects traceparent); nil leaves it as is.
-	Instrument func(http.RoundTripper) http.RoundTripper
+	// TracerProvider, when set, makes every request (every redirect hop) a client span that
+	// injects the trace context with Propagator; secret values in the request's context are
+	// scrubbed from those spans.
+	TracerProvider trace.TracerProvider
+	Propagator     propagation.TextMapPropagator
 }
 
 // WithDefaults fills unset fields.
@@ -40,6 +53,16 @@ func (c Config) WithDefaults() Config {
 	c.MaxRedirects = cmp.Or(c.MaxRedirects, 5)
 	c.DialTimeout = cmp.Or(c.DialTimeout, 5*time.Second)
 	c.MaxIdleConnsPerHost = cmp.Or(c.MaxIdleConnsPerHost, 64)
+	if c.Resolver == nil {
+		c.Resolver = net.DefaultResolver
+	}
+	if c.Dial == nil {
+		dialer := &net.Dialer{Timeout: c.DialTimeout, KeepAlive: 30 * time.Second, Control: dialControl(c.AllowPrivate)}
+		c.Dial = dialer.DialContext
+	}
+	if c.Propagator == nil {
+		c.Propagator = propagation.TraceContext{}
+	}
 	return c
 }
 
@@ -61,15 +84,15 @@ type Client struct {
 	// transport is kept to close idle connections directly: the breaker and instrumentation
 	// wrappers do not pass CloseIdleConnections through.
 	transport *http.Transport
+	breakers  *breakerTransport
 }
 
 // NewClient returns a client with its own transport.
 func NewClient(cfg Config) *Client {
 	cfg = cfg.WithDefaults()
-	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second, Control: dialControl(cfg.AllowPrivate)}
 	transport := &http.Transport{
 		// No proxy: the SSRF guard must see the real target's address.
-		DialContext:           dialer.DialContext,
+		DialContext:           guardedDial(cfg.Resolver, cfg.Dial, cfg.AllowPrivate),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          512,
 		MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerHost,
@@ -77,18 +100,15 @@ func NewClient(cfg Config) *Client {
 		TLSHandshakeTimeout:   cfg.DialTimeout,
 		ExpectContinueTimeout: time.Second,
 	}
-	var rt http.RoundTripper = newBreakerTransport(transport, cfg.Breaker)
-	if cfg.Instrument != nil {
-		rt = cfg.Instrument(rt)
+	breakers := newBreakerTransport(transport, cfg.Breaker)
+	var rt http.RoundTripper = breakers
+	if cfg.TracerProvider != nil {
+		rt = otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(scrubbingTracerProvider(cfg.TracerProvider)),
+			otelhttp.WithPropagators(cfg.Propagator))
 	}
-	return &Client{cfg: cfg, transport: transport, http: &http.Client{
-		Transport: rt,
-		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
-			if len(via) > cfg.MaxRedirects {
-				return fmt.Errorf("stopped after %d redirects", cfg.MaxRedirects)
-			}
-			return nil
-		},
+	return &Client{cfg: cfg, transport: transport, breakers: breakers, http: &http.Client{
+		Transport:     rt,
+		CheckRedirect: checkRedirect(cfg.MaxRedirects),
 	}}
 }
 

@@ -2,28 +2,159 @@ package outbound_test
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 )
 
-func get(c *outbound.Client, url string) error {
-	req, err := http.NewRequestWithContext(context.Background(), "GET", url, nil)
-	if err != nil {
-		return err
+// The guard's decision over the IANA special-purpose registries: global unicast is allowed,
+// private-use, shared, loopback and unique-local only when private targets are allowed, and
+// everything else in the registries never; addresses that embed IPv4 (mapped, NAT64, 6to4,
+// Teredo) are judged by what they embed. A refusal names the registry's entry.
+func TestCheckAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		addr         string
+		strict, open bool
+		reason       string // substring of the refusal
+	}{
+		{"8.8.8.8", true, true, ""},
+		{"172.32.0.1", true, true, ""},
+		{"198.20.0.1", true, true, ""},
+		{"2606:4700::1111", true, true, ""},
+		{"0.0.0.0", false, false, "This host on this network"},
+		{"0.1.2.3", false, false, "This network"},
+		{"10.1.2.3", false, true, "Private-Use"},
+		{"100.64.0.1", false, true, "Shared Address Space"},
+		{"100.100.100.200", false, false, "metadata"},
+		{"127.0.0.1", false, true, "Loopback"},
+		{"127.255.0.9", false, true, "Loopback"},
+		{"169.254.169.254", false, false, "cloud metadata addresses are never allowed"},
+		{"169.254.10.10", false, false, "Link Local"},
+		{"172.16.0.1", false, true, "Private-Use"},
+		{"192.0.0.8", false, false, "IETF Protocol Assignments"},
+		{"192.0.2.1", false, false, "TEST-NET-1"},
+		{"192.88.99.1", false, false, "6to4 Relay Anycast"},
+		{"192.168.1.1", false, true, "Private-Use"},
+		{"198.18.0.1", false, false, "Benchmarking"},
+		{"198.19.255.255", false, false, "Benchmarking"},
+		{"198.51.100.7", false, false, "TEST-NET-2"},
+		{"203.0.113.9", false, false, "TEST-NET-3"},
+		{"224.0.0.1", false, false, "Multicast"},
+		{"239.255.255.250", false, false, "Multicast"},
+		{"240.0.0.1", false, false, "Reserved"},
+		{"255.255.255.255", false, false, "Limited Broadcast"},
+		{"::", false, false, "Unspecified Address"},
+		{"::1", false, true, "Loopback Address"},
+		{"::ffff:127.0.0.1", false, true, "Loopback"},
+		{"::ffff:169.254.169.254", false, false, "metadata"},
+		{"::ffff:8.8.8.8", true, true, ""},
+		{"::127.0.0.1", false, false, "IPv4-Compatible"},
+		{"::8.8.8.8", false, false, "IPv4-Compatible"},
+		{"::ffff:0:10.0.0.1", false, false, "IPv4-translated"},
+		{"64:ff9b::8.8.8.8", true, true, ""},
+		{"64:ff9b::10.0.0.1", false, true, "embeds 10.0.0.1"},
+		{"64:ff9b::169.254.169.254", false, false, "metadata"},
+		{"64:ff9b:1::8.8.8.8", false, true, "Local-use IPv4/IPv6 Translation"},
+		{"2002:808:808::1", true, true, ""},
+		{"2002:a00:1::1", false, true, "6to4) embeds 10.0.0.1"},
+		{"2002:a9fe:a9fe::1", false, false, "metadata"},
+		{"2001:0:4136:e378:8000:63bf:f7f7:f7f7", true, true, ""},                  // server 65.54.227.120, client 8.8.8.8
+		{"2001:0:4136:e378:8000:63bf:80ff:fffe", false, true, "embeds 127.0.0.1"}, // client 127.0.0.1
+		{"2001:0:4136:e378:8000:63bf:3fff:fdd2", false, false, "TEST-NET-1"},      // client 192.0.2.45
+		{"2001:0:a00:1:8000:63bf:f7f7:f7f7", false, true, "embeds 10.0.0.1"},      // server 10.0.0.1
+		{"2001:2::1", false, false, "IETF Protocol Assignments"},
+		{"2001:db8::1", false, false, "Documentation"},
+		{"3fff::1", false, false, "Documentation"},
+		{"100::1", false, false, "Discard-Only"},
+		{"5f00::1", false, false, "SRv6"},
+		{"fc00::1", false, true, "Unique-Local"},
+		{"fd12:3456::1", false, true, "Unique-Local"},
+		{"fd00:ec2::254", false, false, "metadata"},
+		{"fe80::1", false, false, "Link-Local Unicast"},
+		{"fe80::1%eth0", false, false, "Link-Local Unicast"},
+		{"fd00::1%eth0", false, true, "Unique-Local"},
+		{"fec0::1", false, false, "Site-Local"},
+		{"ff02::1", false, false, "Multicast"},
+		{"ff05::1:3", false, false, "Multicast"},
 	}
-	_, err = c.Do(req)
-	return err
+	for _, tc := range tests {
+		ip := netip.MustParseAddr(tc.addr)
+		for _, allow := range []bool{false, true} {
+			want := tc.strict
+			if allow {
+				want = tc.open
+			}
+			reason, ok := outbound.CheckAddr(ip, allow)
+			if ok != want {
+				t.Errorf("%s (allowPrivate %v): allowed %v (%s), want %v", tc.addr, allow, ok, reason, want)
+			}
+			if !ok && !strings.Contains(reason, tc.reason) {
+				t.Errorf("%s (allowPrivate %v): reason %q, want it to mention %q", tc.addr, allow, reason, tc.reason)
+			}
+			if !ok && !allow && tc.open && !strings.Contains(reason, "OUTBOUND_ALLOW_PRIVATE") {
+				t.Errorf("%s: reason %q does not say how to allow private targets", tc.addr, reason)
+			}
+		}
+	}
 }
 
-// The SSRF guard checks the resolved address at dial time: link-local and metadata addresses
-// are always refused, loopback and private ones unless allowed, and a redirect cannot bypass
-// it. Refusals happen before any packet is sent.
-func TestSSRFGuard(t *testing.T) {
-	t.Parallel()
+// fakeResolver hands the guard the addresses of made-up host names.
+type fakeResolver map[string][]string
+
+func (r fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, a := range r[host] {
+		out = append(out, netip.MustParseAddr(a))
+	}
+	if len(out) == 0 {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return out, nil
+}
+
+var errNotLoopback = errors.New("the test dialer connects to loopback only")
+
+// loopbackDialer records every address it is asked to connect to and connects only to
+// loopback: whatever the guard decides, no packet leaves the machine.
+type loopbackDialer struct {
+	mu    sync.Mutex
+	asked []string
+}
+
+func (d *loopbackDialer) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	d.mu.Lock()
+	d.asked = append(d.asked, address)
+	d.mu.Unlock()
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil || !ap.Addr().IsLoopback() {
+		return nil, errNotLoopback
+	}
+	return (&net.Dialer{}).DialContext(ctx, network, address)
+}
+
+func (d *loopbackDialer) take() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	asked := d.asked
+	d.asked = nil
+	return asked
+}
+
+// The guard refuses at dial time, on the addresses a name resolves to, before the dialer is
+// asked for anything: names of metadata, private, mapped, NAT64, Teredo and unique-local
+// addresses, IP literals, a redirect to metadata. A name with both a refused and an allowed
+// address connects to the allowed one only. Allowed private addresses reach the dialer (which
+// connects to loopback only).
+func TestSSRFGuardAtDial(t *testing.T) {
 	local := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/to-metadata" {
 			http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
@@ -32,38 +163,75 @@ func TestSSRFGuard(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(local.Close)
-	strict := outbound.NewClient(outbound.Config{})
-	open := outbound.NewClient(outbound.Config{AllowPrivate: true})
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(local.URL, "http://"))
+	resolver := fakeResolver{
+		"metadata.test": {"169.254.169.254"},
+		"private.test":  {"10.0.0.5"},
+		"mapped.test":   {"::ffff:169.254.169.254"},
+		"nat64.test":    {"64:ff9b::a9fe:a9fe"},
+		"teredo.test":   {"2001:0:4136:e378:8000:63bf:80ff:fffe"},
+		"ula.test":      {"fd00::1"},
+		"docs.test":     {"192.0.2.10", "2001:db8::10"},
+		"mixed.test":    {"169.254.169.254", "10.0.0.5", "127.0.0.1"},
+		"loopback.test": {"127.0.0.1"},
+	}
+	dialer := &loopbackDialer{}
+	strict := outbound.NewClient(outbound.Config{Resolver: resolver, Dial: dialer.dial})
+	open := outbound.NewClient(outbound.Config{AllowPrivate: true, Resolver: resolver, Dial: dialer.dial})
+	at := func(host string) string { return "http://" + host + ":" + port + "/" }
 
 	tests := []struct {
 		name    string
 		client  *outbound.Client
 		url     string
-		blocked string // substring of the refusal; "" means allowed
+		blocked string   // substring of the refusal; "" means the request is answered
+		dialled []string // addresses the dialer is asked for, in order
 	}{
-		{"loopback refused by default", strict, local.URL, "loopback and private"},
-		{"localhost name resolves to loopback", strict, strings.Replace(local.URL, "127.0.0.1", "localhost", 1), "loopback and private"},
-		{"loopback allowed when configured", open, local.URL, ""},
-		{"metadata always refused", open, "http://169.254.169.254/latest/meta-data/", "metadata"},
-		{"link-local always refused", open, "http://169.254.10.10/", "link-local"},
-		{"IPv6 link-local refused", open, "http://[fe80::1]/", "link-local"},
-		{"redirect to metadata refused", open, local.URL + "/to-metadata", "metadata"},
-		{"private range refused by default", strict, "http://10.1.2.3/", "loopback and private"},
-		{"unspecified refused", open, "http://0.0.0.0/", "unspecified"},
+		{"metadata name", open, at("metadata.test"), "metadata", nil},
+		{"private name, strict", strict, at("private.test"), "Private-Use", nil},
+		{"private name, allowed", open, at("private.test"), "", []string{"10.0.0.5:" + port}},
+		{"IPv4-mapped metadata", open, at("mapped.test"), "metadata", nil},
+		{"NAT64 metadata", open, at("nat64.test"), "metadata", nil},
+		{"Teredo loopback, strict", strict, at("teredo.test"), "embeds 127.0.0.1", nil},
+		{"unique-local, strict", strict, at("ula.test"), "Unique-Local", nil},
+		{"documentation, both families", open, at("docs.test"), "TEST-NET-1", nil},
+		{"mixed, strict", strict, at("mixed.test"), "metadata", nil},
+		{"mixed, allowed", open, at("mixed.test"), "", []string{"10.0.0.5:" + port, "127.0.0.1:" + port}},
+		{"loopback name, strict", strict, at("loopback.test"), "Loopback", nil},
+		{"loopback name, allowed", open, at("loopback.test"), "", []string{"127.0.0.1:" + port}},
+		{"metadata literal", open, "http://169.254.169.254/latest/meta-data/", "metadata", nil},
+		{"IPv6 link-local literal", open, "http://[fe80::1%25eth0]/", "Link-Local", nil},
+		{"broadcast literal", open, "http://255.255.255.255/", "Limited Broadcast", nil},
+		{"redirect to metadata", open, local.URL + "/to-metadata", "metadata", []string{"127.0.0.1:" + port}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			err := get(tc.client, tc.url)
-			if tc.blocked == "" {
-				if err != nil {
-					t.Fatalf("GET %s: %v, want allowed", tc.url, err)
-				}
-				return
-			}
+	for _, tc := range tests { // one at a time: the dialer's record is shared
+		err := get(tc.client, tc.url)
+		dialled := dialer.take()
+		switch {
+		case tc.blocked != "":
 			if !outbound.IsBlocked(err) || !strings.Contains(err.Error(), tc.blocked) {
-				t.Fatalf("GET %s: %v, want refused (%s)", tc.url, err, tc.blocked)
+				t.Errorf("%s: GET %s: %v, want refused (%s)", tc.name, tc.url, err, tc.blocked)
 			}
-		})
+		case slices.Contains(dialled, "127.0.0.1:"+port):
+			if err != nil {
+				t.Errorf("%s: GET %s: %v, want the loopback target's answer", tc.name, tc.url, err)
+			}
+		case !errors.Is(err, errNotLoopback):
+			t.Errorf("%s: GET %s: %v, want it allowed through to the dialer", tc.name, tc.url, err)
+		}
+		if !slices.Equal(dialled, tc.dialled) {
+			t.Errorf("%s: the dialer was asked for %v, want %v", tc.name, dialled, tc.dialled)
+		}
 	}
+	strict.CloseIdle()
+	open.CloseIdle()
+}
+
+func get(c *outbound.Client, url string) error {
+	req, err := http.NewRequestWithContext(context.Background(), "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	_, err = c.Do(req)
+	return err
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/goleak"
 
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
@@ -122,22 +123,15 @@ func TestHostileSlowDripEndsAtDeadline(t *testing.T) {
 	closeAndCheckConns(t, c, srv)
 }
 
-// roundTripperFunc wraps a transport the way the tracing transport does: it forwards requests
-// and nothing else (no CloseIdleConnections).
-type roundTripperFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
 // 500 and 429 are answers, not transport errors: they come back as responses with their
 // headers (Retry-After) and body, and their connection is reused. CloseIdle then closes the
-// kept-alive connections even through an instrumenting wrapper.
+// kept-alive connections even through the tracing transport, which does not pass
+// CloseIdleConnections on.
 func TestHostileStatusesAreResponses(t *testing.T) {
 	t.Parallel()
 	down := outboundtest.NewHostile(t, outboundtest.Status(http.StatusInternalServerError))
 	limited := outboundtest.NewHostile(t, outboundtest.Status(http.StatusTooManyRequests, "Retry-After", "2"))
-	c := outbound.NewClient(outbound.Config{AllowPrivate: true, Instrument: func(next http.RoundTripper) http.RoundTripper {
-		return roundTripperFunc(next.RoundTrip)
-	}})
+	c := outbound.NewClient(outbound.Config{AllowPrivate: true, TracerProvider: noop.NewTracerProvider()})
 	tests := []struct {
 		srv        *outboundtest.Hostile
 		code       int
