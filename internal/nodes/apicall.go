@@ -9,11 +9,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/sequenceflow/sequenceflow/internal/expr"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
@@ -34,32 +35,6 @@ type APICallConfig struct {
 	// Secret resolves {{$secrets.NAME}} in header values at execution time (from SECRET_NAME
 	// in the environment); nil means no secrets are available.
 	Secret func(name string) (string, bool)
-}
-
-// secretRef matches {{$secrets.NAME}} in a header value.
-var secretRef = regexp.MustCompile(`\{\{\s*\$secrets\.([A-Za-z0-9_]+)\s*\}\}`)
-
-// redactedHeaders never reach a task's output: they carry credentials.
-var redactedHeaders = map[string]bool{"authorization": true, "proxy-authorization": true, "cookie": true, "set-cookie": true}
-
-// withSecrets replaces secret references in a header value. Secrets are resolved only here,
-// not in the template scope, so no other template (URL, body, notification) can reveal one.
-func (a apiCall) withSecrets(value string) (string, error) {
-	var missing []string
-	out := secretRef.ReplaceAllStringFunc(value, func(ref string) string {
-		name := secretRef.FindStringSubmatch(ref)[1]
-		if a.cfg.Secret != nil {
-			if v, ok := a.cfg.Secret(name); ok {
-				return v
-			}
-		}
-		missing = append(missing, name)
-		return ""
-	})
-	if len(missing) > 0 {
-		return "", fmt.Errorf("secret %s is not set: define SECRET_%s in the worker's environment", missing[0], strings.ToUpper(missing[0]))
-	}
-	return out, nil
 }
 
 type apiCall struct {
@@ -141,6 +116,9 @@ func (a apiCall) Validate(config json.RawMessage) []workflow.Problem {
 	}
 	problems := append(checkTemplate("url", cfg.URL), checkTemplate("bodyTemplate", cfg.BodyTemplate)...)
 	for i, h := range cfg.Headers {
+		if h.Key != "" && !httpguts.ValidHeaderFieldName(h.Key) {
+			problems = append(problems, workflow.Problem{Field: fmt.Sprintf("headers[%d].key", i), Message: fmt.Sprintf("%q is not a valid header name", h.Key)})
+		}
 		problems = append(problems, checkTemplate(fmt.Sprintf("headers[%d].value", i), h.Value)...)
 	}
 	return problems
@@ -172,6 +150,17 @@ func (a apiCall) Execute(ctx context.Context, in Input) (Output, error) {
 		return Output{}, a.fail(budgetError("url template", err), cfg.URL)
 	}
 	target := encodeURL(rendered)
+	headers, used, err := a.headers(cfg, in.Scope, m)
+	secrets := outbound.NewSecrets(append(used, urlCredentials(target)...)...)
+	if err != nil {
+		return scrubResult(secrets, Output{}, a.fail(AsError(err), cfg.URL))
+	}
+	out, err := a.call(outbound.WithSecrets(ctx, secrets), cfg, in, m, target, headers)
+	return scrubResult(secrets, out, err)
+}
+
+// call sends the request and turns the response into the seed's envelope.
+func (a apiCall) call(ctx context.Context, cfg apiCallConfig, in Input, m *expr.Meter, target string, headers http.Header) (Output, error) {
 	shown := redactURL(target) // what logs and errors may say of the target
 	var body []byte
 	sendBody := cfg.BodyTemplate != "" && (cfg.Method == "POST" || cfg.Method == "PUT" || cfg.Method == "PATCH")
@@ -193,20 +182,7 @@ func (a apiCall) Execute(ctx context.Context, in Input) (Output, error) {
 	if !sendBody {
 		req.Body, req.ContentLength = http.NoBody, 0
 	}
-	for _, h := range cfg.Headers {
-		if !truthy(h.Enabled) || h.Key == "" || h.Value == "" {
-			continue
-		}
-		value, err := a.withSecrets(h.Value)
-		if err != nil {
-			return Output{}, a.fail(&Error{Reason: "config", Err: err}, cfg.URL)
-		}
-		rendered, err := expr.RenderBounded(value, in.Scope, m)
-		if err != nil {
-			return Output{}, a.fail(budgetError("header "+h.Key, err), cfg.URL)
-		}
-		req.Header.Set(h.Key, rendered)
-	}
+	req.Header = headers
 	if sendBody && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -295,6 +271,10 @@ func classifyTransport(err error) *Error {
 	switch {
 	case outbound.IsBlocked(err):
 		return &Error{Reason: "blocked_address", Err: err}
+	case errors.As(err, new(*outbound.InvalidHeaderError)):
+		return &Error{Reason: "invalid_header", Err: err}
+	case errors.Is(err, outbound.ErrRedirectCarriesSecret):
+		return &Error{Reason: "response", Err: err}
 	case outbound.IsBreakerOpen(err):
 		return &Error{Retryable: true, Reason: "breaker_open", Err: err}
 	case errors.Is(err, outbound.ErrResponseTooLarge):

@@ -84,7 +84,8 @@ type Error struct {
 	// RetryAfter is the least wait the target asked for (HTTP 429/503 Retry-After).
 	RetryAfter time.Duration
 	// Reason is a low-cardinality class: timeout, connection, http_5xx, http_429, http_status,
-	// config, response, budget (a rule or template went over its work budget).
+	// config, response, blocked_address, breaker_open, invalid_header, cancelled, budget (a
+	// rule or template went over its work budget).
 	Reason string
 	// Output is the payload to continue with when onError is "continue"; nil means
 	// {"error": message}.
