@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -29,20 +31,28 @@ import (
 // key a client presents, a wrong key it tries and its cookie. The run calls a target that
 // succeeds, answers 500, fails once with 503 (retried), is refused at connect, answers
 // garbled JSON, cannot be built into a request, and the process's own mock API; the run's
-// logs mask the URL password in every message.
+// logs mask the URL password in every message. The target reflects what it receives (headers
+// echoed in JSON bodies, in an HTML error page, in a redirect's location) and redirects to
+// another host: the secret and the URL credentials, in any encoding, reach neither the run's
+// stored outputs and logs, nor its spans, nor the process log, and the other host gets none
+// of the node's headers.
 func TestSecretsNeverLeakToSpansOrLogs(t *testing.T) {
 	t.Parallel()
 	secret, cookie, proxyAuth := distinct("secret"), distinct("cookie"), distinct("proxy")
 	setCookie, urlPassword := distinct("setcookie"), distinct("urlpass")
 	apiKey, wrongKey, clientCookie := distinct("apikey"), distinct("wrongkey"), distinct("clientcookie")
 	basic := base64.StdEncoding.EncodeToString([]byte("robot:" + urlPassword))
+	secretB64 := base64.StdEncoding.EncodeToString([]byte(secret))
+	// What the run's stored record must not hold: the secrets of the execution, reflected or not.
+	stored := map[string]string{"secret": secret, "secret in base64": secretB64, "URL password": urlPassword, "Basic credentials": basic}
 	leaks := map[string]string{
-		"secret": secret, "Cookie": cookie, "Proxy-Authorization": proxyAuth, "Set-Cookie": setCookie,
+		"secret": secret, "secret in base64": secretB64, "Cookie": cookie, "Proxy-Authorization": proxyAuth, "Set-Cookie": setCookie,
 		"URL password": urlPassword, "Basic credentials": basic, "API key": apiKey, "wrong API key": wrongKey,
 		"client Cookie": clientCookie,
 	}
 
-	target := newEchoTarget(t, setCookie)
+	other := newEchoTarget(t, setCookie, "")
+	target := newEchoTarget(t, setCookie, other.url)
 	rec, traceTo := traced(t)
 	var logs procOutput
 	srv := apptest.StartLogged(t, app.RoleDev, &logs, func(c *app.Config) {
@@ -81,9 +91,12 @@ func TestSecretsNeverLeakToSpansOrLogs(t *testing.T) {
 		APICall("refused", "GET", "http://robot:"+urlPassword+"@"+closed+"/", map[string]any{"retries": 0, "onError": "continue"}).
 		APICall("garbled", "GET", userinfo+"/garbled", map[string]any{"retries": 0, "onError": "continue"}).
 		APICall("badport", "GET", "http://robot:"+urlPassword+"@127.0.0.1:{{$run.input.port}}/", map[string]any{"onError": "continue"}).
+		APICall("errorpage", "GET", target.url+"/error-page", withCreds(map[string]any{"retries": 0, "onError": "continue"})).
+		APICall("reflectredirect", "GET", target.url+"/reflect-redirect", withCreds(map[string]any{"retries": 0, "onError": "continue"})).
+		APICall("crosshost", "GET", target.url+"/cross-host", withCreds(nil)).
 		APICall("self", "GET", srv.URL+"/workflows/api/test-weather?city=Oslo", withCreds(nil)).
 		Notify("tell", "done").
-		Chain("in", "call", "fails", "flaky", "userinfo", "refused", "garbled", "badport", "self", "tell").JSON()
+		Chain("in", "call", "fails", "flaky", "userinfo", "refused", "garbled", "badport", "errorpage", "reflectredirect", "crosshost", "self", "tell").JSON()
 
 	// A wrong key is refused (and must not be logged either).
 	resp, err := (&http.Client{Transport: withHeaders{"X-API-Key": wrongKey}}).Get(srv.URL + "/workflows")
@@ -107,11 +120,11 @@ func TestSecretsNeverLeakToSpansOrLogs(t *testing.T) {
 		t.Fatalf("run %s, want succeeded (failures are continued)", st)
 	}
 	waitSpan(t, rec, "tell")
-	checkURLPasswordMasked(t, keyClient, srv.URL+"/workflows/runs/"+runID, urlPassword)
+	checkRunRecord(t, keyClient, srv.URL+"/workflows/runs/"+runID, stored)
 	srv.Stop() // every span ended, every log line written
 
 	// The target really got the credentials, so their absence below means something.
-	for path, n := range map[string]int{"/echo": 2, "/fail": 1, "/flaky": 2} {
+	for path, n := range map[string]int{"/echo": 2, "/fail": 1, "/flaky": 2, "/error-page": 1, "/reflect-redirect": 1, "/cross-host": 1} {
 		if got := target.received(path, "Authorization"); len(got) < n {
 			t.Errorf("%s received %d requests, want at least %d", path, len(got), n)
 		}
@@ -130,10 +143,21 @@ func TestSecretsNeverLeakToSpansOrLogs(t *testing.T) {
 	if got := target.received("/echo", "Authorization"); !slices.Contains(got, "Basic "+basic) {
 		t.Errorf("/echo received Authorization %q, want the URL's Basic credentials among them", got)
 	}
+	if got := target.received("/landing", "Authorization"); len(got) != 0 {
+		t.Errorf("the redirect carrying the secret was followed %d times, want never", len(got))
+	}
+	if got := other.received("/echo", "User-Agent"); len(got) != 1 {
+		t.Errorf("the other host got %d requests, want the 1 redirected one", len(got))
+	}
+	for _, header := range []string{"Authorization", "X-Api-Key", "Cookie", "Proxy-Authorization"} {
+		if got := other.received("/echo", header); len(got) != 1 || got[0] != "" {
+			t.Errorf("the other host received %s %q after the cross-host redirect, want none", header, got)
+		}
+	}
 
 	s := collect(t, rec)
 	clientSpans := 0
-	for _, node := range []string{"call", "fails", "flaky", "userinfo", "refused", "garbled", "self"} {
+	for _, node := range []string{"call", "fails", "flaky", "userinfo", "refused", "garbled", "errorpage", "reflectredirect", "crosshost", "self"} {
 		for _, task := range s.tasks(node) {
 			s.httpChild(task, trace.SpanKindClient)
 			clientSpans++
@@ -167,17 +191,27 @@ func TestSecretsNeverLeakToSpansOrLogs(t *testing.T) {
 	}
 }
 
-// checkURLPasswordMasked checks that a URL's password is masked in a run's detail and logs,
-// error messages included; other credentials there are covered by the apiCall node's tests.
-func checkURLPasswordMasked(t *testing.T, c *http.Client, runURL, password string) {
+// checkRunRecord checks that the run's status and logs (task outputs, errors and log
+// lines, as the API serves them from PostgreSQL) hold none of the secrets, that reflections
+// were replaced by [redacted], and that the URL password is masked in messages.
+func checkRunRecord(t *testing.T, c *http.Client, runURL string, secrets map[string]string) {
 	t.Helper()
 	for _, path := range []string{"/status", "/logs"} {
-		if body := getBody(t, c, runURL+path); strings.Contains(body, password) {
-			t.Errorf("the run's %s carries the URL password: %s", path, body)
+		body := getBody(t, c, runURL+path)
+		var decoded any // JSON escapes (\u0026, \") must not hide a value
+		if err := json.Unmarshal([]byte(body), &decoded); err != nil {
+			t.Fatalf("the run's %q is not JSON: %v", path, err)
+		}
+		text := body + fmt.Sprintf("%v", decoded)
+		for what, v := range secrets {
+			if strings.Contains(text, v) {
+				t.Errorf("the run's %q carries the %s: %s", path, what, body)
+			}
 		}
 	}
 	logs := getBody(t, c, runURL+"/logs")
-	for _, want := range []string{"GET http://robot:xxxxx@", "build request for", "decode response from http://robot:xxxxx@", "connection refused"} {
+	for _, want := range []string{"GET http://robot:xxxxx@", "build request for", "decode response from http://robot:xxxxx@", "connection refused",
+		"redirect refused", "[redacted]"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the run's logs lack %q: %s", want, logs)
 		}
@@ -211,7 +245,9 @@ func spanText(sp sdktrace.ReadOnlySpan) string {
 
 // echoTarget is an endpoint that answers with the request's headers in its JSON body and a
 // Set-Cookie: /echo answers 200, /fail 500, /flaky 503 the first time and 200 afterwards,
-// /garbled 200 with a body that is not the JSON it claims. It records every request's headers
+// /garbled 200 with a body that is not the JSON it claims, /error-page 400 with an HTML page
+// that echoes the headers, /reflect-redirect a redirect to /landing with the X-Api-Key it got
+// in the query, /cross-host a redirect to the other target. It records every request's headers
 // by path.
 type echoTarget struct {
 	url  string
@@ -219,7 +255,7 @@ type echoTarget struct {
 	seen map[string][]http.Header
 }
 
-func newEchoTarget(t *testing.T, setCookie string) *echoTarget {
+func newEchoTarget(t *testing.T, setCookie, other string) *echoTarget {
 	t.Helper()
 	e := &echoTarget{seen: map[string][]http.Header{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -240,6 +276,17 @@ func newEchoTarget(t *testing.T, setCookie string) *echoTarget {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		case r.URL.Path == "/garbled":
 			io.WriteString(w, "{not json")
+			return
+		case r.URL.Path == "/error-page":
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, "<html><body><h1>Bad credentials</h1><pre>%s</pre></body></html>", html.EscapeString(fmt.Sprint(r.Header)))
+			return
+		case r.URL.Path == "/reflect-redirect":
+			http.Redirect(w, r, "/landing?key="+url.QueryEscape(r.Header.Get("X-Api-Key")), http.StatusFound)
+			return
+		case r.URL.Path == "/cross-host":
+			http.Redirect(w, r, other+"/echo", http.StatusFound)
 			return
 		}
 		json.NewEncoder(w).Encode(map[string]any{"headers": r.Header, "query": r.URL.RawQuery})
