@@ -1,5 +1,7 @@
 // Package outbound is the HTTP client of API-call nodes: one shared transport with connection
-// reuse, bounded response bodies and a redirect limit.
+// reuse, bounded response bodies, a redirect policy (bounded, secret-free, headers dropped
+// across origins), an SSRF guard over the IANA special-purpose ranges, a circuit breaker per
+// target host (bounded in number), and client spans scrubbed of the request's secrets.
 package outbound
 
 import (

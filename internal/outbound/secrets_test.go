@@ -2,7 +2,9 @@ package outbound_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"html"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -188,7 +190,7 @@ func TestClientSpansAreScrubbedOfSecrets(t *testing.T) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s %s", sp.Name(), sp.Status().Description)
 		for _, kv := range sp.Attributes() {
-			fmt.Fprintf(&b, " %s=%s", kv.Key, kv.Value.Emit())
+			fmt.Fprintf(&b, " %s=%s", kv.Key, kv.Value.String())
 		}
 		for _, ev := range sp.Events() {
 			fmt.Fprintf(&b, " %s %v", ev.Name, ev.Attributes)
@@ -197,5 +199,40 @@ func TestClientSpansAreScrubbedOfSecrets(t *testing.T) {
 		if scrubbed := i < 2; scrubbed == strings.Contains(text, secret) || scrubbed != strings.Contains(text, outbound.Redacted) {
 			t.Errorf("span %d (scrubbed: %v): %s", i, scrubbed, text)
 		}
+	}
+}
+
+// Secrets are scrubbed in the forms a target is likely to reflect them in, the longest first,
+// and a base64 secret such as Basic credentials also in its decoded text and password.
+func TestSecretsScrubTheirForms(t *testing.T) {
+	t.Parallel()
+	const secret = `p&ss<w>"rd/+`
+	basic := base64.StdEncoding.EncodeToString([]byte("robot:hunter22"))
+	s := outbound.NewSecrets(secret, basic, "")
+	reflections := []string{
+		secret,
+		url.QueryEscape(secret),
+		url.PathEscape(secret),
+		html.EscapeString(secret),
+		`p\u0026ss\u003cw\u003e\"rd/+`, // JSON, HTML-safe
+		`p&ss<w>\"rd/+`,                // JSON
+		base64.StdEncoding.EncodeToString([]byte(secret)),
+		base64.RawURLEncoding.EncodeToString([]byte(secret)),
+		basic,
+		"robot:hunter22",
+		"hunter22",
+	}
+	for _, r := range reflections {
+		text := "before " + r + " after"
+		if got := s.Scrub(text); got != "before "+outbound.Redacted+" after" || !s.Contains(text) {
+			t.Errorf("Scrub(%q) = %q (contains: %v), want the reflection replaced whole", text, got, s.Contains(text))
+		}
+	}
+	if got := s.Scrub("nothing secret here"); got != "nothing secret here" || s.Contains(got) {
+		t.Errorf("Scrub changed text without a secret: %q", got)
+	}
+	none := outbound.NewSecrets("")
+	if none != nil || none.Scrub("x") != "x" || none.Contains("x") {
+		t.Error("an empty set scrubs something")
 	}
 }
