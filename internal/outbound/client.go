@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -105,8 +106,10 @@ func NewClient(cfg Config) *Client {
 	breakers := newBreakerTransport(transport, cfg.Breaker)
 	var rt http.RoundTripper = breakers
 	if cfg.TracerProvider != nil {
+		// No otelhttp metrics: their server.address attribute is one series per target host,
+		// unbounded; the breaker callbacks export per-host outcomes under the host cap.
 		rt = otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(scrubbingTracerProvider(cfg.TracerProvider)),
-			otelhttp.WithPropagators(cfg.Propagator))
+			otelhttp.WithPropagators(cfg.Propagator), otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()))
 	}
 	return &Client{cfg: cfg, transport: transport, breakers: breakers, http: &http.Client{
 		Transport:     rt,
