@@ -243,10 +243,10 @@ func spanText(sp sdktrace.ReadOnlySpan) string {
 	return b.String()
 }
 
-// echoTarget is an endpoint that answers with the request's headers in its JSON body and a
+// echoTarget is an endpoint that answers with the request's headers and body in its JSON body and a
 // Set-Cookie: /echo answers 200, /fail 500, /flaky 503 the first time and 200 afterwards,
 // /garbled 200 with a body that is not the JSON it claims, /error-page 400 with an HTML page
-// that echoes the headers, /reflect-redirect a redirect to /landing with the X-Api-Key it got
+// that echoes the headers and body, /reflect-redirect a redirect to /landing with the X-Api-Key it got
 // in the query, /cross-host a redirect to the other target. It records every request's headers
 // by path.
 type echoTarget struct {
@@ -263,6 +263,7 @@ func newEchoTarget(t *testing.T, setCookie, other string) *echoTarget {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
 		e.mu.Lock()
 		e.seen[r.URL.Path] = append(e.seen[r.URL.Path], r.Header.Clone())
 		n := len(e.seen[r.URL.Path])
@@ -280,7 +281,7 @@ func newEchoTarget(t *testing.T, setCookie, other string) *echoTarget {
 		case r.URL.Path == "/error-page":
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprintf(w, "<html><body><h1>Bad credentials</h1><pre>%s</pre></body></html>", html.EscapeString(fmt.Sprint(r.Header)))
+			fmt.Fprintf(w, "<html><body><h1>Bad credentials</h1><pre>%s</pre></body></html>", html.EscapeString(fmt.Sprint(r.Header, string(body))))
 			return
 		case r.URL.Path == "/reflect-redirect":
 			http.Redirect(w, r, "/landing?key="+url.QueryEscape(r.Header.Get("X-Api-Key")), http.StatusFound)
@@ -289,7 +290,7 @@ func newEchoTarget(t *testing.T, setCookie, other string) *echoTarget {
 			http.Redirect(w, r, other+"/echo", http.StatusFound)
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]any{"headers": r.Header, "query": r.URL.RawQuery})
+		json.NewEncoder(w).Encode(map[string]any{"headers": r.Header, "query": r.URL.RawQuery, "body": string(body)})
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
