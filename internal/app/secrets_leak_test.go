@@ -243,12 +243,12 @@ func spanText(sp sdktrace.ReadOnlySpan) string {
 	return b.String()
 }
 
-// echoTarget is an endpoint that answers with the request's headers and body in its JSON body and a
-// Set-Cookie: /echo answers 200, /fail 500, /flaky 503 the first time and 200 afterwards,
+// echoTarget is an endpoint that answers with the request's headers and body in its JSON body
+// and a Set-Cookie: /echo answers 200, /fail 500, /flaky 503 the first time and 200 afterwards,
 // /garbled 200 with a body that is not the JSON it claims, /error-page 400 with an HTML page
-// that echoes the headers and body, /reflect-redirect a redirect to /landing with the X-Api-Key it got
-// in the query, /cross-host a redirect to the other target. It records every request's headers
-// by path.
+// that echoes the headers and body, /reflect-redirect a redirect to /landing with the X-Api-Key
+// it got in the query, /cross-host a redirect to the other target. It records every request's
+// headers by path.
 type echoTarget struct {
 	url  string
 	mu   sync.Mutex
