@@ -7,3 +7,12 @@ func CheckAddr(ip netip.Addr, allowPrivate bool) (string, bool) { return checkAd
 
 // BreakerHosts is how many host breakers c keeps.
 func (c *Client) BreakerHosts() int { return c.breakers.hosts() }
+
+// SpecialPrefixes lists the prefixes of the guard's table.
+func SpecialPrefixes() []netip.Prefix {
+	out := make([]netip.Prefix, len(specialRanges))
+	for i, r := range specialRanges {
+		out[i] = r.prefix
+	}
+	return out
+}

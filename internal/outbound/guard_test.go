@@ -235,3 +235,54 @@ func get(c *outbound.Client, url string) error {
 	_, err = c.Do(req)
 	return err
 }
+
+// Every IPv4 range of the table holds through every IPv6 form that embeds an IPv4 address:
+// an IPv4-mapped address is judged exactly as its IPv4 address, and one refused IPv4 address
+// is refused inside NAT64, 6to4 and Teredo (server or client) addresses too; the deprecated
+// IPv4-compatible and IPv4-translated forms are always refused.
+func TestEmbeddedIPv4IsJudgedLikeIPv4(t *testing.T) {
+	t.Parallel()
+	samples := []netip.Addr{netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("1.1.1.1")}
+	for _, p := range outbound.SpecialPrefixes() {
+		if p.Addr().Is4() {
+			last := p.Addr().As4()
+			for i := p.Bits(); i < 32; i++ {
+				last[i/8] |= 1 << (7 - i%8)
+			}
+			samples = append(samples, p.Addr(), netip.AddrFrom4(last))
+			if next := p.Addr().Next(); p.Contains(next) {
+				samples = append(samples, next)
+			}
+		}
+	}
+	for _, v4 := range samples {
+		b := v4.As4()
+		obf := [4]byte{^b[0], ^b[1], ^b[2], ^b[3]}
+		forms := map[string]netip.Addr{
+			"NAT64":           netip.AddrFrom16([16]byte{0, 0x64, 0xff, 0x9b, 12: b[0], b[1], b[2], b[3]}),
+			"6to4":            netip.AddrFrom16([16]byte{0x20, 0x02, b[0], b[1], b[2], b[3], 15: 1}),
+			"Teredo server":   netip.AddrFrom16([16]byte{0x20, 0x01, 0, 0, b[0], b[1], b[2], b[3], 12: 0xf7, 0xf7, 0xf7, 0xf7}),
+			"Teredo client":   netip.AddrFrom16([16]byte{0x20, 0x01, 0, 0, 8, 8, 8, 8, 12: obf[0], obf[1], obf[2], obf[3]}),
+			"IPv4-compat":     netip.AddrFrom16([16]byte{12: b[0], b[1], b[2], b[3]}),
+			"IPv4-translated": netip.AddrFrom16([16]byte{8: 0xff, 0xff, 0, 0, b[0], b[1], b[2], b[3]}),
+		}
+		if v4.Compare(netip.MustParseAddr("0.0.0.1")) <= 0 {
+			delete(forms, "IPv4-compat") // :: and ::1 are the unspecified and loopback addresses
+		}
+		for _, allow := range []bool{false, true} {
+			_, ok := outbound.CheckAddr(v4, allow)
+			if _, mapped := outbound.CheckAddr(netip.AddrFrom16(v4.As16()), allow); mapped != ok {
+				t.Errorf("%s (allowPrivate %v): allowed %v, but as IPv4-mapped %v", v4, allow, ok, mapped)
+			}
+			for name, form := range forms {
+				_, embedded := outbound.CheckAddr(form, allow)
+				if embedded && !ok {
+					t.Errorf("%s (allowPrivate %v) is refused, but %s form %s is allowed", v4, allow, name, form)
+				}
+				if (name == "IPv4-compat" || name == "IPv4-translated") && embedded {
+					t.Errorf("%s form %s is allowed, want deprecated forms always refused", name, form)
+				}
+			}
+		}
+	}
+}
