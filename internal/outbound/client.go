@@ -27,7 +27,8 @@ type Config struct {
 	MaxResponseBytes int64
 	// MaxRedirects bounds followed redirects (default 5).
 	MaxRedirects int
-	// DialTimeout bounds connection set-up (default 5 s).
+	// DialTimeout bounds connection set-up, name resolution and every address tried included
+	// (default 5 s).
 	DialTimeout time.Duration
 	// MaxIdleConnsPerHost sizes the keep-alive pool per target (default 64).
 	MaxIdleConnsPerHost int
@@ -95,7 +96,7 @@ func NewClient(cfg Config) *Client {
 	cfg = cfg.WithDefaults()
 	transport := &http.Transport{
 		// No proxy: the SSRF guard must see the real target's address.
-		DialContext:           guardedDial(cfg.Resolver, cfg.Dial, cfg.AllowPrivate),
+		DialContext:           guardedDial(cfg.Resolver, cfg.Dial, cfg.AllowPrivate, cfg.DialTimeout),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          512,
 		MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerHost,

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // BlockedAddressError is returned when a request would connect to an address the SSRF guard
@@ -162,9 +163,13 @@ type Resolver interface {
 type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
 
 // guardedDial resolves the target itself, judges every address and dials only allowed ones,
-// in the resolver's order; if none is allowed it returns the first refusal.
-func guardedDial(resolver Resolver, dial DialFunc, allowPrivate bool) DialFunc {
+// in the resolver's order (RFC 6724), within timeout in all and each with an equal share of the
+// time left (at least minDialShare, as net.Dialer does), so that one address that never answers
+// does not use up the connection's time. If no address is allowed it returns the first refusal.
+func guardedDial(resolver Resolver, dial DialFunc, allowPrivate bool, timeout time.Duration) DialFunc {
 	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel() // an established connection outlives its dial's context
 		host, portText, err := net.SplitHostPort(address)
 		if err != nil {
 			return nil, &BlockedAddressError{Addr: address, Reason: "unparsable address"}
@@ -179,7 +184,8 @@ func guardedDial(resolver Resolver, dial DialFunc, allowPrivate bool) DialFunc {
 		} else if ips, err = resolver.LookupNetIP(ctx, ipNetwork(network), host); err != nil {
 			return nil, err
 		}
-		var refused, failed error
+		var allowed []string
+		var refused error
 		for _, ip := range ips {
 			target := netip.AddrPortFrom(ip.Unmap(), uint16(port)).String()
 			if reason, ok := checkAddr(ip, allowPrivate); !ok {
@@ -188,7 +194,19 @@ func guardedDial(resolver Resolver, dial DialFunc, allowPrivate bool) DialFunc {
 				}
 				continue
 			}
-			conn, err := dial(ctx, network, target)
+			allowed = append(allowed, target)
+		}
+		if len(allowed) == 0 {
+			if refused == nil {
+				refused = &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
+			}
+			return nil, refused
+		}
+		var failed error
+		for i, target := range allowed {
+			attempt, cancel := shareOfDeadline(ctx, len(allowed)-i)
+			conn, err := dial(attempt, network, target)
+			cancel()
 			if err == nil {
 				return conn, nil
 			}
@@ -199,14 +217,27 @@ func guardedDial(resolver Resolver, dial DialFunc, allowPrivate bool) DialFunc {
 				break
 			}
 		}
-		switch {
-		case failed != nil:
-			return nil, failed
-		case refused != nil:
-			return nil, refused
-		}
-		return nil, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
+		return nil, failed
 	}
+}
+
+// minDialShare is the least time one of several addresses gets to connect.
+const minDialShare = 2 * time.Second
+
+// shareOfDeadline bounds one of n remaining connection attempts to an equal share of ctx's
+// time left, at least minDialShare. Cancelling it after a successful dial leaves the
+// connection alone.
+func shareOfDeadline(ctx context.Context, n int) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok || n <= 1 {
+		return ctx, func() {}
+	}
+	left := time.Until(deadline)
+	share := max(left/time.Duration(n), minDialShare)
+	if share >= left {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, share)
 }
 
 func ipNetwork(network string) string {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 )
@@ -284,5 +285,32 @@ func TestEmbeddedIPv4IsJudgedLikeIPv4(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// When a name has several allowed addresses and the first never answers, the next one still
+// gets its share of the dial timeout (the dialer is told to give up on the first).
+func TestDialMovesOnFromAnAddressThatNeverAnswers(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	loopback := &loopbackDialer{}
+	silent := "10.0.0.9:" + port
+	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
+		if address == silent { // a blackholed address: nothing is sent, nothing answers
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return loopback.dial(ctx, network, address)
+	}
+	c := outbound.NewClient(outbound.Config{AllowPrivate: true, Dial: dial, DialTimeout: 4 * time.Second,
+		Resolver: fakeResolver{"twice.test": {"10.0.0.9", "127.0.0.1"}}})
+	defer c.CloseIdle()
+	if _, err := send(c, "http://twice.test:"+port+"/", time.Minute); err != nil {
+		t.Fatalf("%v, want the second address reached within the dial timeout", err)
+	}
+	if asked := loopback.take(); !slices.Equal(asked, []string{"127.0.0.1:" + port}) {
+		t.Fatalf("the loopback dialer was asked for %v", asked)
 	}
 }
