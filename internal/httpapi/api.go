@@ -66,8 +66,8 @@ type Config struct {
 	SyncPoll time.Duration
 	// JaegerUIURL, when set, adds a link to each run's trace in run responses.
 	JaegerUIURL string
-	// APIKeys, when set, are required on every route but health, metrics and the mock
-	// endpoints.
+	// APIKeys, when set, are required on every route but health, readiness, metrics and the
+	// mock endpoints.
 	APIKeys []string
 	// RunsPerSecond limits run creation per API key or client IP (0: no limit); RunBurst is
 	// the bucket size (default: one second's worth).
@@ -129,54 +129,59 @@ func New(cfg Config, deps Deps) http.Handler {
 		a.limiter = newRunLimiter(a.cfg.RunsPerSecond, a.cfg.RunBurst, deps.Now)
 	}
 	r := chi.NewRouter()
-	r.Use(cors(a.cfg.CORSOrigins))
-	r.Use(middleware.Recoverer, middleware.StripSlashes, middleware.GetHead)
-	if len(a.cfg.APIKeys) > 0 {
-		r.Use(requireAPIKey(a.cfg.APIKeys))
-	}
+	r.Use(cors(a.cfg.CORSOrigins), middleware.Recoverer)
 	r.Use(deps.Middleware...)
+	r.Use(canonicalPath, middleware.GetHead)
 	r.NotFound(a.notFound)
 	r.MethodNotAllowed(a.notFound)
 
-	if deps.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", deps.Metrics)
-	}
-	if deps.Monitoring != nil {
-		r.Handle("/monitoring", deps.Monitoring)
-		r.Handle("/monitoring/*", deps.Monitoring)
-	}
+	// Public: liveness, readiness, metrics and the mock endpoints, which apiCall nodes call
+	// without credentials. Whether a request needs a key is decided by the route it matched,
+	// after routing on its canonical path, never by a prefix of the path.
 	r.Get("/health", a.health)
 	r.Get("/healthz", a.health)
 	r.Get("/readyz", a.ready)
+	if deps.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", deps.Metrics)
+	}
+	if deps.Mock != nil {
+		r.Mount("/workflows/api", deps.Mock)
+	}
 
+	// Every other route needs a key when keys are configured. The check is chained onto each
+	// endpoint (With), so it runs once the request has matched that endpoint.
+	keyed := requireAPIKey(a.cfg.APIKeys)
+	if deps.Monitoring != nil {
+		r.With(keyed).Handle("/monitoring", deps.Monitoring)
+		r.With(keyed).Handle("/monitoring/*", deps.Monitoring)
+	}
 	r.Route("/workflows", func(r chi.Router) {
-		r.Get("/", a.listWorkflows)
-		r.Post("/", a.createWorkflow)
-		if deps.Mock != nil {
-			r.Mount("/api", deps.Mock)
-		}
-		r.Get("/runs/{runID}/status", a.runStatus)
-		r.Get("/runs/{runID}/logs", a.runLogs)
-		r.Post("/runs/{runID}/cancel", a.cancelRun)
-		r.Get("/{id}", a.getWorkflow)
-		r.Put("/{id}", a.updateWorkflow)
-		r.Delete("/{id}", a.deleteWorkflow)
-		r.Post("/{id}/execute", a.limitRuns(a.executeSync))
-		r.Post("/{id}/execute-async", a.limitRuns(a.executeAsync))
-		r.Post("/{id}/trigger", a.limitRuns(a.executeAsync))
-		r.Get("/{id}/runs", a.listRuns)
-		r.Get("/{id}/runs/{runID}", a.runStatus)
-		r.Get("/{id}/runs/{runID}/status", a.runStatus)
-		r.Get("/{id}/runs/{runID}/logs", a.runLogs)
-		r.Post("/{id}/runs/{runID}/cancel", a.cancelRun)
+		k := r.With(keyed)
+		k.Get("/", a.listWorkflows)
+		k.Post("/", a.createWorkflow)
+		k.Get("/runs/{runID}/status", a.runStatus)
+		k.Get("/runs/{runID}/logs", a.runLogs)
+		k.Post("/runs/{runID}/cancel", a.cancelRun)
+		k.Get("/{id}", a.getWorkflow)
+		k.Put("/{id}", a.updateWorkflow)
+		k.Delete("/{id}", a.deleteWorkflow)
+		k.Post("/{id}/execute", a.limitRuns(a.executeSync))
+		k.Post("/{id}/execute-async", a.limitRuns(a.executeAsync))
+		k.Post("/{id}/trigger", a.limitRuns(a.executeAsync))
+		k.Get("/{id}/runs", a.listRuns)
+		k.Get("/{id}/runs/{runID}", a.runStatus)
+		k.Get("/{id}/runs/{runID}/status", a.runStatus)
+		k.Get("/{id}/runs/{runID}/logs", a.runLogs)
+		k.Post("/{id}/runs/{runID}/cancel", a.cancelRun)
 	})
 	r.Route("/api-templates", func(r chi.Router) {
-		r.Get("/", a.listTemplates)
-		r.Get("/grouped", a.groupedTemplates)
-		r.Post("/", a.createTemplate)
-		r.Get("/{id}", a.getTemplate)
-		r.Put("/{id}", a.updateTemplate)
-		r.Delete("/{id}", a.deleteTemplate)
+		k := r.With(keyed)
+		k.Get("/", a.listTemplates)
+		k.Get("/grouped", a.groupedTemplates)
+		k.Post("/", a.createTemplate)
+		k.Get("/{id}", a.getTemplate)
+		k.Put("/{id}", a.updateTemplate)
+		k.Delete("/{id}", a.deleteTemplate)
 	})
 	return r
 }

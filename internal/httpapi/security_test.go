@@ -27,7 +27,9 @@ func do(t *testing.T, method, url string, headers map[string]string, body string
 }
 
 // With API_KEYS set every route but health, metrics and the mock endpoints needs a key, as a
-// Bearer token or X-API-Key; CORS preflights still pass.
+// Bearer token or X-API-Key, in every spelling of its path; public routes are public with or
+// without a trailing slash; ambiguous spellings are refused; CORS preflights still pass.
+// TestAuthEveryRouteEverySpelling covers every route; this checks the process as served.
 func TestAPIKeys(t *testing.T) {
 	t.Parallel()
 	srv := apptest.Start(t, func(c *app.Config) { c.APIKeys = []string{"k-one", "k-two"} })
@@ -47,6 +49,17 @@ func TestAPIKeys(t *testing.T) {
 		{"GET", "/readyz", nil, 200},
 		{"GET", "/metrics", nil, 200},
 		{"GET", "/workflows/api/test-weather?city=Dubai", nil, 200},
+		{"GET", "/health/", nil, 200},
+		{"GET", "/%68ealthz/", nil, 200},
+		{"GET", "/metrics/", nil, 200},
+		{"GET", "/workflows/api/test-weather/?city=Dubai", nil, 200},
+		{"GET", "/workflows/", nil, 401},
+		{"GET", "/%77orkflows/runs/" + missingID + "/status", nil, 401},
+		{"POST", "/workflows/runs/" + missingID + "/cancel/", nil, 401},
+		{"GET", "/workflows/api%2Fx/runs/" + missingID + "/status", nil, 400},
+		{"POST", "/workflows/api%2F" + missingID + "/runs/" + missingID + "/cancel", nil, 400},
+		{"GET", "/workflows/api/../runs/" + missingID + "/logs", nil, 400},
+		{"GET", "//workflows", nil, 400},
 		{"OPTIONS", "/workflows", map[string]string{"Origin": "http://ui", "Access-Control-Request-Method": "GET"}, 204},
 	}
 	for _, tc := range tests {
