@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -21,27 +22,61 @@ import (
 // trace).
 func HTTPServer(h http.Handler, tp trace.TracerProvider, p propagation.TextMapPropagator) http.Handler {
 	return otelhttp.NewHandler(h, "http.server", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(p),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return methodLabel(r.Method) }))
 }
 
-// RouteMetrics is chi middleware that records request duration by route pattern and names the
-// request's span after the pattern once routing has resolved it.
+// Label values clients cannot multiply: a method outside the standard ones is OTHER, and a
+// request that matched no endpoint (an unknown path, a wrong method, a path refused before
+// routing) is unmatched. With the route patterns of the router and the status codes of its
+// handlers, the series of sequenceflow_http_request_duration_seconds are bounded by
+// (9 methods + OTHER) x (routes + unmatched) x the status codes the API answers.
+const (
+	otherMethod    = "OTHER"
+	unmatchedRoute = "unmatched"
+)
+
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return otherMethod
+}
+
+// RouteMetrics is chi middleware that records request duration by method and route pattern
+// and names the request's span after them once routing has resolved the route.
 func RouteMetrics(m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ww := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 			next.ServeHTTP(ww, r)
-			route := "unmatched"
-			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
-				route = rc.RoutePattern()
-			}
+			method, route := methodLabel(r.Method), routeLabel(r)
 			span := trace.SpanFromContext(r.Context())
-			span.SetName(r.Method + " " + route)
+			span.SetName(method + " " + route)
 			span.SetAttributes(attribute.String("http.route", route))
-			m.HTTPDuration.WithLabelValues(r.Method, route, strconv.Itoa(ww.code)).Observe(time.Since(start).Seconds())
+			m.HTTPDuration.WithLabelValues(method, route, strconv.Itoa(ww.code)).Observe(time.Since(start).Seconds())
 		})
 	}
+}
+
+// routeLabel is the pattern of the endpoint that served r, or unmatched. chi's pattern alone
+// is not enough: a request a mounted router did not match still carries the mount's pattern
+// ("/workflows/*"), so the endpoint is looked up again on the path that was routed.
+func routeLabel(r *http.Request) string {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil || rc.Routes == nil || rc.RoutePattern() == "" {
+		return unmatchedRoute
+	}
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	if rc.Routes.Find(chi.NewRouteContext(), cmp.Or(rc.RouteMethod, r.Method), path) == "" {
+		return unmatchedRoute
+	}
+	return rc.RoutePattern()
 }
 
 type statusWriter struct {
