@@ -69,8 +69,8 @@ type Config struct {
 	// APIKeys, when set, are required on every route but health, readiness, metrics and the
 	// mock endpoints.
 	APIKeys []string
-	// RunsPerSecond limits run creation per API key or client IP (0: no limit); RunBurst is
-	// the bucket size (default: one second's worth).
+	// RunsPerSecond limits run creation per API key when keys are enforced, else per client
+	// address (0: no limit); RunBurst is the bucket size (default: one second's worth).
 	RunsPerSecond float64
 	RunBurst      int
 }
@@ -126,7 +126,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	}
 	a := &API{cfg: cfg.WithDefaults(), Deps: deps}
 	if a.cfg.RunsPerSecond > 0 {
-		a.limiter = newRunLimiter(a.cfg.RunsPerSecond, a.cfg.RunBurst, deps.Now)
+		a.limiter = newRunLimiter(a.cfg.RunsPerSecond, a.cfg.RunBurst, len(a.cfg.APIKeys) > 0, deps.Now)
 	}
 	r := chi.NewRouter()
 	r.Use(cors(a.cfg.CORSOrigins), middleware.Recoverer)

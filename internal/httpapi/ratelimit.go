@@ -4,49 +4,65 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/time/rate"
 )
 
-// runLimiter limits run creation per API key (or client IP without one) with token buckets.
+// maxRunBuckets bounds how many clients the run limiter remembers. Past it the least recently
+// seen client's bucket is dropped (it starts full again when that client returns), so inventing
+// clients costs at most this many buckets (about 220 bytes each, 2 MiB in all).
+const maxRunBuckets = 10_000
+
+// runLimiter limits run starts per client with token buckets (golang.org/x/time/rate). A
+// client is its API key when keys are enforced (the key was checked before the limiter runs),
+// otherwise the IP address the connection comes from, an IPv6 client by its /64 (one host may
+// use any address of it). Headers a client chooses (X-API-Key without enforcement,
+// X-Forwarded-For, X-Real-IP) are never read, so a client cannot get a fresh bucket by
+// inventing them; behind a reverse proxy every client of the proxy shares its bucket unless
+// keys are enforced.
 type runLimiter struct {
 	perSecond rate.Limit
 	burst     int
+	byKey     bool
 	now       func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
-	swept   time.Time
+	buckets *simplelru.LRU[string, *rate.Limiter]
 }
 
-type bucket struct {
-	limiter *rate.Limiter
-	seen    time.Time
-}
-
-func newRunLimiter(perSecond float64, burst int, now func() time.Time) *runLimiter {
+func newRunLimiter(perSecond float64, burst int, byKey bool, now func() time.Time) *runLimiter {
 	if burst < 1 {
 		burst = max(1, int(math.Ceil(perSecond)))
 	}
-	return &runLimiter{perSecond: rate.Limit(perSecond), burst: burst, now: now, buckets: map[string]*bucket{}}
+	buckets, err := simplelru.NewLRU[string, *rate.Limiter](maxRunBuckets, nil)
+	if err != nil { // only for a size < 1
+		panic(err)
+	}
+	return &runLimiter{perSecond: rate.Limit(perSecond), burst: burst, byKey: byKey, now: now, buckets: buckets}
 }
 
-// client identifies who is starting runs: a digest of their API key, or their IP.
-func client(r *http.Request) string {
-	if k := apiKey(r); k != "" {
-		sum := sha256.Sum256([]byte(k))
+// client identifies who is starting runs: a digest of their API key when keys are enforced,
+// else their address.
+func (l *runLimiter) client(r *http.Request) string {
+	if l.byKey {
+		sum := sha256.Sum256([]byte(apiKey(r)))
 		return "key:" + hex.EncodeToString(sum[:8])
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil { // not a TCP peer (a test or a unix socket): one bucket per what it says
+		return "peer:" + r.RemoteAddr
 	}
-	return "ip:" + host
+	addr := ap.Addr().Unmap()
+	if addr.Is6() {
+		return "ip:" + netip.PrefixFrom(addr, 64).Masked().String()
+	}
+	return "ip:" + addr.String()
 }
 
 // allow takes a token for the client; when none is left it returns how long to wait.
@@ -54,21 +70,12 @@ func (l *runLimiter) allow(who string) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.swept) > time.Minute { // forget idle clients so the map stays bounded
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > 10*time.Minute {
-				delete(l.buckets, k)
-			}
-		}
-		l.swept = now
-	}
-	b, ok := l.buckets[who]
+	b, ok := l.buckets.Get(who)
 	if !ok {
-		b = &bucket{limiter: rate.NewLimiter(l.perSecond, l.burst)}
-		l.buckets[who] = b
+		b = rate.NewLimiter(l.perSecond, l.burst)
+		l.buckets.Add(who, b)
 	}
-	b.seen = now
-	res := b.limiter.ReserveN(now, 1)
+	res := b.ReserveN(now, 1)
 	if delay := res.DelayFrom(now); delay > 0 {
 		res.CancelAt(now)
 		return false, delay
@@ -81,12 +88,16 @@ func (a *API) limitRuns(next http.HandlerFunc) http.HandlerFunc {
 	if a.limiter == nil {
 		return next
 	}
+	per := "client address"
+	if a.limiter.byKey {
+		per = "API key"
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if ok, wait := a.limiter.allow(client(r)); !ok {
+		if ok, wait := a.limiter.allow(a.limiter.client(r)); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			writeJSON(w, http.StatusTooManyRequests, errorBody{StatusCode: http.StatusTooManyRequests,
 				Message: "too many runs started: the limit is " + strconv.FormatFloat(float64(a.limiter.perSecond), 'f', -1, 64) +
-					" per second per API key or client; retry after the Retry-After delay", Error: "Too Many Requests"})
+					" per second per " + per + "; retry after the Retry-After delay", Error: "Too Many Requests"})
 			return
 		}
 		next(w, r)

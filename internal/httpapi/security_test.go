@@ -69,11 +69,12 @@ func TestAPIKeys(t *testing.T) {
 	}
 }
 
-// Run creation is limited per API key or client: past the burst it answers 429 with
-// Retry-After, and other routes are not limited.
+// Run creation is limited per client: past the burst it answers 429 with Retry-After, and
+// other routes are not limited. Without enforced keys a client is its address, so a key it
+// invents does not buy a fresh bucket; with enforced keys each key has its own.
 func TestRunRateLimit(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, func(c *app.Config) { c.RunsPerSecond, c.RunBurst = 0.5, 3 })
+	srv := apptest.Start(t, func(c *app.Config) { c.RunsPerSecond, c.RunBurst = 0.01, 3 }) // one token per 100 s: none refills during the test
 	id := createWorkflow(t, srv.URL, "limited", smallDef())
 	var codes []int
 	for range 5 {
@@ -86,13 +87,29 @@ func TestRunRateLimit(t *testing.T) {
 	if want := []int{201, 201, 201, 429, 429}; !equalInts(codes, want) {
 		t.Fatalf("statuses %v, want %v", codes, want)
 	}
-	// Another client (API key) has its own bucket; reads are not limited.
-	if got := do(t, "POST", srv.URL+"/workflows/"+id+"/trigger", map[string]string{"X-API-Key": "someone-else"}, `{}`).StatusCode; got != 201 {
-		t.Fatalf("another client: %d, want 201", got)
+	for _, h := range []map[string]string{{"X-API-Key": "invented"}, {"Authorization": "Bearer invented"}, {"X-Forwarded-For": "198.51.100.7"}} {
+		if got := do(t, "POST", srv.URL+"/workflows/"+id+"/trigger", h, `{}`).StatusCode; got != 429 {
+			t.Errorf("the same address with %v: %d, want 429", h, got)
+		}
 	}
 	if got := do(t, "GET", srv.URL+"/workflows/"+id+"/runs", nil, "").StatusCode; got != 200 {
 		t.Fatalf("reads: %d, want 200", got)
 	}
+
+	keyed := apptest.Start(t, func(c *app.Config) { c.RunsPerSecond, c.RunBurst, c.APIKeys = 0.01, 1, []string{"k-one", "k-two"} })
+	keyedID := createWorkflowWithKey(t, keyed.URL, "k-one")
+	start := func(key string) int {
+		return do(t, "POST", keyed.URL+"/workflows/"+keyedID+"/trigger", map[string]string{"X-API-Key": key}, `{}`).StatusCode
+	}
+	if got := []int{start("k-one"), start("k-one"), start("k-two")}; !equalInts(got, []int{201, 429, 201}) {
+		t.Fatalf("with keys enforced, k-one, k-one, k-two: %v, want [201 429 201]", got)
+	}
+}
+
+func createWorkflowWithKey(t *testing.T, base, key string) string {
+	t.Helper()
+	r := call(t, "POST", base+"/workflows", map[string]any{"name": "limited", "workflow": smallDef()}, "X-API-Key", key)
+	return uuidField(t, r.object(t, 201), "id")
 }
 
 func equalInts(a, b []int) bool {
