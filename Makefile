@@ -18,7 +18,7 @@ build: ## Build bin/sequenceflow
 	$(GO) build -o $(BIN) ./cmd/sequenceflow
 
 .PHONY: run
-run: ## Run API + worker in one process (dev role: migrates, seeds samples) on :3000
+run: ## Run API + worker in one process (dev role: migrates, seeds samples) on 127.0.0.1:3000
 	$(GO) run ./cmd/sequenceflow dev
 
 .PHONY: migrate

@@ -236,8 +236,9 @@ func (a *App) Run(ctx context.Context) error {
 			ln := a.cfg.Listener
 			if ln == nil {
 				var err error
-				if ln, err = net.Listen("tcp", fmt.Sprintf(":%d", a.cfg.Port)); err != nil {
-					return fmt.Errorf("listen on port %d: %w (set PORT to a free port)", a.cfg.Port, err)
+				addr := a.cfg.ListenAddress(a.role)
+				if ln, err = net.Listen("tcp", addr); err != nil {
+					return fmt.Errorf("listen on %s: %w (set PORT to a free port, LISTEN_ADDR to an address of this host)", addr, err)
 				}
 			}
 			return serve(ctx, ln, a.Handler(), a.log, "API")

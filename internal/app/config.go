@@ -19,6 +19,9 @@ type Config struct {
 	DatabaseURL string // DATABASE_URL
 	RedisURL    string // REDIS_URL
 	Port        int    // PORT (api, dev)
+	// ListenAddr is the host or IP address the API listens on, without the port (LISTEN_ADDR;
+	// default: 127.0.0.1 for the dev role, every interface for api). See ListenAddress.
+	ListenAddr string
 	// APIBaseURL is where workers reach this service's mock endpoints; sample workflows and
 	// templates use it and apiCall URLs on http://localhost:3000 are rewritten to it
 	// (API_BASE_URL, default http://localhost:PORT).
@@ -124,10 +127,24 @@ func (c Config) validate() error {
 	if c.BreakerFailures < 0 {
 		errs = append(errs, fmt.Errorf("BREAKER_FAILURES must be positive, got %d", c.BreakerFailures))
 	}
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err == nil {
+		errs = append(errs, fmt.Errorf("LISTEN_ADDR is a host or IP address without a port (PORT sets the port), got %q", c.ListenAddr))
+	}
 	if !strings.HasPrefix(c.APIBaseURL, "http://") && !strings.HasPrefix(c.APIBaseURL, "https://") {
 		errs = append(errs, fmt.Errorf("API_BASE_URL must be an http(s) URL, got %q", c.APIBaseURL))
 	}
 	return errors.Join(errs...)
+}
+
+// ListenAddress is where the API of role listens: LISTEN_ADDR and PORT. The dev role listens
+// on 127.0.0.1 unless LISTEN_ADDR says otherwise, since it lets apiCall nodes reach private
+// addresses and usually runs without API keys; the api role listens on every interface.
+func (c Config) ListenAddress(role Role) string {
+	host := strings.Trim(c.ListenAddr, "[]")
+	if host == "" && role == RoleDev {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(c.Port))
 }
 
 // ConfigFromEnv reads the configuration; every variable is optional.
@@ -137,6 +154,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		DatabaseURL:          getenv("DATABASE_URL"),
 		RedisURL:             getenv("REDIS_URL"),
 		Port:                 r.int("PORT"),
+		ListenAddr:           getenv("LISTEN_ADDR"),
 		APIBaseURL:           getenv("API_BASE_URL"),
 		Queue:                getenv("QUEUE_NAME"),
 		WorkerConcurrency:    r.int("WORKER_CONCURRENCY"),
