@@ -86,7 +86,7 @@ docker-dev: ## Build and start the development stack (hot reload, dashboards) in
 	$(COMPOSE) -f docker-compose.dev.yml up --build
 
 docker-prod: export SEQUENCEFLOW_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-docker-prod: ## Build and start the production stack in the background (set the passwords in .env first)
+docker-prod: ## Build and start the production stack in the background (set the passwords and API_KEYS in .env first)
 	$(COMPOSE) -f docker-compose.prod.yml up -d --build
 
 scale: ## Run N workers in the development stack, e.g. make scale N=5
@@ -114,7 +114,7 @@ down-volumes: ## Stop the stack and DELETE its data volumes: database, queue, me
 compose-config: ## Validate both compose files (docker compose config when installed, and the checks in deploy/)
 	@if $(COMPOSE) version >/dev/null 2>&1; then \
 		$(COMPOSE) -f docker-compose.dev.yml config -q && \
-		POSTGRES_PASSWORD=x REDIS_PASSWORD=x REDIS_COMMANDER_PASSWORD=x GRAFANA_ADMIN_PASSWORD=x \
+		POSTGRES_PASSWORD=x REDIS_PASSWORD=x REDIS_COMMANDER_PASSWORD=x GRAFANA_ADMIN_PASSWORD=x API_KEYS=x \
 			$(COMPOSE) -f docker-compose.prod.yml config -q && \
 		echo "compose-config: both files valid for $$($(COMPOSE) version --short)"; \
 	else \

@@ -82,6 +82,7 @@ func TestComposeConfig(t *testing.T) {
 		{"dev with .env.example", devFile, filepath.Join(root, ".env.example"), nil, ""},
 		{"prod with passwords", prodFile, emptyEnv, prodSecrets, ""},
 		{"prod without passwords", prodFile, emptyEnv, nil, "PASSWORD"},
+		{"prod without API_KEYS", prodFile, emptyEnv, without(prodSecrets, "API_KEYS"), "API_KEYS"},
 		{"prod with .env.example (passwords empty)", prodFile, filepath.Join(root, ".env.example"), nil, "PASSWORD"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -152,6 +152,10 @@ func TestComposeProd(t *testing.T) {
 			t.Errorf("%s resolves without %s; it must refuse to start instead (${%s:?...})", prodFile, name, name)
 		}
 	}
+	// API keys are required on their own: passwords alone do not start an open API.
+	if _, err := interpolate(string(raw), without(prodSecrets, "API_KEYS")); err == nil || !strings.Contains(err.Error(), "API_KEYS") {
+		t.Errorf("%s resolves with every password but without API_KEYS (%v); the API must not start without keys", prodFile, err)
+	}
 	for _, ref := range secretRefs(t, prodFile) {
 		if ref.op != ":?" && (ref.op != ":-" || ref.arg != "") {
 			t.Errorf("%s: ${%s%s%s}: production credentials must be required (${%s:?message}) or optional and empty (${%s:-}), never defaulted",

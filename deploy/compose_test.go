@@ -7,6 +7,7 @@ package deploy_test
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -106,6 +107,14 @@ var prodSecrets = map[string]string{
 	"REDIS_PASSWORD":           "redis-secret",
 	"REDIS_COMMANDER_PASSWORD": "rc-secret",
 	"GRAFANA_ADMIN_PASSWORD":   "grafana-secret",
+	"API_KEYS":                 "api-key-one,api-key-two",
+}
+
+// without returns a copy of env without the variable name.
+func without(env map[string]string, name string) map[string]string {
+	out := maps.Clone(env)
+	delete(out, name)
+	return out
 }
 
 func loadCompose(t *testing.T, name string) *composeFile {
