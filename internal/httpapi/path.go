@@ -27,7 +27,7 @@ func canonicalPath(next http.Handler) http.Handler {
 		canonical, err := canonicalize(raw)
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, errorBody{StatusCode: http.StatusBadRequest,
-				Message: "path: " + err.Error() + "; send each segment once, separated by single '/'", Error: "Bad Request"})
+				Message: "path: " + err.Error() + ": send '/' only between segments, and no \".\" or \"..\" segments", Error: "Bad Request"})
 			return
 		}
 		if canonical != raw {
