@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -46,5 +48,25 @@ func TestCanonicalize(t *testing.T) {
 		if got, err := canonicalize(in); err == nil || !strings.Contains(err.Error(), reason) {
 			t.Errorf("canonicalize(%q) = %q, %v; want an error about %s", in, got, err, reason)
 		}
+	}
+}
+
+// A refused spelling answers 400 naming the path and what is wrong with it; an equivalent one
+// reaches the handler with the canonical URL.
+func TestCanonicalPathMiddleware(t *testing.T) {
+	t.Parallel()
+	var seen string
+	h := canonicalPath(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = r.URL.EscapedPath() }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/workflows/api%2Fx/runs/r/status", nil))
+	if body := rec.Body.String(); rec.Code != 400 || !strings.Contains(body, `"message":"path: an encoded \"/\" (%2F) inside a segment is ambiguous`) {
+		t.Errorf("encoded slash: %d %s", rec.Code, body)
+	}
+	if seen != "" {
+		t.Errorf("the handler saw %q", seen)
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/%77orkflows/a%20b/", nil))
+	if seen != "/workflows/a%20b" {
+		t.Errorf("the handler saw %q, want /workflows/a%%20b", seen)
 	}
 }
