@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"golang.org/x/sync/errgroup"
 )
@@ -165,6 +166,7 @@ func faultGetAll(apiURL string, ids []string) map[string]runStatus {
 // (as observed by polling).
 func faultWaitAll(t *testing.T, apiURL string, runs []faultRun, d time.Duration, procs ...*proc) (map[string]procRun, time.Time) {
 	t.Helper()
+	d = testenv.Scaled(d)
 	deadline := time.Now().Add(d)
 	done := map[string]procRun{}
 	for {
@@ -373,18 +375,6 @@ func startFaultStack(t *testing.T, env map[string]string, apiPort string, worker
 		s.startWorker(t, fmt.Sprintf("worker-%d", i+1))
 	}
 	return s
-}
-
-// waitFor polls cond every 10 ms until it holds, failing with what after d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // countLines counts the lines of out containing s.

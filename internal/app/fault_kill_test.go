@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func TestFaultWorkerKill9(t *testing.T) {
 	slow := newSlowEndpoint(t, 300*time.Millisecond)
 	redis := startRedisServer(t)
 	apiPort := freePort(t)
-	env := withEnv(processEnv(t, testenv.Database(t), redis.url(), apiPort), "WORKER_CONCURRENCY", "4")
+	env := withEnv(processEnv(t, stackDatabase(t, 2, concurrency), redis.url(), apiPort), "WORKER_CONCURRENCY", fmt.Sprint(concurrency))
 	stack := startFaultStack(t, env, apiPort, 2)
 	victim := stack.workers[0]
 
@@ -40,7 +41,7 @@ func TestFaultWorkerKill9(t *testing.T) {
 	// at least one delay is parked and at least one join is half released.
 	var before map[string]int
 	var inFlight []string
-	waitFor(t, 60*time.Second, "calls in flight on both workers, a delay parked and a join half released", func() bool {
+	testenv.WaitFor(t, 60*time.Second, "calls in flight on both workers, a delay parked and a join half released", func() bool {
 		if inFlight, _ = slow.snapshot(); len(inFlight) <= concurrency {
 			return false
 		}
@@ -62,7 +63,7 @@ func TestFaultWorkerKill9(t *testing.T) {
 	recovered := last.Sub(killed)
 	tally := faultCheck(t, batch, final, 2, slow.requestCounts())
 	t.Logf("RESULT kill-9: runs %d, succeeded correctly %d, wrong %d, duplicated effects %d, tasks redelivered (attempt 2) %d %v, all terminal %v after the kill (bound %v)",
-		runs, tally.succeeded, tally.wrong, tally.duplicated, len(tally.retried), tally.retried, recovered.Round(time.Millisecond), faultKillBound)
+		runs, tally.succeeded, tally.wrong, tally.duplicated, len(tally.retried), tally.retried, recovered.Round(time.Millisecond), testenv.Scaled(faultKillBound))
 	if len(tally.retried) > concurrency {
 		t.Errorf("%d tasks redelivered, but the killed worker held at most %d", len(tally.retried), concurrency)
 	}

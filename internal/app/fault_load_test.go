@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
 
 // TestFaultConcurrentRuns starts a burst of runs of the fan-out/branch/delay/call/join workflow
@@ -23,7 +21,7 @@ func TestFaultConcurrentRuns(t *testing.T) {
 	slow := newSlowEndpoint(t, 50*time.Millisecond)
 	redis := startRedisServer(t)
 	apiPort := freePort(t)
-	env := withEnv(processEnv(t, testenv.Database(t), redis.url(), apiPort), "WORKER_CONCURRENCY", "10")
+	env := withEnv(processEnv(t, stackDatabase(t, 2, 10), redis.url(), apiPort), "WORKER_CONCURRENCY", "10")
 	stack := startFaultStack(t, env, apiPort, 2)
 
 	started := time.Now()

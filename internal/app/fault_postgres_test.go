@@ -32,7 +32,7 @@ const faultPostgresDown = 3 * time.Second
 func TestFaultPostgresOutage(t *testing.T) {
 	const runs = 30
 	ctx := context.Background()
-	dbURL := testenv.Database(t)
+	dbURL := stackDatabase(t, 2, 4)
 	database, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestFaultPostgresOutage(t *testing.T) {
 	procPost(t, stack.apiURL+"/workflows", faultWorkflow(slow.URL), &wf, http.StatusCreated)
 
 	var before map[string]int
-	waitFor(t, 60*time.Second, "calls in flight, a delay parked and a join half released", func() bool {
+	testenv.WaitFor(t, 60*time.Second, "calls in flight, a delay parked and a join half released", func() bool {
 		if inFlight, _ := slow.snapshot(); len(inFlight) == 0 {
 			return false
 		}
@@ -126,7 +126,7 @@ func TestFaultPostgresOutage(t *testing.T) {
 	final, last := faultWaitAll(t, stack.apiURL, batch, faultPostgresBound, procs...)
 	tally := faultCheck(t, batch, final, 2, slow.requestCounts())
 	t.Logf("RESULT postgres-outage: runs %d, succeeded correctly %d, wrong %d, duplicated effects %d, redelivered %d %v, all terminal %v after PostgreSQL came back (bound %v)",
-		runs, tally.succeeded, tally.wrong, tally.duplicated, len(tally.retried), tally.retried, last.Sub(back).Round(time.Millisecond), faultPostgresBound)
+		runs, tally.succeeded, tally.wrong, tally.duplicated, len(tally.retried), tally.retried, last.Sub(back).Round(time.Millisecond), testenv.Scaled(faultPostgresBound))
 }
 
 // rawRequest sends one request and returns its status, headers and body.

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -25,8 +26,8 @@ func TestFaultRedisDataLoss(t *testing.T) {
 	slow := newSlowEndpoint(t, 300*time.Millisecond)
 	redis := startRedisServer(t)
 	apiPort := freePort(t)
-	env := withEnv(processEnv(t, testenv.Database(t), redis.url(), apiPort),
-		"WORKER_CONCURRENCY", "4", "RECONCILE_INTERVAL", "200ms", "RECONCILE_AFTER", "2s")
+	env := withEnv(processEnv(t, stackDatabase(t, 2, concurrency), redis.url(), apiPort),
+		"WORKER_CONCURRENCY", fmt.Sprint(concurrency), "RECONCILE_INTERVAL", "200ms", "RECONCILE_AFTER", "2s")
 	stack := startFaultStack(t, env, apiPort, 2)
 
 	started := time.Now()
@@ -34,7 +35,7 @@ func TestFaultRedisDataLoss(t *testing.T) {
 
 	var before map[string]int
 	var inFlight []string
-	waitFor(t, 60*time.Second, "calls in flight, a delay parked and a join half released", func() bool {
+	testenv.WaitFor(t, 60*time.Second, "calls in flight, a delay parked and a join half released", func() bool {
 		if inFlight, _ = slow.snapshot(); len(inFlight) == 0 {
 			return false
 		}
@@ -52,7 +53,7 @@ func TestFaultRedisDataLoss(t *testing.T) {
 	recovered := last.Sub(killed)
 	tally := faultCheck(t, batch, final, 1, slow.requestCounts())
 	t.Logf("RESULT redis-data-loss: runs %d, succeeded correctly %d, wrong %d, duplicated effects %d, redelivered %d, all terminal %v after the kill (bound %v)",
-		runs, tally.succeeded, tally.wrong, tally.duplicated, len(tally.retried), recovered.Round(time.Millisecond), faultRedisBound)
+		runs, tally.succeeded, tally.wrong, tally.duplicated, len(tally.retried), recovered.Round(time.Millisecond), testenv.Scaled(faultRedisBound))
 	for _, w := range stack.workers {
 		if n := countLines(w.out.String(), "reconciler re-enqueued a task"); n > 0 {
 			t.Logf("%s: reconciler re-enqueued %d deliveries", w.name, n)

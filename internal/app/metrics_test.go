@@ -23,6 +23,7 @@ import (
 
 	"github.com/sequenceflow/sequenceflow/internal/app"
 	"github.com/sequenceflow/sequenceflow/internal/app/apptest"
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
 )
@@ -178,7 +179,7 @@ func waitTerminal(t *testing.T, c *http.Client, base, runID string) string {
 	if c == nil {
 		c = http.DefaultClient
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testenv.Scaled(30 * time.Second))
 	for time.Now().Before(deadline) {
 		resp, err := c.Get(base + "/workflows/runs/" + runID + "/status")
 		if err != nil {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
 
 // tcpProxy forwards a fixed local address to target while it is open. Closing it refuses new
@@ -36,7 +38,7 @@ func (p *tcpProxy) open(t *testing.T) {
 	t.Helper()
 	var ln net.Listener
 	var err error
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(testenv.Scaled(5 * time.Second)); ; time.Sleep(20 * time.Millisecond) {
 		if ln, err = net.Listen("tcp", p.addr); err == nil || time.Now().After(deadline) {
 			break
 		}
@@ -142,7 +144,7 @@ func (r *redisServer) start(t *testing.T) {
 		t.Fatalf("start redis-server: %v", err)
 	}
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(r.cmd, r.done)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(testenv.Scaled(10 * time.Second)); ; time.Sleep(20 * time.Millisecond) {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+r.port, time.Second)
 		if err == nil {
 			c.Close()

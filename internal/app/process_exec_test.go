@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
 
 // processBinaryVersion is baked into the test binary with -ldflags -X main.version.
@@ -138,6 +140,7 @@ func (p *proc) exited() bool {
 // waitExit waits up to d for the process to exit and returns its exit code.
 func (p *proc) waitExit(t *testing.T, d time.Duration) int {
 	t.Helper()
+	d = testenv.Scaled(d)
 	select {
 	case <-p.done:
 	case <-time.After(d):
@@ -211,6 +214,7 @@ func procHTTP(url string) (int, string, error) {
 // d or when one of procs exits.
 func waitStatus(t *testing.T, url string, want int, contains string, d time.Duration, procs ...*proc) {
 	t.Helper()
+	d = testenv.Scaled(d)
 	deadline := time.Now().Add(d)
 	for {
 		status, body, err := procHTTP(url)

@@ -35,10 +35,11 @@ func TestMain(m *testing.M) {
 }
 
 // slowEndpoint is the outbound service of the apiCall nodes: it holds every request for delay
-// and counts requests per key.
+// (after its gate opens, if it has one) and counts requests per key.
 type slowEndpoint struct {
 	*httptest.Server
 	delay    time.Duration
+	gate     chan struct{} // nil, or closed when requests may proceed
 	mu       sync.Mutex
 	requests map[string]int  // key -> requests received
 	inFlight map[string]bool // keys being answered now
@@ -46,7 +47,22 @@ type slowEndpoint struct {
 }
 
 func newSlowEndpoint(t *testing.T, delay time.Duration) *slowEndpoint {
-	e := &slowEndpoint{delay: delay, requests: map[string]int{}, inFlight: map[string]bool{}}
+	return newEndpoint(t, delay, nil)
+}
+
+// newGatedEndpoint is a slowEndpoint that holds every request until open is called, so a
+// test can wait for calls in flight without racing their completion.
+func newGatedEndpoint(t *testing.T, delay time.Duration) (e *slowEndpoint, open func()) {
+	gate := make(chan struct{})
+	var once sync.Once
+	open = func() { once.Do(func() { close(gate) }) }
+	e = newEndpoint(t, delay, gate)
+	t.Cleanup(open) // runs before the server's Close, which waits for held handlers
+	return e, open
+}
+
+func newEndpoint(t *testing.T, delay time.Duration, gate chan struct{}) *slowEndpoint {
+	e := &slowEndpoint{delay: delay, gate: gate, requests: map[string]int{}, inFlight: map[string]bool{}}
 	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.URL.Query().Get("key")
 		e.mu.Lock()
@@ -54,6 +70,12 @@ func newSlowEndpoint(t *testing.T, delay time.Duration) *slowEndpoint {
 		e.inFlight[key] = true
 		e.peak = max(e.peak, len(e.inFlight))
 		e.mu.Unlock()
+		if e.gate != nil {
+			select {
+			case <-e.gate:
+			case <-r.Context().Done():
+			}
+		}
 		select {
 		case <-time.After(e.delay):
 		case <-r.Context().Done():
@@ -157,6 +179,15 @@ func postJSON(c *http.Client, url string, body, out any, want int) error {
 	return nil
 }
 
+// stackDatabase is a test database for an api and workers processes of the given
+// concurrency: it reserves the connections they open at most at once (the api's few, and per
+// worker one per slot plus its reconciler and heartbeat), so stacks of several tests never
+// hold more than the suite's budget together.
+func stackDatabase(t *testing.T, workers, concurrency int) string {
+	t.Helper()
+	return testenv.DatabaseConns(t, 4+workers*(concurrency+2))
+}
+
 // processEnv is the environment every role of one stack shares.
 func processEnv(t *testing.T, databaseURL, redisURL, apiPort string) map[string]string {
 	return map[string]string{
@@ -193,10 +224,10 @@ func TestProcessGracefulShutdown(t *testing.T) {
 		callTime    = 400 * time.Millisecond
 		shutdown    = 2 * time.Second // SHUTDOWN_TIMEOUT
 	)
-	slow := newSlowEndpoint(t, callTime)
+	slow, open := newGatedEndpoint(t, callTime)
 	ports := freePorts(t, 3)
 	apiPort, workerHealth := ports[0], ports[1:]
-	env := withEnv(processEnv(t, testenv.Database(t), testenv.RedisURL(), apiPort), "WORKER_CONCURRENCY", fmt.Sprint(concurrency))
+	env := withEnv(processEnv(t, stackDatabase(t, 2, concurrency), testenv.RedisURL(), apiPort), "WORKER_CONCURRENCY", fmt.Sprint(concurrency))
 	apiURL := "http://127.0.0.1:" + apiPort
 
 	api := startProc(t, "api", withEnv(env, "METRICS_ADDR", "off"), "api")
@@ -217,27 +248,17 @@ func TestProcessGracefulShutdown(t *testing.T) {
 		keyOf[started.RunID] = key
 	}
 
-	// Both workers are mid-call when every slot of both is in flight.
-	deadline := time.Now().Add(60 * time.Second)
+	// Both workers are mid-call when every slot of both is in flight; the endpoint holds the
+	// calls until the victim has been told to stop, so that state lasts until then.
 	var inFlight []string
-	for {
-		if inFlight, _ = slow.snapshot(); len(inFlight) >= 2*concurrency {
-			break
-		}
-		if time.Now().After(deadline) {
-			_, peak := slow.snapshot()
-			for runID := range keyOf {
-				_, body, _ := procHTTP(apiURL + "/workflows/runs/" + runID + "/status")
-				t.Logf("a run: %s", body)
-				break
-			}
-			t.Fatalf("the workers never had %d calls in flight together (peak %d)", 2*concurrency, peak)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testenv.WaitFor(t, 60*time.Second, fmt.Sprintf("%d calls in flight on both workers", 2*concurrency), func() bool {
+		inFlight, _ = slow.snapshot()
+		return len(inFlight) >= 2*concurrency
+	})
 	if err := victim.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	open()
 	stopped := time.Now()
 	if code := victim.waitExit(t, shutdown+10*time.Second); code != 0 {
 		t.Errorf("worker-1 exited with %d after SIGTERM, want 0", code)
@@ -286,6 +307,7 @@ func TestProcessGracefulShutdown(t *testing.T) {
 // procWaitRun polls a run's status until it is terminal.
 func procWaitRun(t *testing.T, apiURL, runID string, d time.Duration, procs ...*proc) procRun {
 	t.Helper()
+	d = testenv.Scaled(d)
 	deadline := time.Now().Add(d)
 	for {
 		run, err := faultGet(apiURL, runID)

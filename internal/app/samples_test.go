@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/app/apptest"
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
 
 // sampleRun is the part of the run status object these tests read.
@@ -197,7 +198,7 @@ func (s sampleServer) run(t *testing.T, name string, input map[string]any) sampl
 	if err := json.Unmarshal(s.do(t, "POST", "/workflows/"+id+"/execute-async", map[string]any{"input": input}, http.StatusCreated), &started); err != nil || started.RunID == "" {
 		t.Fatalf("execute-async answered no runId: %v", err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(testenv.Scaled(60 * time.Second))
 	for {
 		var run sampleRun
 		raw := s.do(t, "GET", "/workflows/"+id+"/runs/"+started.RunID+"/status", nil, http.StatusOK)
@@ -209,7 +210,7 @@ func (s sampleServer) run(t *testing.T, name string, input map[string]any) sampl
 			return run
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("run %s of %q still %s after 60 s: %s", started.RunID, name, run.Status, raw)
+			t.Fatalf("run %s of %q still %s after %v: %s", started.RunID, name, run.Status, testenv.Scaled(60*time.Second), raw)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sequenceflow/sequenceflow/internal/app"
 	"github.com/sequenceflow/sequenceflow/internal/app/apptest"
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
 )
@@ -111,14 +112,7 @@ func traced(t *testing.T) (*tracetest.SpanRecorder, func(*app.Config)) {
 // waitSpan waits until a consumer span of the node has ended.
 func waitSpan(t *testing.T, rec *tracetest.SpanRecorder, nodeID string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if len(collect(t, rec).tasks(nodeID)) > 0 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no span for node %s", nodeID)
+	testenv.WaitFor(t, 20*time.Second, "a span for node "+nodeID, func() bool { return len(collect(t, rec).tasks(nodeID)) > 0 })
 }
 
 // One run of inputText → apiCall → ifElse → delay → notification is one trace: the API span,
@@ -247,7 +241,7 @@ func TestTraceSurvivesWorkerReplacement(t *testing.T) {
 	go func() { defer wg.Done(); next.Run(ctx) }()
 	defer func() { cancel(); wg.Wait(); next.Close() }()
 
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(testenv.Scaled(20 * time.Second))
 	for {
 		r, err := next.Store().GetRun(context.Background(), runID)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
 )
@@ -211,5 +212,5 @@ func TestTimeouts(t *testing.T) {
 	if a := taskOf(t, r, "api"); r.Status != workflow.RunFailed || a.Error == nil || !strings.Contains(*a.Error, "timeout") {
 		t.Fatalf("status %s error %v; want failed with a timeout", r.Status, a.Error)
 	}
-	h.waitFor("the hanging request to be cancelled", 5*time.Second, func() bool { return srv.cancelled.Load() >= 1 })
+	testenv.WaitFor(h.t, 5*time.Second, "the hanging request to be cancelled", func() bool { return srv.cancelled.Load() >= 1 })
 }

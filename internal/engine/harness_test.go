@@ -61,7 +61,10 @@ func (o *recordingObserver) count(status string) int {
 func newHarness(t testing.TB) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{URL: testenv.Database(t), MaxConns: 16})
+	// A worker of the largest concurrency the tests use (4) holds at most two connections per
+	// task (its claim and a completion), plus the test's own queries.
+	const conns = 10
+	st, err := store.Open(ctx, store.Config{URL: testenv.DatabaseConns(t, conns), MaxConns: conns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,15 +74,21 @@ func newHarness(t testing.TB) *harness {
 	}
 	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL(), obs: &recordingObserver{finished: map[string]int{}}}
 	h.queue = queue.NewClient(rc, h.qname)
-	registry := nodes.NewRegistry(outbound.NewClient(outbound.Config{AllowPrivate: true}), nodes.APICallConfig{})
-	h.eng = engine.New(engine.Config{RetryBaseDelay: 10 * time.Millisecond},
-		engine.Deps{Store: st, Queue: h.queue, Registry: registry, Observer: h.obs, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h.eng = h.engineAt(nil)
 	t.Cleanup(func() {
 		h.stopWorkers()
 		rc.Close()
 		st.Close()
 	})
 	return h
+}
+
+// engineAt is an engine on the harness's store and queue whose clock is now (nil: the wall
+// clock), for driving time-based rules without waiting for them.
+func (h *harness) engineAt(now func() time.Time) *engine.Engine {
+	registry := nodes.NewRegistry(outbound.NewClient(outbound.Config{AllowPrivate: true}), nodes.APICallConfig{})
+	return engine.New(engine.Config{RetryBaseDelay: 10 * time.Millisecond},
+		engine.Deps{Store: h.store, Queue: h.queue, Registry: registry, Observer: h.obs, Now: now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
 // startWorker runs a worker until the returned function (or the test's end) stops it.
@@ -156,23 +165,11 @@ func (h *harness) run(runID string) workflow.Run {
 	return r
 }
 
-// waitFor polls cond until it holds or the timeout passes.
-func (h *harness) waitFor(what string, timeout time.Duration, cond func() bool) {
-	h.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // waitRun waits for a run to reach a terminal status.
 func (h *harness) waitRun(runID string) workflow.Run {
 	h.t.Helper()
 	var r workflow.Run
-	h.waitFor("run "+runID+" to finish", 30*time.Second, func() bool {
+	testenv.WaitFor(h.t, 30*time.Second, "run "+runID+" to finish", func() bool {
 		r = h.run(runID)
 		return workflow.RunTerminal(r.Status)
 	})
@@ -182,7 +179,7 @@ func (h *harness) waitRun(runID string) workflow.Run {
 func (h *harness) waitTask(runID, nodeID, status string) workflow.Task {
 	h.t.Helper()
 	var task workflow.Task
-	h.waitFor(nodeID+" to be "+status, 30*time.Second, func() bool {
+	testenv.WaitFor(h.t, 30*time.Second, nodeID+" to be "+status, func() bool {
 		task = taskOf(h.t, h.run(runID), nodeID)
 		return task.Status == status
 	})

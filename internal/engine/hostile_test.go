@@ -18,6 +18,7 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/outbound/outboundtest"
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
 )
@@ -184,7 +185,7 @@ func TestHostileOutboundEndpoints(t *testing.T) {
 	// endless body by the size bound: the target saw the client leave each time.
 	for i, tc := range tests {
 		if strings.HasPrefix(tc.name, "hang") || tc.name == "slow drip" || tc.name == "endless body" {
-			h.waitFor(fmt.Sprintf("%s: all %d requests to be abandoned by the client", tc.name, tc.want.requests), 10*time.Second,
+			testenv.WaitFor(h.t, 10*time.Second, fmt.Sprintf("%s: all %d requests to be abandoned by the client", tc.name, tc.want.requests),
 				func() bool { return int(targets[i].Abandoned.Load()) == tc.want.requests })
 		}
 	}
@@ -207,7 +208,7 @@ func TestHostileOutboundEndpoints(t *testing.T) {
 
 	h.stopWorkers()
 	pool := h.store.Pool()
-	h.waitFor("the database pool to have no acquired connections", 10*time.Second, func() bool { return pool.Stat().AcquiredConns() == 0 })
+	testenv.WaitFor(h.t, 10*time.Second, "the database pool to have no acquired connections", func() bool { return pool.Stat().AcquiredConns() == 0 })
 	held := make([]string, len(tests))
 	for i, tc := range tests {
 		held[i] = fmt.Sprintf("%s %d", tc.name, targets[i].OpenConns())
@@ -215,6 +216,6 @@ func TestHostileOutboundEndpoints(t *testing.T) {
 	t.Logf("target connections open before CloseIdle: %s", strings.Join(held, ", "))
 	client.CloseIdle()
 	for i, tc := range tests {
-		h.waitFor(tc.name+" target's connections to close", 10*time.Second, func() bool { return targets[i].OpenConns() == 0 })
+		testenv.WaitFor(h.t, 10*time.Second, tc.name+" target's connections to close", func() bool { return targets[i].OpenConns() == 0 })
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
 )
@@ -367,5 +368,5 @@ func TestCompletionCounts(t *testing.T) {
 		t.Errorf("last system log %q, want \"Workflow run succeeded\"", sys[len(sys)-1])
 	}
 	// The observer hears of the end once (metrics count finished runs from it).
-	h.waitFor("the run's end to be reported", 5*time.Second, func() bool { return h.obs.count(workflow.RunSucceeded) == 1 })
+	testenv.WaitFor(h.t, 5*time.Second, "the run's end to be reported", func() bool { return h.obs.count(workflow.RunSucceeded) == 1 })
 }

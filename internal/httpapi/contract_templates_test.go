@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
 
 // checkTemplate checks every field's JSON type (section 5) and returns the template.
@@ -236,7 +238,7 @@ func TestContractTemplatesWrite(t *testing.T) {
 
 	t.Run("update", func(t *testing.T) {
 		ms := time.Now().UnixMilli()
-		waitFor(t, time.Second, "the clock to tick", func() bool { return time.Now().UnixMilli() > ms+1 })
+		testenv.WaitFor(t, time.Second, "the clock to tick", func() bool { return time.Now().UnixMilli() > ms+1 })
 		got := checkTemplate(t, call(t, "PUT", base+"/api-templates/"+id,
 			map[string]any{"description": "pings", "tags": []string{"health"}, "timeoutMs": 2500}).object(t, http.StatusOK))
 		upd := map[string]any{}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sequenceflow/sequenceflow/internal/app/apptest"
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
 )
@@ -280,18 +281,6 @@ func startRun(t *testing.T, base, workflowID string, input map[string]any) strin
 	return uuidField(t, got, "runId")
 }
 
-// waitFor polls cond every 10 ms until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func runStatus(t *testing.T, base, runID string) map[string]any {
 	t.Helper()
 	return call(t, "GET", base+"/workflows/runs/"+runID+"/status", nil).object(t, http.StatusOK)
@@ -301,7 +290,7 @@ func runStatus(t *testing.T, base, runID string) map[string]any {
 func waitRun(t *testing.T, base, runID string) map[string]any {
 	t.Helper()
 	var run map[string]any
-	waitFor(t, 30*time.Second, "run "+runID+" to finish", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "run "+runID+" to finish", func() bool {
 		run = runStatus(t, base, runID)
 		switch run["status"] {
 		case "succeeded", "failed", "cancelled":
@@ -316,7 +305,7 @@ func waitRun(t *testing.T, base, runID string) map[string]any {
 func waitParked(t *testing.T, base, runID string) map[string]any {
 	t.Helper()
 	var run map[string]any
-	waitFor(t, 10*time.Second, "run "+runID+" to park in its delay", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "run "+runID+" to park in its delay", func() bool {
 		run = runStatus(t, base, runID)
 		for _, task := range asObjects(t, arrayField(t, run, "tasks")) {
 			if task["nodeId"] == "wait" && task["status"] == "waiting" {

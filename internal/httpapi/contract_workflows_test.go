@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
 )
@@ -348,7 +349,7 @@ func TestContractWorkflowUpdate(t *testing.T) {
 
 	wait := func() { // let the clock move so a bumped updatedAt is visible
 		ms := time.Now().UnixMilli()
-		waitFor(t, time.Second, "the clock to tick", func() bool { return time.Now().UnixMilli() > ms+1 })
+		testenv.WaitFor(t, time.Second, "the clock to tick", func() bool { return time.Now().UnixMilli() > ms+1 })
 	}
 	check := func(t *testing.T, got map[string]any, name string, nodes int, prev map[string]any) {
 		t.Helper()

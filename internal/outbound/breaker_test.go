@@ -16,6 +16,7 @@ import (
 
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/outbound/outboundtest"
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
 
 // A host's breaker opens after the configured consecutive failures, fails fast while open
@@ -66,7 +67,7 @@ func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
 	}
 
 	healthy.Store(true)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testenv.Scaled(5 * time.Second))
 	for {
 		code, err := call()
 		if err == nil && code == 200 {

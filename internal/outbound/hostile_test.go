@@ -14,6 +14,7 @@ import (
 
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/outbound/outboundtest"
+	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
 
 // Every test closes its servers and its clients' idle connections, so no goroutine of the
@@ -22,25 +23,13 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// eventually polls cond until it holds or 10 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // closeAndCheckConns closes the client's idle connections and waits until no server holds a
 // connection open.
 func closeAndCheckConns(t *testing.T, c *outbound.Client, servers ...*outboundtest.Hostile) {
 	t.Helper()
 	c.CloseIdle()
 	for _, s := range servers {
-		eventually(t, "the server's connections to close", func() bool { return s.OpenConns() == 0 })
+		testenv.WaitFor(t, 10*time.Second, "the server's connections to close", func() bool { return s.OpenConns() == 0 })
 	}
 }
 
@@ -64,7 +53,7 @@ func TestHostileHangEndsAtDeadline(t *testing.T) {
 	if !outbound.IsTimeout(err) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error %v, want a deadline error", err)
 	}
-	eventually(t, "the handler to see the client leave", func() bool { return srv.Abandoned.Load() == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the handler to see the client leave", func() bool { return srv.Abandoned.Load() == 1 })
 	closeAndCheckConns(t, c, srv)
 }
 
@@ -100,12 +89,12 @@ func TestHostileEndlessBodyIsBounded(t *testing.T) {
 		}
 		t.Logf("call %d: %v after %s", i, err, time.Since(start))
 		// Without CloseIdle: the connection must already be gone, not parked in the pool.
-		eventually(t, "the connection to be closed", func() bool { return srv.OpenConns() == 0 })
+		testenv.WaitFor(t, 10*time.Second, "the connection to be closed", func() bool { return srv.OpenConns() == 0 })
 	}
 	if got := srv.Accepted.Load(); got != 2 {
 		t.Fatalf("server accepted %d connections for 2 calls, want 2 (a cut body's connection is never reused)", got)
 	}
-	eventually(t, "both handlers to stop writing", func() bool { return srv.Abandoned.Load() == 2 })
+	testenv.WaitFor(t, 10*time.Second, "both handlers to stop writing", func() bool { return srv.Abandoned.Load() == 2 })
 	t.Logf("server wrote %d bytes in all before its writes failed (limit %d per response)", srv.Written.Load(), limit)
 	closeAndCheckConns(t, c, srv)
 }
@@ -119,7 +108,7 @@ func TestHostileSlowDripEndsAtDeadline(t *testing.T) {
 	if !outbound.IsTimeout(err) || errors.Is(err, outbound.ErrResponseTooLarge) {
 		t.Fatalf("error %v, want a deadline error while reading the body", err)
 	}
-	eventually(t, "the handler to stop dripping", func() bool { return srv.Abandoned.Load() == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the handler to stop dripping", func() bool { return srv.Abandoned.Load() == 1 })
 	closeAndCheckConns(t, c, srv)
 }
 

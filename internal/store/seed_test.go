@@ -17,7 +17,7 @@ import (
 func TestSeedOnceWithConcurrentProcesses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{URL: testenv.Database(t)})
+	st, err := store.Open(ctx, store.Config{URL: testenv.Database(t), MaxConns: testenv.DefaultConns})
 	if err != nil {
 		t.Fatal(err)
 	}

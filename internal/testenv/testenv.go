@@ -1,8 +1,13 @@
 // Package testenv gives tests real, isolated services: a fresh PostgreSQL database with the
-// schema applied (cloned from a migrated template, so it is cheap) and a Redis URL plus a queue
-// name of their own. Set TEST_DATABASE_URL (an admin connection, default
-// postgres://postgres:postgres@127.0.0.1:5432/postgres) and TEST_REDIS_URL (default
-// redis://127.0.0.1:6379/9) to point tests elsewhere.
+// schema applied (cloned from a migrated template, so it is cheap) within the suite's
+// connection budget, and a Redis URL plus a queue name of their own whose keys are deleted
+// when the test ends. It also holds the one way tests wait: WaitFor, with deadlines scaled
+// by TimeScale.
+//
+// Environment: TEST_DATABASE_URL (an admin connection, default
+// postgres://postgres:postgres@127.0.0.1:5432/postgres), TEST_REDIS_URL (default
+// redis://127.0.0.1:6379/9), TEST_PG_CONNS (the connection budget of the whole suite, default
+// DefaultBudget) and TEST_TIME_SCALE (the deadline factor, see TimeScale).
 package testenv
 
 import (
@@ -39,9 +44,18 @@ func RedisURL() string {
 	return "redis://127.0.0.1:6379/9"
 }
 
-// QueueName returns a queue name no other test uses.
+// QueueName returns a queue name no other test uses; its asynq keys in RedisURL are deleted
+// when the test ends (after the cleanups registered later, such as stopping the processes
+// that use it).
 func QueueName(t testing.TB) string {
-	return "test-" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
+	t.Helper()
+	name := "test-" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
+	t.Cleanup(func() {
+		if err := DeleteQueue(RedisURL(), name); err != nil {
+			t.Errorf("testenv: delete queue %s: %v", name, err)
+		}
+	})
+	return name
 }
 
 // withDatabase returns the admin URL with another database name.
@@ -54,10 +68,19 @@ func withDatabase(admin, name string) string {
 	return u.String()
 }
 
-// Database creates a fresh, migrated database for the test and drops it afterwards. It
-// returns the database URL.
+// Database is DatabaseConns for a test that opens at most DefaultConns connections to it.
 func Database(t testing.TB) string {
 	t.Helper()
+	return DatabaseConns(t, DefaultConns)
+}
+
+// DatabaseConns creates a fresh, migrated database for a test whose code and processes open
+// at most conns connections to it at once, and drops it afterwards. It first reserves conns
+// slots of the suite's connection budget (waiting while other tests hold them) until the
+// test ends. It returns the database URL.
+func DatabaseConns(t testing.TB, conns int) string {
+	t.Helper()
+	slots.reserve(t, conns)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, adminURL())

@@ -30,7 +30,9 @@ type Server struct {
 func (s *Server) Stop() { s.stop() }
 
 // Start runs a dev-role process until the test ends. configure may adjust the config (it
-// starts with a fresh database, a unique queue, fast retries and reconciliation).
+// starts with a unique queue, a small pool, fast retries and reconciliation); unless it sets
+// DatabaseURL, the process gets a fresh database afterwards, reserving DBMaxConns of the
+// suite's connection budget.
 func Start(t testing.TB, configure func(*app.Config)) *Server {
 	t.Helper()
 	return StartRole(t, app.RoleDev, configure)
@@ -57,7 +59,6 @@ func start(t testing.TB, role app.Role, configure func(*app.Config), logTo io.Wr
 		t.Fatal(err)
 	}
 	cfg := app.Config{
-		DatabaseURL:       testenv.Database(t),
 		RedisURL:          testenv.RedisURL(),
 		Queue:             testenv.QueueName(t),
 		APIBaseURL:        "http://" + ln.Addr().String(),
@@ -74,6 +75,11 @@ func start(t testing.TB, role app.Role, configure func(*app.Config), logTo io.Wr
 	cfg.OutboundAllowPrivate = &allowPrivate
 	if configure != nil {
 		configure(&cfg)
+	}
+	if cfg.DatabaseURL == "" {
+		// The process opens at most DBMaxConns connections: that is what it reserves of the
+		// suite's connection budget.
+		cfg.DatabaseURL = testenv.DatabaseConns(t, cfg.DBMaxConns)
 	}
 	var outs []io.Writer
 	if os.Getenv("TEST_LOG") != "" {
