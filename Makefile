@@ -5,6 +5,10 @@ BIN := bin/sequenceflow
 STATICCHECK_VERSION := v0.8.2
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
+# TEST_PG_CONNS caps the PostgreSQL connections of all tests together (internal/testenv;
+# default 24); TEST_TIME_SCALE multiplies every test deadline (default 1, more below 4 CPUs);
+# TEST_P is how many test packages run at once (go test -p; default: the number of CPUs).
+TEST_P ?=
 export TEST_DATABASE_URL TEST_REDIS_URL
 
 .DEFAULT_GOAL := help
@@ -29,9 +33,13 @@ migrate: ## Apply database migrations to DATABASE_URL
 services: ## Make sure PostgreSQL and Redis for the tests are reachable (starts them with Docker when possible)
 	@bash scripts/test-services.sh
 
+.PHONY: pg-headroom
+pg-headroom: services ## Check that PostgreSQL's max_connections has room for the test suite's connections
+	@$(GO) run ./scripts/pgheadroom $(if $(TEST_P),-p $(TEST_P))
+
 .PHONY: test
-test: services ## Run every test with the race detector against real PostgreSQL and Redis, then fuzz each target briefly
-	$(GO) test -race -count=1 -timeout 20m ./...
+test: pg-headroom ## Run every test with the race detector against real PostgreSQL and Redis, then fuzz each target briefly
+	$(GO) test -race -count=1 -timeout 20m $(if $(TEST_P),-p $(TEST_P)) ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
 # Fuzz targets, as package:Target.

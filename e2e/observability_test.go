@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
 )
 
@@ -48,22 +49,19 @@ func TestObservabilityEndToEnd(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 
-	for _, port := range []int{4318, 16686} {
-		if !free(port) {
-			t.Fatalf("port %d is taken; Jaeger needs it", port)
-		}
-	}
-	start(t, "jaeger", jaegerBin, nil)
-	waitHTTP(t, "http://127.0.0.1:16686/api/services", 60*time.Second)
-
-	apiPort, workerPort, promPort := freePort(t), freePort(t), freePort(t)
+	// Every listener on a port of its own, so the check runs beside anything else on the
+	// machine (another Jaeger on 4318 or 16686 included).
+	ports := freePorts(t, 7)
+	apiPort, workerPort, promPort := ports[0], ports[1], ports[2]
+	jaeger := startJaeger(t, jaegerBin, jaegerPorts{otlpHTTP: ports[3], otlpGRPC: ports[4], queryHTTP: ports[5], queryGRPC: ports[6]})
 	api := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	env := []string{
-		"DATABASE_URL=" + testenv.Database(t), "REDIS_URL=" + testenv.RedisURL(), "QUEUE_NAME=" + testenv.QueueName(t),
+		"DATABASE_URL=" + testenv.DatabaseConns(t, 16), // an api and a worker of concurrency 10
+		"REDIS_URL=" + testenv.RedisURL(), "QUEUE_NAME=" + testenv.QueueName(t),
 		"API_BASE_URL=" + api, "SEED_SAMPLES=false", "OUTBOUND_ALLOW_PRIVATE=true", "LOG_LEVEL=warn",
 		"BREAKER_FAILURES=2", "BREAKER_OPEN_TIMEOUT=5m", "RETRY_BASE_DELAY=100ms",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318", "OTEL_BSP_SCHEDULE_DELAY=200",
-		"JAEGER_UI_URL=http://127.0.0.1:16686",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=" + jaeger.otlpHTTP, "OTEL_BSP_SCHEDULE_DELAY=200",
+		"JAEGER_UI_URL=" + jaeger.query,
 	}
 	start(t, "api", sf, append(env, fmt.Sprintf("PORT=%d", apiPort), "OTEL_SERVICE_NAME=sequenceflow-api"), "api")
 	start(t, "worker", sf, append(env, fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", workerPort), "OTEL_SERVICE_NAME=sequenceflow-worker"), "worker")
@@ -116,13 +114,13 @@ scrape_configs:
 		waitRun(t, api, id)
 	}
 
-	t.Run("jaeger", func(t *testing.T) { checkJaeger(t, api, runs[0]) })
+	t.Run("jaeger", func(t *testing.T) { checkJaeger(t, jaeger.query, api, runs[0]) })
 	t.Run("prometheus", func(t *testing.T) { checkPrometheus(t, root, prom) })
 }
 
 // checkJaeger finds the run's trace by run.id and checks it holds the run's spans from both
 // processes: run.start, every task, the outbound call and the mock endpoint.
-func checkJaeger(t *testing.T, api, runID string) {
+func checkJaeger(t *testing.T, jaeger, api, runID string) {
 	var status struct {
 		TraceID  string `json:"traceId"`
 		TraceURL string `json:"traceUrl"`
@@ -136,7 +134,7 @@ func checkJaeger(t *testing.T, api, runID string) {
 		"GET /workflows/api/test-weather", "task ifElse hot", "task delay wait"}
 	var names map[string]bool
 	var services map[string]bool
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testenv.Scaled(30 * time.Second))
 	for {
 		var res struct {
 			Data []struct {
@@ -150,7 +148,7 @@ func checkJaeger(t *testing.T, api, runID string) {
 				} `json:"processes"`
 			} `json:"data"`
 		}
-		getJSON(t, "http://127.0.0.1:16686/api/traces?"+q.Encode(), &res)
+		getJSON(t, jaeger+"/api/traces?"+q.Encode(), &res)
 		names, services = map[string]bool{}, map[string]bool{}
 		if len(res.Data) == 1 && res.Data[0].TraceID == status.TraceID {
 			for _, s := range res.Data[0].Spans {
@@ -216,16 +214,16 @@ func checkPrometheus(t *testing.T, root, prom string) {
 		t.Fatalf("found %d dashboard and %d rule expressions", len(exprs), len(alerts))
 	}
 	// Wait until the families of the load are scraped and rates have two samples.
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(testenv.Scaled(60 * time.Second))
 	for !hasData(t, prom, `rate(sequenceflow_task_duration_seconds_count[1m])`) || !hasData(t, prom, `sequenceflow_breaker_state == 2`) {
 		if time.Now().After(deadline) {
-			t.Fatal("Prometheus has no task rates or open breaker after 60 s")
+			t.Fatalf("Prometheus has no task rates or open breaker after %v", testenv.Scaled(60*time.Second))
 		}
 		time.Sleep(time.Second)
 	}
 	// Scrapes and rule evaluations land every second; give each expression a few of them.
 	for e, where := range exprs {
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(testenv.Scaled(20 * time.Second))
 		for !hasData(t, prom, e) {
 			if time.Now().After(deadline) {
 				t.Errorf("dashboard %s: expression returns no data: %s", where, e)
@@ -251,7 +249,7 @@ func checkPrometheus(t *testing.T, root, prom string) {
 			} `json:"alerts"`
 		} `json:"data"`
 	}
-	deadline = time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(testenv.Scaled(30 * time.Second))
 	for {
 		getJSON(t, prom+"/api/v1/alerts", &active)
 		for _, a := range active.Data.Alerts {
@@ -344,17 +342,14 @@ func tail(s string, n int) string {
 
 func waitHTTP(t *testing.T, u string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(u); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+	testenv.WaitFor(t, timeout, u+" to answer 200", func() bool {
+		resp, err := http.Get(u)
+		if err != nil {
+			return false
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%s not ready after %s", u, timeout)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 }
 
 func getJSON(t *testing.T, u string, v any) {
@@ -401,16 +396,11 @@ func execute(t *testing.T, api, wf string, input map[string]any) string {
 
 func waitRun(t *testing.T, api, runID string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	testenv.WaitFor(t, 60*time.Second, "run "+runID+" to finish", func() bool {
 		var st struct{ Status string }
 		getJSON(t, api+"/workflows/runs/"+runID+"/status", &st)
-		if st.Status == "succeeded" || st.Status == "failed" || st.Status == "cancelled" {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("run %s did not finish", runID)
+		return workflow.RunTerminal(st.Status)
+	})
 }
 
 // failingServer answers 500 on /down and 404 on /gone.
@@ -434,23 +424,79 @@ func failingServer(t *testing.T) string {
 	return "http://" + ln.Addr().String()
 }
 
-func free(port int) bool {
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		return false
+// freePorts returns n distinct TCP ports of 127.0.0.1 that were free a moment ago (held
+// together while they are picked, so they differ from each other).
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	ln.Close()
-	return true
+	return ports
 }
 
-func freePort(t *testing.T) int {
+// jaegerPorts are the ports a test's Jaeger listens on.
+type jaegerPorts struct{ otlpHTTP, otlpGRPC, queryHTTP, queryGRPC int }
+
+// jaegerURLs are where a started Jaeger takes spans (OTLP over HTTP) and answers queries.
+type jaegerURLs struct{ otlpHTTP, query string }
+
+// startJaeger runs an in-memory Jaeger (v2, an OpenTelemetry collector) that listens only on
+// the given ports of 127.0.0.1 (its stock all-in-one configuration takes a dozen fixed
+// ports, 4317, 4318, 16686 and 8888 among them), and waits until it answers queries.
+func startJaeger(t *testing.T, bin string, p jaegerPorts) jaegerURLs {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	cfg := fmt.Sprintf(`service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    metrics:
+      level: none
+    logs:
+      level: warn
+extensions:
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: 100000
+  jaeger_query:
+    storage:
+      traces: memstore
+    http:
+      endpoint: 127.0.0.1:%d
+    grpc:
+      endpoint: 127.0.0.1:%d
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:%d
+      http:
+        endpoint: 127.0.0.1:%d
+processors:
+  batch:
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
+`, p.queryHTTP, p.queryGRPC, p.otlpGRPC, p.otlpHTTP)
+	path := filepath.Join(t.TempDir(), "jaeger.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	start(t, "jaeger", bin, nil, "--config="+path)
+	urls := jaegerURLs{otlpHTTP: fmt.Sprintf("http://127.0.0.1:%d", p.otlpHTTP), query: fmt.Sprintf("http://127.0.0.1:%d", p.queryHTTP)}
+	waitHTTP(t, urls.query+"/api/services", 60*time.Second)
+	return urls
 }
 
 func quoteAll(ss []string) []string {

@@ -181,9 +181,9 @@ func (b *budget) tryLock(class, key int) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if b.conn == nil || b.conn.IsClosed() {
-		conn, err := pgx.Connect(ctx, adminURL())
+		conn, err := pgx.Connect(ctx, AdminURL())
 		if err != nil {
-			return false, fmt.Errorf("cannot reach PostgreSQL at %s: %v (start it, or set TEST_DATABASE_URL)", adminURL(), err)
+			return false, fmt.Errorf("cannot reach PostgreSQL at %s: %v (start it, or set TEST_DATABASE_URL)", AdminURL(), err)
 		}
 		b.conn = conn
 		clear(b.held) // a new session holds nothing

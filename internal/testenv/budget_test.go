@@ -122,7 +122,7 @@ func turnstileHeld(t *testing.T, class int) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, adminURL())
+	conn, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,8 @@ import (
 	"github.com/sequenceflow/sequenceflow/migrations"
 )
 
-func adminURL() string {
+// AdminURL is the admin connection the tests create their databases with (TEST_DATABASE_URL).
+func AdminURL() string {
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
 		return u
 	}
@@ -83,9 +84,9 @@ func DatabaseConns(t testing.TB, conns int) string {
 	slots.reserve(t, conns)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, adminURL())
+	admin, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
-		t.Fatalf("testenv: cannot reach PostgreSQL at %s: %v (start it, or set TEST_DATABASE_URL)", adminURL(), err)
+		t.Fatalf("testenv: cannot reach PostgreSQL at %s: %v (start it, or set TEST_DATABASE_URL)", AdminURL(), err)
 	}
 	defer admin.Close(ctx)
 	tmpl, err := template(ctx, admin)
@@ -106,7 +107,7 @@ func DatabaseConns(t testing.TB, conns int) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		conn, err := pgx.Connect(ctx, adminURL())
+		conn, err := pgx.Connect(ctx, AdminURL())
 		if err != nil {
 			t.Logf("testenv: drop database %s: %v", name, err)
 			return
@@ -116,7 +117,7 @@ func DatabaseConns(t testing.TB, conns int) string {
 			t.Logf("testenv: drop database %s: %v", name, err)
 		}
 	})
-	return withDatabase(adminURL(), name)
+	return withDatabase(AdminURL(), name)
 }
 
 // template returns the name of a migrated template database for the current migrations,
@@ -141,7 +142,7 @@ func template(ctx context.Context, admin *pgx.Conn) (string, error) {
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s`, building)); err != nil {
 		return "", err
 	}
-	st, err := store.Open(ctx, store.Config{URL: withDatabase(adminURL(), building)})
+	st, err := store.Open(ctx, store.Config{URL: withDatabase(AdminURL(), building)})
 	if err != nil {
 		return "", err
 	}
