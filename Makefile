@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 # TEST_PG_CONNS caps the PostgreSQL connections of all tests together (internal/testenv;
-# default 24); TEST_TIME_SCALE multiplies every test deadline (default 1, more below 4 CPUs);
+# default 28); TEST_TIME_SCALE multiplies every test deadline (default 1, more below 4 CPUs);
 # TEST_P is how many test packages run at once (go test -p; default: the number of CPUs).
 TEST_P ?=
 export TEST_DATABASE_URL TEST_REDIS_URL

@@ -56,15 +56,17 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	jaeger := startJaeger(t, jaegerBin, jaegerPorts{otlpHTTP: ports[3], otlpGRPC: ports[4], queryHTTP: ports[5], queryGRPC: ports[6]})
 	api := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	env := []string{
-		"DATABASE_URL=" + testenv.DatabaseConns(t, 16), // an api and a worker of concurrency 10
+		"DATABASE_URL=" + testenv.DatabaseConns(t, 4+12), // the pools of the api and the worker below
 		"REDIS_URL=" + testenv.RedisURL(), "QUEUE_NAME=" + testenv.QueueName(t),
 		"API_BASE_URL=" + api, "SEED_SAMPLES=false", "OUTBOUND_ALLOW_PRIVATE=true", "LOG_LEVEL=warn",
 		"BREAKER_FAILURES=2", "BREAKER_OPEN_TIMEOUT=5m", "RETRY_BASE_DELAY=100ms",
 		"OTEL_EXPORTER_OTLP_ENDPOINT=" + jaeger.otlpHTTP, "OTEL_BSP_SCHEDULE_DELAY=200",
 		"JAEGER_UI_URL=" + jaeger.query,
 	}
-	start(t, "api", sf, append(env, fmt.Sprintf("PORT=%d", apiPort), "OTEL_SERVICE_NAME=sequenceflow-api"), "api")
-	start(t, "worker", sf, append(env, fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", workerPort), "OTEL_SERVICE_NAME=sequenceflow-worker"), "worker")
+	start(t, "api", sf, append(env, fmt.Sprintf("PORT=%d", apiPort), "OTEL_SERVICE_NAME=sequenceflow-api",
+		"WORKER_CONCURRENCY=1", "DB_MAX_CONNS=4"), "api")
+	start(t, "worker", sf, append(env, fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", workerPort), "OTEL_SERVICE_NAME=sequenceflow-worker",
+		"WORKER_CONCURRENCY=10", "DB_MAX_CONNS=12"), "worker")
 	waitHTTP(t, api+"/readyz", 30*time.Second)
 	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", workerPort), 30*time.Second)
 

@@ -91,6 +91,9 @@ type proc struct {
 // if the test failed, and a data race it reported fails the test.
 func startProc(t *testing.T, name string, env map[string]string, args ...string) *proc {
 	t.Helper()
+	if len(args) > 0 {
+		env = withPool(env, args[0])
+	}
 	p := &proc{name: name, out: &procOutput{}, done: make(chan struct{})}
 	p.cmd = exec.Command(processBinaryPath(t), args...)
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}

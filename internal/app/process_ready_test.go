@@ -11,7 +11,7 @@ import (
 // missing dependency while it is away and 200 once it is back, and /healthz (liveness) stays 200
 // throughout, so an orchestrator does not restart a process for an outage it cannot fix.
 func TestProcessReadyzFollowsDependencies(t *testing.T) {
-	database, err := url.Parse(stackDatabase(t, 1, 2)) // an idle worker
+	database, err := url.Parse(stackDatabase(t, 1, 10))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"sort"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -179,13 +180,39 @@ func postJSON(c *http.Client, url string, body, out any, want int) error {
 	return nil
 }
 
+// apiPool is the PostgreSQL pool of an api process in these tests, which serve it a handful
+// of requests at once.
+const apiPool = 4
+
+// workerPool is the PostgreSQL pool of a worker process of the given concurrency in these
+// tests: a connection per slot, plus its reconciler and heartbeat.
+func workerPool(concurrency int) int { return concurrency + 2 }
+
 // stackDatabase is a test database for an api and workers processes of the given
-// concurrency: it reserves the connections they open at most at once (the api's few, and per
-// worker one per slot plus its reconciler and heartbeat), so stacks of several tests never
-// hold more than the suite's budget together.
+// concurrency: it reserves what their pools (withPool) open at most, so the stacks of several
+// tests never hold more than the suite's connection budget together.
 func stackDatabase(t *testing.T, workers, concurrency int) string {
 	t.Helper()
-	return testenv.DatabaseConns(t, 4+workers*(concurrency+2))
+	return testenv.DatabaseConns(t, apiPool+workers*workerPool(concurrency))
+}
+
+// withPool sizes the PostgreSQL pool of a process of role to what stackDatabase reserved
+// for it, unless the test sets DB_MAX_CONNS itself.
+func withPool(env map[string]string, role string) map[string]string {
+	if _, set := env["DB_MAX_CONNS"]; set {
+		return env
+	}
+	switch role {
+	case "api": // it runs no worker slots
+		return withEnv(env, "WORKER_CONCURRENCY", "1", "DB_MAX_CONNS", strconv.Itoa(apiPool))
+	case "worker":
+		concurrency, err := strconv.Atoi(env["WORKER_CONCURRENCY"])
+		if err != nil {
+			concurrency = 10 // the default
+		}
+		return withEnv(env, "DB_MAX_CONNS", strconv.Itoa(workerPool(concurrency)))
+	}
+	return env
 }
 
 // processEnv is the environment every role of one stack shares.

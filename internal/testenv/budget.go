@@ -25,10 +25,11 @@ const (
 	slotLockClass      = 727002
 	turnstileLockClass = 727003
 
-	// DefaultBudget is the suite's budget when TEST_PG_CONNS is not set: with the per-process
+	// DefaultBudget is the suite's budget when TEST_PG_CONNS is not set: the largest stack a
+	// test runs (an api and two workers of concurrency 10) fits, and with the per-process
 	// connections (one holding the slots, one creating a database now and then) a full run
-	// stays near 30 connections, under a third of a stock server's max_connections of 100.
-	DefaultBudget = 24
+	// stays near a third of a stock server's max_connections of 100.
+	DefaultBudget = 28
 
 	// DefaultConns is what Database reserves, and so the pool size of a store a test opens
 	// on it.
