@@ -24,8 +24,10 @@ func startService(t *testing.T) (baseURL, databaseURL string) {
 // One invocation end to end against a real service, PostgreSQL and Redis: the floor, then
 // every shape, measured from the database.
 func TestRunAgainstService(t *testing.T) {
+	// A test reserves its connections once, for all its databases: the floor's asynq workers
+	// and their pool (10 + 2), the meter (2) and the service (apptest's pool of 8).
+	floorDB := testenv.DatabaseConns(t, 12+2+8)
 	base, db := startService(t)
-	floorDB := testenv.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var progress strings.Builder
