@@ -125,7 +125,7 @@ func (b *budget) collect(n, size int, slow func(n, size int)) ([]int, error) {
 		}
 	}
 	var lockErr error
-	if !poll(timeout, 20*time.Millisecond, func() bool {
+	if !poll(timeout, pollInterval, func() bool {
 		ok, err := b.tryLock(b.turnstileClass, 0)
 		if err != nil {
 			lockErr = err
@@ -141,22 +141,10 @@ func (b *budget) collect(n, size int, slow func(n, size int)) ([]int, error) {
 	}
 	defer b.unlock(b.turnstileClass, 0)
 	var got []int
-	full := poll(timeout, 20*time.Millisecond, func() bool {
-		for slot := 0; slot < size && len(got) < n && lockErr == nil; slot++ {
-			if b.isHeld(slot) {
-				continue
-			}
-			ok, err := b.tryLock(b.slotClass, slot)
-			switch {
-			case err != nil:
-				lockErr = err
-			case ok:
-				b.mu.Lock()
-				b.held[slot] = true
-				b.mu.Unlock()
-				got = append(got, slot)
-			}
-		}
+	full := poll(timeout, pollInterval, func() bool {
+		var free []int
+		free, lockErr = b.tryLockFree(size, n-len(got))
+		got = append(got, free...)
 		waiting()
 		return len(got) == n || lockErr != nil
 	})
@@ -169,26 +157,71 @@ func (b *budget) collect(n, size int, slow func(n, size int)) ([]int, error) {
 	return got, nil
 }
 
-func (b *budget) isHeld(slot int) bool {
+// pollInterval is how often a waiting reservation tries again: one query each time.
+const pollInterval = 50 * time.Millisecond
+
+// tryLockFree takes up to n of the budget's slots that are free, in one round trip, and
+// returns them.
+func (b *budget) tryLockFree(size, n int) ([]int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.held[slot]
+	if err := b.connect(); err != nil {
+		return nil, err
+	}
+	var candidates []int32
+	for slot := range size {
+		if !b.held[slot] {
+			candidates = append(candidates, int32(slot))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Try every candidate (so the answer does not depend on the order PostgreSQL evaluates
+	// them in), then give back what is more than n.
+	var locked []int32
+	if err := b.conn.QueryRow(ctx, `SELECT coalesce(array_agg(s ORDER BY s), '{}') FROM unnest($2::int[]) AS s WHERE pg_try_advisory_lock($1, s)`,
+		b.slotClass, candidates).Scan(&locked); err != nil {
+		return nil, err
+	}
+	var got []int
+	for _, slot := range locked {
+		if len(got) == n {
+			if _, err := b.conn.Exec(ctx, `SELECT pg_advisory_unlock($1, $2)`, b.slotClass, slot); err != nil {
+				return got, err
+			}
+			continue
+		}
+		b.held[int(slot)] = true
+		got = append(got, int(slot))
+	}
+	return got, nil
+}
+
+// connect opens the process's session if it has none (b.mu held).
+func (b *budget) connect() error {
+	if b.conn != nil && !b.conn.IsClosed() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		return fmt.Errorf("cannot reach PostgreSQL at %s: %v (start it, or set TEST_DATABASE_URL)", AdminURL(), err)
+	}
+	b.conn = conn
+	clear(b.held) // a new session holds nothing
+	return nil
 }
 
 // tryLock tries the session advisory lock (class, key) on the process's connection.
 func (b *budget) tryLock(class, key int) (bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.connect(); err != nil {
+		return false, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if b.conn == nil || b.conn.IsClosed() {
-		conn, err := pgx.Connect(ctx, AdminURL())
-		if err != nil {
-			return false, fmt.Errorf("cannot reach PostgreSQL at %s: %v (start it, or set TEST_DATABASE_URL)", AdminURL(), err)
-		}
-		b.conn = conn
-		clear(b.held) // a new session holds nothing
-	}
 	var ok bool
 	if err := b.conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, class, key).Scan(&ok); err != nil {
 		return false, err
