@@ -212,7 +212,7 @@ func TestBreakerOverflowIsReportedAsOther(t *testing.T) {
 			_, _ = c.Do(req)
 		})
 	}
-	eventually(t, "both hanging requests to arrive", func() bool { return len(hang.Requests()) == 2 })
+	testenv.WaitFor(t, 10*time.Second, "both hanging requests to arrive", func() bool { return len(hang.Requests()) == 2 })
 	if _, err := send(c, ok.URL, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
