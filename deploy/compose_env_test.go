@@ -14,7 +14,7 @@ import (
 // configVariables are the variables app.ConfigFromEnv reads.
 func configVariables() map[string]bool {
 	read := map[string]bool{}
-	_, _ = app.ConfigFromEnv(func(name string) string { read[name] = true; return "" })
+	_, _ = app.ConfigFromEnv(func(name string) string { read[name] = true; return "" }, app.RoleDev)
 	return read
 }
 
@@ -38,7 +38,7 @@ func checkAppEnvironment(t *testing.T, cf *composeFile, env map[string]string) {
 			}
 			resolved[k] = mustInterpolate(t, s.Environment[k], env)
 		}
-		cfg, err := app.ConfigFromEnv(func(k string) string { return resolved[k] })
+		cfg, err := app.ConfigFromEnv(func(k string) string { return resolved[k] }, app.Role(name))
 		if err != nil {
 			t.Errorf("%s: the binary rejects this environment: %v", name, err)
 			continue

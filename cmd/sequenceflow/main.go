@@ -65,7 +65,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := app.ConfigFromEnv(os.Getenv)
+	cfg, err := app.ConfigFromEnv(os.Getenv, role)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}

@@ -62,13 +62,15 @@ type App struct {
 	outbound *outbound.Client
 	tel      *observability
 	monitor  *asynqmon.HTTPHandler
+	watcher  *store.RunWatcher // api, dev: wakes synchronous execute requests
 	Engine   *engine.Engine
 }
 
-// New connects to PostgreSQL and Redis and builds the components of role.
+// New checks the configuration, connects to PostgreSQL and Redis and builds the components
+// of role. An invalid configuration is refused before anything is started.
 func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, error) {
 	cfg = cfg.WithDefaults()
-	if err := cfg.validate(); err != nil {
+	if err := cfg.validate(role); err != nil {
 		return nil, err
 	}
 	a := &App{cfg: cfg, role: role, log: log}
@@ -110,10 +112,16 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		v := cfg.Getenv("SECRET_" + strings.ToUpper(name))
 		return v, v != ""
 	}})
-	a.Engine = engine.New(engine.Config{NodeTimeout: cfg.NodeTimeout, RetryBaseDelay: cfg.RetryBaseDelay, RunTimeout: cfg.RunTimeout},
-		engine.Deps{Store: st, Queue: a.queue, Registry: a.registry, Observer: tel.observer, Log: log})
+	if a.Engine, err = engine.New(cfg.engineConfig(), engine.Deps{Store: st, Queue: a.queue, Registry: a.registry, Observer: tel.observer, Log: log}); err != nil {
+		a.Close()
+		return nil, err
+	}
 	tel.registerCollectors(st, a.queue, role)
 	if role == RoleAPI || role == RoleDev {
+		if a.watcher, err = store.NewRunWatcher(st, store.RunWatcherConfig{Poll: cfg.SyncWaitPoll}, log); err != nil {
+			a.Close()
+			return nil, err
+		}
 		opt, err := asynq.ParseRedisURI(cfg.RedisURL)
 		if err != nil {
 			a.Close()
@@ -156,14 +164,12 @@ func (a *App) Metrics() *prometheus.Registry { return a.tel.metrics.Registry }
 
 // Handler is the REST API, traced and measured.
 func (a *App) Handler() http.Handler {
-	api := httpapi.New(httpapi.Config{
-		MaxBodyBytes: a.cfg.MaxBodyBytes, CORSOrigins: splitList(a.cfg.CORSOrigins), JaegerUIURL: a.cfg.JaegerUIURL,
-		APIKeys: a.cfg.APIKeys, RunsPerSecond: a.cfg.RunsPerSecond, RunBurst: a.cfg.RunBurst,
-	}, httpapi.Deps{
+	api := httpapi.New(a.cfg.apiConfig(), httpapi.Deps{
 		Workflows:      a.store,
 		Runs:           a.store,
 		Templates:      a.store,
 		Engine:         a.Engine,
+		Waiter:         a.watcher,
 		ValidateConfig: a.registry.ValidateConfig,
 		Mock:           mockapi.New(mockapi.Config{}),
 		Metrics:        a.tel.metricsHandler(),
@@ -230,6 +236,15 @@ func (a *App) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	var srv *queue.Server
+	if a.role == RoleWorker || a.role == RoleDev {
+		srvCfg := a.cfg.serverConfig()
+		srvCfg.Middleware = []asynq.MiddlewareFunc{telemetry.TaskSpans(a.tel.tracing.Provider, a.tel.tracing.Propagator)}
+		var err error
+		if srv, err = queue.NewServer(a.redis, srvCfg, a.Engine, a.log); err != nil {
+			return err
+		}
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	if a.role == RoleAPI || a.role == RoleDev {
 		g.Go(func() error {
@@ -243,6 +258,7 @@ func (a *App) Run(ctx context.Context) error {
 			}
 			return serve(ctx, ln, a.Handler(), a.log, "API")
 		})
+		g.Go(func() error { return a.watcher.Run(ctx) })
 	}
 	if ln := a.cfg.MetricsListener; ln != nil {
 		g.Go(func() error { return serve(ctx, ln, a.workerMux(), a.log, "worker health and metrics") })
@@ -250,16 +266,8 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return serveHTTP(ctx, addr, a.workerMux(), a.log, "worker health and metrics") })
 	}
 	if a.role == RoleWorker || a.role == RoleDev {
-		srv := queue.NewServer(a.redis, queue.ServerConfig{
-			Queue: a.cfg.Queue, Concurrency: a.cfg.WorkerConcurrency, PollInterval: a.cfg.PollInterval,
-			DelayedCheckInterval: a.cfg.DelayedInterval, ShutdownTimeout: a.cfg.ShutdownTimeout,
-			Middleware: []asynq.MiddlewareFunc{telemetry.TaskSpans(a.tel.tracing.Provider, a.tel.tracing.Propagator)},
-		}, a.Engine, a.log)
 		g.Go(func() error { return srv.Run(ctx) })
-		g.Go(func() error {
-			return a.Engine.RunReconciler(ctx, engine.ReconcilerConfig{Interval: a.cfg.ReconcileInterval, After: a.cfg.ReconcileAfter,
-				StaleAfter: a.cfg.ReconcileStaleAfter})
-		})
+		g.Go(func() error { return a.Engine.RunReconciler(ctx, a.cfg.reconcilerConfig()) })
 	}
 	return g.Wait()
 }

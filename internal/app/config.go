@@ -4,7 +4,7 @@
 package app
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
 	"net"
 	"strconv"
@@ -12,62 +12,91 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/httpapi"
+	"github.com/sequenceflow/sequenceflow/internal/outbound"
+	"github.com/sequenceflow/sequenceflow/internal/queue"
 )
 
-// Config is every setting of every role. ConfigFromEnv reads it; WithDefaults fills the rest.
+// Config is every setting of every role, grouped by the component that reads it.
+// ConfigFromEnv reads it, WithDefaults fills what is unset with each component's own
+// default, and validate (config_validate.go) checks every value and the rules between them.
 type Config struct {
+	// Connections.
 	DatabaseURL string // DATABASE_URL
 	RedisURL    string // REDIS_URL
-	Port        int    // PORT (api, dev)
+	// DBMaxConns is the PostgreSQL pool size (DB_MAX_CONNS, default WORKER_CONCURRENCY + 10).
+	DBMaxConns int
+
+	// HTTP API (api, dev).
+	Port int // PORT
 	// ListenAddr is the host or IP address the API listens on, without the port (LISTEN_ADDR;
 	// default: 127.0.0.1 for the dev role, every interface for api). See ListenAddress.
 	ListenAddr string
 	// APIBaseURL is where workers reach this service's mock endpoints; sample workflows and
 	// templates use it and apiCall URLs on http://localhost:3000 are rewritten to it
 	// (API_BASE_URL, default http://localhost:PORT).
-	APIBaseURL        string
-	Queue             string        // QUEUE_NAME
-	WorkerConcurrency int           // WORKER_CONCURRENCY
-	PollInterval      time.Duration // QUEUE_POLL_INTERVAL
-	DelayedInterval   time.Duration // QUEUE_DELAYED_CHECK_INTERVAL
-	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT
-	NodeTimeout       time.Duration // NODE_TIMEOUT
-	RetryBaseDelay    time.Duration // RETRY_BASE_DELAY
-	RunTimeout        time.Duration // RUN_TIMEOUT
-	ReconcileInterval time.Duration // RECONCILE_INTERVAL
-	ReconcileAfter    time.Duration // RECONCILE_AFTER
-	// ReconcileStaleAfter is how long a task may be running before the reconciler presumes its
-	// delivery lost (RECONCILE_STALE_AFTER, default 15m; keep it above the longest node timeout).
-	ReconcileStaleAfter time.Duration
-	DBMaxConns          int    // DB_MAX_CONNS
-	MaxBodyBytes        int64  // MAX_BODY_BYTES
-	MaxResponseBytes    int64  // OUTBOUND_MAX_RESPONSE_BYTES
-	CORSOrigins         string // CORS_ORIGIN
-	SeedSamples         bool   // SEED_SAMPLES
-	AutoMigrate         bool   // AUTO_MIGRATE
-	LogLevel            string // LOG_LEVEL
-	// MetricsAddr is the worker's own HTTP server for /healthz, /readyz and /metrics
-	// (METRICS_ADDR, default :9091 for the worker role; "off" disables it).
-	MetricsAddr string
+	APIBaseURL   string
+	MaxBodyBytes int64  // MAX_BODY_BYTES
+	CORSOrigins  string // CORS_ORIGIN
+	SeedSamples  bool   // SEED_SAMPLES
+	// APIKeys are required on the API when set (API_KEYS, comma-separated).
+	APIKeys []string
+	// RunsPerSecond and RunBurst limit run creation per API key or client IP
+	// (RATE_LIMIT_RUNS_PER_SECOND, default 0 = no limit; RATE_LIMIT_RUNS_BURST).
+	RunsPerSecond float64
+	RunBurst      int
+	// SyncWaitTimeout bounds how long the legacy synchronous execute route waits for its run
+	// (SYNC_EXECUTE_TIMEOUT, default 60s); SyncWaitPoll is the fallback check of waited runs
+	// should a notification be lost (SYNC_EXECUTE_POLL, default 1s).
+	SyncWaitTimeout time.Duration
+	SyncWaitPoll    time.Duration
 	// JaegerUIURL, when set, makes run responses carry a link to the run's trace
 	// (JAEGER_UI_URL, e.g. http://localhost:16686).
 	JaegerUIURL string
 	// MonitoringWritable lets the /monitoring queue UI change queues (MONITORING_WRITABLE;
 	// read-only by default).
 	MonitoringWritable bool
+
+	// Queue and worker (worker, dev).
+	Queue             string        // QUEUE_NAME
+	WorkerConcurrency int           // WORKER_CONCURRENCY
+	PollInterval      time.Duration // QUEUE_POLL_INTERVAL
+	DelayedInterval   time.Duration // QUEUE_DELAYED_CHECK_INTERVAL
+	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT
+	// MetricsAddr is the worker's own HTTP server for /healthz, /readyz and /metrics
+	// (METRICS_ADDR, default :9091 for the worker role; "off" disables it).
+	MetricsAddr string
+
+	// Engine.
+	NodeTimeout    time.Duration // NODE_TIMEOUT
+	RetryBaseDelay time.Duration // RETRY_BASE_DELAY
+	RetryMaxDelay  time.Duration // RETRY_MAX_DELAY
+	RunTimeout     time.Duration // RUN_TIMEOUT (0: none)
+
+	// Reconciler (worker, dev).
+	ReconcileInterval time.Duration // RECONCILE_INTERVAL
+	ReconcileAfter    time.Duration // RECONCILE_AFTER
+	// ReconcileStaleAfter is how long a task may be running before the reconciler presumes its
+	// delivery lost (RECONCILE_STALE_AFTER, default 15m; above the longest node timeout).
+	ReconcileStaleAfter time.Duration
+
+	// Outbound calls of apiCall nodes (worker, dev).
+	MaxResponseBytes int64 // OUTBOUND_MAX_RESPONSE_BYTES
 	// OutboundAllowPrivate lets apiCall nodes reach loopback and private addresses
 	// (OUTBOUND_ALLOW_PRIVATE; default true for the dev role, false otherwise).
 	OutboundAllowPrivate *bool
-	// APIKeys are required on the API when set (API_KEYS, comma-separated).
-	APIKeys []string
-	// RunsPerSecond and RunBurst limit run creation per API key or client IP
-	// (RATE_LIMIT_RUNS_PER_SECOND, default 0 = no limit; RATE_LIMIT_RUNS_BURST).
-	RunsPerSecond      float64
-	RunBurst           int
-	BreakerFailures    int           // BREAKER_FAILURES
-	BreakerOpenTimeout time.Duration // BREAKER_OPEN_TIMEOUT
-	// Getenv reads the OpenTelemetry SDK's OTEL_* variables.
+	BreakerFailures      int           // BREAKER_FAILURES
+	BreakerOpenTimeout   time.Duration // BREAKER_OPEN_TIMEOUT
+
+	// Process.
+	AutoMigrate bool   // AUTO_MIGRATE
+	LogLevel    string // LOG_LEVEL
+	// Getenv reads the OpenTelemetry SDK's OTEL_* variables and SECRET_* values.
 	Getenv func(string) string
+
+	// Test hooks.
 	// TracerProvider, when set, replaces the one built from OTEL_* (tests record spans).
 	TracerProvider trace.TracerProvider
 	// Listener, when set, serves the API instead of listening on PORT (tests).
@@ -83,57 +112,45 @@ const (
 	DefaultRedisURL    = "redis://localhost:6379/0"
 )
 
-// WithDefaults fills unset fields.
+// PoolHeadroom is how many PostgreSQL connections a worker needs besides one per task slot
+// (the reconciler, readiness checks and pool metrics): DB_MAX_CONNS must be at least
+// WORKER_CONCURRENCY + PoolHeadroom for the worker and dev roles.
+const PoolHeadroom = 3
+
+// WithDefaults fills unset fields. Where a component has a default of its own, the value
+// comes from that component, so the configuration shows what will really run.
 func (c Config) WithDefaults() Config {
-	if c.DatabaseURL == "" {
-		c.DatabaseURL = DefaultDatabaseURL
-	}
-	if c.RedisURL == "" {
-		c.RedisURL = DefaultRedisURL
-	}
-	if c.Port == 0 {
-		c.Port = 3000
-	}
-	if c.APIBaseURL == "" {
-		c.APIBaseURL = fmt.Sprintf("http://localhost:%d", c.Port)
-	}
-	c.APIBaseURL = strings.TrimRight(c.APIBaseURL, "/")
-	if c.Queue == "" {
-		c.Queue = "sequenceflow"
-	}
-	if c.WorkerConcurrency == 0 {
-		c.WorkerConcurrency = 10
-	}
-	if c.DBMaxConns == 0 {
-		c.DBMaxConns = c.WorkerConcurrency + 10
-	}
-	if c.LogLevel == "" {
-		c.LogLevel = "info"
-	}
+	c.DatabaseURL = cmp.Or(c.DatabaseURL, DefaultDatabaseURL)
+	c.RedisURL = cmp.Or(c.RedisURL, DefaultRedisURL)
+	c.Port = cmp.Or(c.Port, 3000)
+	c.APIBaseURL = strings.TrimRight(cmp.Or(c.APIBaseURL, fmt.Sprintf("http://localhost:%d", c.Port)), "/")
+	c.LogLevel = cmp.Or(c.LogLevel, "info")
 	if c.Getenv == nil {
 		c.Getenv = func(string) string { return "" }
 	}
-	return c
-}
 
-func (c Config) validate() error {
-	var errs []error
-	if c.Port < 1 || c.Port > 65535 {
-		errs = append(errs, fmt.Errorf("PORT must be 1-65535, got %d", c.Port))
+	srv := c.serverConfig().WithDefaults()
+	c.Queue, c.WorkerConcurrency = srv.Queue, srv.Concurrency
+	c.PollInterval, c.DelayedInterval, c.ShutdownTimeout = srv.PollInterval, srv.DelayedCheckInterval, srv.ShutdownTimeout
+	c.DBMaxConns = cmp.Or(c.DBMaxConns, c.WorkerConcurrency+10)
+
+	api := c.apiConfig().WithDefaults()
+	c.MaxBodyBytes, c.SyncWaitTimeout, c.SyncWaitPoll = api.MaxBodyBytes, api.SyncTimeout, api.SyncPoll
+
+	eng := c.engineConfig().WithDefaults()
+	c.NodeTimeout, c.RetryBaseDelay, c.RetryMaxDelay = eng.NodeTimeout, eng.RetryBaseDelay, eng.RetryMaxDelay
+
+	rec := c.reconcilerConfig().WithDefaults()
+	c.ReconcileInterval, c.ReconcileAfter, c.ReconcileStaleAfter = rec.Interval, rec.After, rec.StaleAfter
+
+	out := outbound.Config{MaxResponseBytes: c.MaxResponseBytes}.WithDefaults()
+	c.MaxResponseBytes = out.MaxResponseBytes
+	br := outbound.BreakerConfig{OpenTimeout: c.BreakerOpenTimeout}.WithDefaults()
+	c.BreakerOpenTimeout = br.OpenTimeout
+	if c.BreakerFailures == 0 {
+		c.BreakerFailures = int(br.Failures)
 	}
-	if c.WorkerConcurrency < 1 || c.WorkerConcurrency > 1000 {
-		errs = append(errs, fmt.Errorf("WORKER_CONCURRENCY must be 1-1000, got %d", c.WorkerConcurrency))
-	}
-	if c.BreakerFailures < 0 {
-		errs = append(errs, fmt.Errorf("BREAKER_FAILURES must be positive, got %d", c.BreakerFailures))
-	}
-	if _, _, err := net.SplitHostPort(c.ListenAddr); err == nil {
-		errs = append(errs, fmt.Errorf("LISTEN_ADDR is a host or IP address without a port (PORT sets the port), got %q", c.ListenAddr))
-	}
-	if !strings.HasPrefix(c.APIBaseURL, "http://") && !strings.HasPrefix(c.APIBaseURL, "https://") {
-		errs = append(errs, fmt.Errorf("API_BASE_URL must be an http(s) URL, got %q", c.APIBaseURL))
-	}
-	return errors.Join(errs...)
+	return c
 }
 
 // ListenAddress is where the API of role listens: LISTEN_ADDR and PORT. The dev role listens
@@ -147,54 +164,84 @@ func (c Config) ListenAddress(role Role) string {
 	return net.JoinHostPort(host, strconv.Itoa(c.Port))
 }
 
-// ConfigFromEnv reads the configuration; every variable is optional.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	r := envReader{get: getenv}
-	c := Config{
-		DatabaseURL:          getenv("DATABASE_URL"),
-		RedisURL:             getenv("REDIS_URL"),
-		Port:                 r.int("PORT"),
-		ListenAddr:           getenv("LISTEN_ADDR"),
-		APIBaseURL:           getenv("API_BASE_URL"),
-		Queue:                getenv("QUEUE_NAME"),
-		WorkerConcurrency:    r.int("WORKER_CONCURRENCY"),
-		PollInterval:         r.duration("QUEUE_POLL_INTERVAL"),
-		DelayedInterval:      r.duration("QUEUE_DELAYED_CHECK_INTERVAL"),
-		ShutdownTimeout:      r.duration("SHUTDOWN_TIMEOUT"),
-		NodeTimeout:          r.duration("NODE_TIMEOUT"),
-		RetryBaseDelay:       r.duration("RETRY_BASE_DELAY"),
-		RunTimeout:           r.duration("RUN_TIMEOUT"),
-		ReconcileInterval:    r.duration("RECONCILE_INTERVAL"),
-		ReconcileAfter:       r.duration("RECONCILE_AFTER"),
-		ReconcileStaleAfter:  r.duration("RECONCILE_STALE_AFTER"),
-		DBMaxConns:           r.int("DB_MAX_CONNS"),
-		MaxBodyBytes:         int64(r.int("MAX_BODY_BYTES")),
-		MaxResponseBytes:     int64(r.int("OUTBOUND_MAX_RESPONSE_BYTES")),
-		CORSOrigins:          getenv("CORS_ORIGIN"),
-		SeedSamples:          r.bool("SEED_SAMPLES", true),
-		AutoMigrate:          r.bool("AUTO_MIGRATE", false),
-		LogLevel:             getenv("LOG_LEVEL"),
-		MetricsAddr:          getenv("METRICS_ADDR"),
-		JaegerUIURL:          getenv("JAEGER_UI_URL"),
-		MonitoringWritable:   r.bool("MONITORING_WRITABLE", false),
-		OutboundAllowPrivate: r.optionalBool("OUTBOUND_ALLOW_PRIVATE"),
-		APIKeys:              splitList(getenv("API_KEYS")),
-		RunsPerSecond:        r.float("RATE_LIMIT_RUNS_PER_SECOND"),
-		RunBurst:             r.int("RATE_LIMIT_RUNS_BURST"),
-		BreakerFailures:      r.int("BREAKER_FAILURES"),
-		BreakerOpenTimeout:   r.duration("BREAKER_OPEN_TIMEOUT"),
-		Getenv:               getenv,
-	}
-	if err := errors.Join(r.errs...); err != nil {
-		return c, err
-	}
-	c = c.WithDefaults()
-	return c, c.validate()
+// The components' configurations, built from this one.
+
+func (c Config) serverConfig() queue.ServerConfig {
+	return queue.ServerConfig{Queue: c.Queue, Concurrency: c.WorkerConcurrency, PollInterval: c.PollInterval,
+		DelayedCheckInterval: c.DelayedInterval, ShutdownTimeout: c.ShutdownTimeout}
 }
 
+func (c Config) apiConfig() httpapi.Config {
+	return httpapi.Config{MaxBodyBytes: c.MaxBodyBytes, CORSOrigins: splitList(c.CORSOrigins), JaegerUIURL: c.JaegerUIURL,
+		APIKeys: c.APIKeys, RunsPerSecond: c.RunsPerSecond, RunBurst: c.RunBurst, SyncTimeout: c.SyncWaitTimeout, SyncPoll: c.SyncWaitPoll}
+}
+
+func (c Config) engineConfig() engine.Config {
+	return engine.Config{NodeTimeout: c.NodeTimeout, RetryBaseDelay: c.RetryBaseDelay, RetryMaxDelay: c.RetryMaxDelay, RunTimeout: c.RunTimeout}
+}
+
+func (c Config) reconcilerConfig() engine.ReconcilerConfig {
+	return engine.ReconcilerConfig{Interval: c.ReconcileInterval, After: c.ReconcileAfter, StaleAfter: c.ReconcileStaleAfter}
+}
+
+// ConfigFromEnv reads the configuration of a role; every variable is optional. Its error
+// lists every bad variable, one line each.
+func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
+	r := envReader{get: getenv, problems: newProblems()}
+	c := Config{
+		DatabaseURL: getenv("DATABASE_URL"),
+		RedisURL:    getenv("REDIS_URL"),
+		DBMaxConns:  r.int("DB_MAX_CONNS"),
+
+		Port:               r.int("PORT"),
+		ListenAddr:         getenv("LISTEN_ADDR"),
+		APIBaseURL:         getenv("API_BASE_URL"),
+		MaxBodyBytes:       int64(r.int("MAX_BODY_BYTES")),
+		CORSOrigins:        getenv("CORS_ORIGIN"),
+		SeedSamples:        r.bool("SEED_SAMPLES", true),
+		APIKeys:            splitList(getenv("API_KEYS")),
+		RunsPerSecond:      r.float("RATE_LIMIT_RUNS_PER_SECOND"),
+		RunBurst:           r.int("RATE_LIMIT_RUNS_BURST"),
+		SyncWaitTimeout:    r.duration("SYNC_EXECUTE_TIMEOUT"),
+		SyncWaitPoll:       r.duration("SYNC_EXECUTE_POLL"),
+		JaegerUIURL:        getenv("JAEGER_UI_URL"),
+		MonitoringWritable: r.bool("MONITORING_WRITABLE", false),
+
+		Queue:             getenv("QUEUE_NAME"),
+		WorkerConcurrency: r.int("WORKER_CONCURRENCY"),
+		PollInterval:      r.duration("QUEUE_POLL_INTERVAL"),
+		DelayedInterval:   r.duration("QUEUE_DELAYED_CHECK_INTERVAL"),
+		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT"),
+		MetricsAddr:       getenv("METRICS_ADDR"),
+
+		NodeTimeout:    r.duration("NODE_TIMEOUT"),
+		RetryBaseDelay: r.duration("RETRY_BASE_DELAY"),
+		RetryMaxDelay:  r.duration("RETRY_MAX_DELAY"),
+		RunTimeout:     r.duration("RUN_TIMEOUT"),
+
+		ReconcileInterval:   r.duration("RECONCILE_INTERVAL"),
+		ReconcileAfter:      r.duration("RECONCILE_AFTER"),
+		ReconcileStaleAfter: r.duration("RECONCILE_STALE_AFTER"),
+
+		MaxResponseBytes:     int64(r.int("OUTBOUND_MAX_RESPONSE_BYTES")),
+		OutboundAllowPrivate: r.optionalBool("OUTBOUND_ALLOW_PRIVATE"),
+		BreakerFailures:      r.int("BREAKER_FAILURES"),
+		BreakerOpenTimeout:   r.duration("BREAKER_OPEN_TIMEOUT"),
+
+		AutoMigrate: r.bool("AUTO_MIGRATE", false),
+		LogLevel:    getenv("LOG_LEVEL"),
+		Getenv:      getenv,
+	}
+	c = c.WithDefaults()
+	c.check(role, r.problems)
+	return c, r.problems.err()
+}
+
+// envReader parses variables, recording a problem for each value it cannot parse (the
+// variable then reads as unset, and no later rule reports it a second time).
 type envReader struct {
-	get  func(string) string
-	errs []error
+	get      func(string) string
+	problems *problems
 }
 
 func (r *envReader) int(name string) int {
@@ -202,9 +249,10 @@ func (r *envReader) int(name string) int {
 	if v == "" {
 		return 0
 	}
-	n, err := strconv.Atoi(v)
+	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s must be a whole number, got %q", name, v))
+		r.problems.add(name, "must be a whole number, got %q", v)
+		return 0
 	}
 	return n
 }
@@ -214,21 +262,12 @@ func (r *envReader) float(name string) float64 {
 	if v == "" {
 		return 0
 	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 {
-		r.errs = append(r.errs, fmt.Errorf("%s must be a non-negative number, got %q", name, v))
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		r.problems.add(name, "must be a number, got %q", v)
+		return 0
 	}
 	return f
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func (r *envReader) duration(name string) time.Duration {
@@ -236,9 +275,10 @@ func (r *envReader) duration(name string) time.Duration {
 	if v == "" {
 		return 0
 	}
-	d, err := time.ParseDuration(v)
+	d, err := time.ParseDuration(strings.TrimSpace(v))
 	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s must be a duration such as 500ms or 10s, got %q", name, v))
+		r.problems.add(name, "must be a duration such as 500ms, 10s or 5m, got %q", v)
+		return 0
 	}
 	return d
 }
@@ -256,9 +296,20 @@ func (r *envReader) bool(name string, fallback bool) bool {
 	if v == "" {
 		return fallback
 	}
-	b, err := strconv.ParseBool(v)
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
 	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s must be true or false, got %q", name, v))
+		r.problems.add(name, "must be true or false, got %q", v)
+		return fallback
 	}
 	return b
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func env(m map[string]string) func(string) string {
 
 func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := app.ConfigFromEnv(env(nil))
+	cfg, err := app.ConfigFromEnv(env(nil), app.RoleDev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,24 +26,172 @@ func TestConfigDefaults(t *testing.T) {
 		cfg.WorkerConcurrency != 10 || cfg.APIBaseURL != "http://localhost:3000" || cfg.Queue != "sequenceflow" || !cfg.SeedSamples {
 		t.Fatalf("defaults: %+v", cfg)
 	}
-	cfg, err = app.ConfigFromEnv(env(map[string]string{"PORT": "8080", "WORKER_CONCURRENCY": "3", "QUEUE_POLL_INTERVAL": "5ms", "SEED_SAMPLES": "false", "API_BASE_URL": "http://api:8080/"}))
+	// The components' own defaults show through, so the rules between them see real values.
+	if cfg.DBMaxConns != 20 || cfg.NodeTimeout != 30*time.Second || cfg.RetryBaseDelay != time.Second || cfg.RetryMaxDelay != 5*time.Minute ||
+		cfg.ReconcileInterval != 5*time.Second || cfg.ReconcileAfter != 15*time.Second || cfg.ReconcileStaleAfter != 15*time.Minute ||
+		cfg.PollInterval != 2*time.Millisecond || cfg.ShutdownTimeout != 10*time.Second || cfg.BreakerFailures != 5 ||
+		cfg.SyncWaitTimeout != time.Minute || cfg.SyncWaitPoll != time.Second || cfg.MaxBodyBytes != 1<<20 || cfg.MaxResponseBytes != 10<<20 {
+		t.Fatalf("component defaults: %+v", cfg)
+	}
+	cfg, err = app.ConfigFromEnv(env(map[string]string{"PORT": "8080", "WORKER_CONCURRENCY": "3", "QUEUE_POLL_INTERVAL": "5ms", "SEED_SAMPLES": "false", "API_BASE_URL": "http://api:8080/"}), app.RoleDev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Port != 8080 || cfg.WorkerConcurrency != 3 || cfg.PollInterval != 5*time.Millisecond || cfg.SeedSamples || cfg.APIBaseURL != "http://api:8080" {
+	if cfg.Port != 8080 || cfg.WorkerConcurrency != 3 || cfg.PollInterval != 5*time.Millisecond || cfg.SeedSamples || cfg.APIBaseURL != "http://api:8080" ||
+		cfg.DBMaxConns != 13 {
 		t.Fatalf("from env: %+v", cfg)
 	}
 }
 
-func TestConfigErrorsNameTheVariable(t *testing.T) {
+// TestConfigRules gives each rule a bad value and checks that the error is one line naming
+// the variable, with nothing else reported.
+func TestConfigRules(t *testing.T) {
 	t.Parallel()
-	for name, value := range map[string]string{
-		"PORT": "abc", "WORKER_CONCURRENCY": "-1", "RETRY_BASE_DELAY": "soon", "SEED_SAMPLES": "maybe", "API_BASE_URL": "ftp://x",
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		role app.Role // default dev
+		bad  string   // the variable the one line must name; "" when the environment is valid
+		says string   // and a part of what it says
+	}{
+		// Values that do not parse.
+		{name: "port not a number", env: map[string]string{"PORT": "abc"}, bad: "PORT", says: "whole number"},
+		{name: "duration not a duration", env: map[string]string{"RETRY_BASE_DELAY": "soon"}, bad: "RETRY_BASE_DELAY", says: "duration"},
+		{name: "bool not a bool", env: map[string]string{"SEED_SAMPLES": "maybe"}, bad: "SEED_SAMPLES", says: "true or false"},
+		{name: "rate not a number", env: map[string]string{"RATE_LIMIT_RUNS_PER_SECOND": "fast"}, bad: "RATE_LIMIT_RUNS_PER_SECOND", says: "number"},
+		{name: "count out of int range", env: map[string]string{"WORKER_CONCURRENCY": "99999999999999999999"}, bad: "WORKER_CONCURRENCY", says: "whole number"},
+
+		// Connections.
+		{name: "database URL", env: map[string]string{"DATABASE_URL": "postgres://u:pw@host:notaport/db"}, bad: "DATABASE_URL", says: "valid PostgreSQL URL"},
+		{name: "redis URL", env: map[string]string{"REDIS_URL": "http://localhost:6379"}, bad: "REDIS_URL", says: "valid Redis URL"},
+		{name: "pool empty", env: map[string]string{"DB_MAX_CONNS": "-1"}, role: app.RoleAPI, bad: "DB_MAX_CONNS", says: "from 1 to"},
+		{name: "pool beyond int32", env: map[string]string{"DB_MAX_CONNS": "3000000000"}, role: app.RoleAPI, bad: "DB_MAX_CONNS", says: "from 1 to"},
+		{name: "pool below concurrency plus headroom", env: map[string]string{"WORKER_CONCURRENCY": "10", "DB_MAX_CONNS": "12"}, role: app.RoleWorker, bad: "DB_MAX_CONNS", says: "WORKER_CONCURRENCY + 3 = 13"},
+		{name: "pool at concurrency plus headroom", env: map[string]string{"WORKER_CONCURRENCY": "10", "DB_MAX_CONNS": "13"}, role: app.RoleWorker},
+		{name: "pool rule in dev", env: map[string]string{"WORKER_CONCURRENCY": "10", "DB_MAX_CONNS": "10"}, role: app.RoleDev, bad: "DB_MAX_CONNS", says: "task slot"},
+		{name: "pool rule not for the api", env: map[string]string{"WORKER_CONCURRENCY": "10", "DB_MAX_CONNS": "4"}, role: app.RoleAPI},
+
+		// HTTP API.
+		{name: "port zero", env: map[string]string{"PORT": "-1"}, bad: "PORT", says: "1 to 65535"},
+		{name: "port too high", env: map[string]string{"PORT": "70000"}, bad: "PORT", says: "1 to 65535"},
+		{name: "base URL scheme", env: map[string]string{"API_BASE_URL": "ftp://x"}, bad: "API_BASE_URL", says: "http(s) URL"},
+		{name: "base URL without host", env: map[string]string{"API_BASE_URL": "http://"}, bad: "API_BASE_URL", says: "http(s) URL"},
+		{name: "body limit negative", env: map[string]string{"MAX_BODY_BYTES": "-5"}, bad: "MAX_BODY_BYTES", says: "from 1 to"},
+		{name: "CORS origin with a path", env: map[string]string{"CORS_ORIGIN": "https://app.example.com/"}, bad: "CORS_ORIGIN", says: "no path or trailing slash"},
+		{name: "CORS origins", env: map[string]string{"CORS_ORIGIN": "https://app.example.com, http://localhost:5173"}},
+		{name: "API key with a space", env: map[string]string{"API_KEYS": "good-key,bad key"}, bad: "API_KEYS", says: "key 2"},
+		{name: "rate negative", env: map[string]string{"RATE_LIMIT_RUNS_PER_SECOND": "-1"}, bad: "RATE_LIMIT_RUNS_PER_SECOND", says: "from 0"},
+		{name: "rate NaN", env: map[string]string{"RATE_LIMIT_RUNS_PER_SECOND": "NaN"}, bad: "RATE_LIMIT_RUNS_PER_SECOND", says: "from 0"},
+		{name: "rate infinite", env: map[string]string{"RATE_LIMIT_RUNS_PER_SECOND": "+Inf"}, bad: "RATE_LIMIT_RUNS_PER_SECOND", says: "from 0"},
+		{name: "burst negative", env: map[string]string{"RATE_LIMIT_RUNS_PER_SECOND": "5", "RATE_LIMIT_RUNS_BURST": "-1"}, bad: "RATE_LIMIT_RUNS_BURST", says: "from 1"},
+		{name: "burst without a rate", env: map[string]string{"RATE_LIMIT_RUNS_BURST": "10"}, bad: "RATE_LIMIT_RUNS_BURST", says: "RATE_LIMIT_RUNS_PER_SECOND"},
+		{name: "rate and burst", env: map[string]string{"RATE_LIMIT_RUNS_PER_SECOND": "0.5", "RATE_LIMIT_RUNS_BURST": "10"}},
+		{name: "sync timeout negative", env: map[string]string{"SYNC_EXECUTE_TIMEOUT": "-1s"}, bad: "SYNC_EXECUTE_TIMEOUT", says: "positive"},
+		{name: "sync poll negative", env: map[string]string{"SYNC_EXECUTE_POLL": "-1s"}, bad: "SYNC_EXECUTE_POLL", says: "positive"},
+		{name: "sync poll beyond the timeout", env: map[string]string{"SYNC_EXECUTE_TIMEOUT": "5s", "SYNC_EXECUTE_POLL": "10s"}, bad: "SYNC_EXECUTE_POLL", says: "SYNC_EXECUTE_TIMEOUT"},
+		{name: "Jaeger URL", env: map[string]string{"JAEGER_UI_URL": "localhost:16686"}, bad: "JAEGER_UI_URL", says: "http(s) URL"},
+
+		// Queue and worker.
+		{name: "queue name with a space", env: map[string]string{"QUEUE_NAME": "my queue"}, bad: "QUEUE_NAME", says: "letters, digits"},
+		{name: "concurrency negative", env: map[string]string{"WORKER_CONCURRENCY": "-1"}, bad: "WORKER_CONCURRENCY", says: "from 1 to 1000"},
+		{name: "concurrency too high", env: map[string]string{"WORKER_CONCURRENCY": "5000", "DB_MAX_CONNS": "9000"}, bad: "WORKER_CONCURRENCY", says: "from 1 to 1000"},
+		{name: "poll interval negative", env: map[string]string{"QUEUE_POLL_INTERVAL": "-2ms"}, bad: "QUEUE_POLL_INTERVAL", says: "positive"},
+		{name: "delayed check negative", env: map[string]string{"QUEUE_DELAYED_CHECK_INTERVAL": "-1s"}, bad: "QUEUE_DELAYED_CHECK_INTERVAL", says: "positive"},
+		{name: "shutdown negative", env: map[string]string{"SHUTDOWN_TIMEOUT": "-10s"}, bad: "SHUTDOWN_TIMEOUT", says: "positive"},
+		{name: "metrics address", env: map[string]string{"METRICS_ADDR": "9091"}, bad: "METRICS_ADDR", says: "host:port"},
+		{name: "metrics off", env: map[string]string{"METRICS_ADDR": "off"}, role: app.RoleWorker},
+
+		// Engine.
+		{name: "node timeout negative", env: map[string]string{"NODE_TIMEOUT": "-1s"}, bad: "NODE_TIMEOUT", says: "positive"},
+		{name: "node timeout beyond a node's limit", env: map[string]string{"NODE_TIMEOUT": "20m", "RECONCILE_STALE_AFTER": "1h"}, bad: "NODE_TIMEOUT", says: "at most 10m0s"},
+		{name: "retry base negative", env: map[string]string{"RETRY_BASE_DELAY": "-1s"}, bad: "RETRY_BASE_DELAY", says: "positive"},
+		{name: "retry max negative", env: map[string]string{"RETRY_MAX_DELAY": "-1s", "RETRY_BASE_DELAY": "1ms"}, bad: "RETRY_MAX_DELAY", says: "positive"},
+		{name: "retry max beyond a day", env: map[string]string{"RETRY_MAX_DELAY": "48h"}, bad: "RETRY_MAX_DELAY", says: "at most 24h"},
+		{name: "retry base beyond max", env: map[string]string{"RETRY_BASE_DELAY": "10m"}, bad: "RETRY_BASE_DELAY", says: "RETRY_MAX_DELAY (5m0s)"},
+		{name: "run timeout negative", env: map[string]string{"RUN_TIMEOUT": "-1h"}, bad: "RUN_TIMEOUT", says: "from 0"},
+		{name: "run timeout beyond 30 days", env: map[string]string{"RUN_TIMEOUT": "1000h"}, bad: "RUN_TIMEOUT", says: "from 0"},
+
+		// Reconciler.
+		{name: "reconcile interval negative", env: map[string]string{"RECONCILE_INTERVAL": "-1s"}, bad: "RECONCILE_INTERVAL", says: "positive"},
+		{name: "reconcile after negative", env: map[string]string{"RECONCILE_AFTER": "-1s"}, bad: "RECONCILE_AFTER", says: "positive"},
+		{name: "stale after negative", env: map[string]string{"RECONCILE_STALE_AFTER": "-1s"}, bad: "RECONCILE_STALE_AFTER", says: "positive"},
+		{name: "stale after within a node's timeout", env: map[string]string{"RECONCILE_STALE_AFTER": "5m"}, bad: "RECONCILE_STALE_AFTER", says: "longest node timeout (10m0s"},
+		{name: "stale after equal to a node's timeout", env: map[string]string{"RECONCILE_STALE_AFTER": "10m"}, bad: "RECONCILE_STALE_AFTER", says: "longer than"},
+		{name: "stale after above every timeout", env: map[string]string{"RECONCILE_STALE_AFTER": "11m", "NODE_TIMEOUT": "10m"}},
+		{name: "reconcile after beyond stale after", env: map[string]string{"RECONCILE_AFTER": "20m"}, bad: "RECONCILE_AFTER", says: "RECONCILE_STALE_AFTER"},
+
+		// Outbound calls.
+		{name: "response limit negative", env: map[string]string{"OUTBOUND_MAX_RESPONSE_BYTES": "-1"}, bad: "OUTBOUND_MAX_RESPONSE_BYTES", says: "from 1"},
+		{name: "breaker failures negative", env: map[string]string{"BREAKER_FAILURES": "-1"}, bad: "BREAKER_FAILURES", says: "from 1"},
+		{name: "breaker failures beyond uint32", env: map[string]string{"BREAKER_FAILURES": "5000000000"}, bad: "BREAKER_FAILURES", says: "from 1"},
+		{name: "breaker open negative", env: map[string]string{"BREAKER_OPEN_TIMEOUT": "-30s"}, bad: "BREAKER_OPEN_TIMEOUT", says: "positive"},
+
+		// Process.
+		{name: "log level", env: map[string]string{"LOG_LEVEL": "loud"}, bad: "LOG_LEVEL", says: "debug, info, warn or error"},
+		{name: "log level case", env: map[string]string{"LOG_LEVEL": "WARN"}},
 	} {
-		_, err := app.ConfigFromEnv(env(map[string]string{name: value}))
-		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s=%q: error %v, want one naming %s", name, value, err, name)
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			role := tc.role
+			if role == "" {
+				role = app.RoleDev
+			}
+			_, err := app.ConfigFromEnv(env(tc.env), role)
+			if tc.bad == "" {
+				if err != nil {
+					t.Fatalf("%v as %s: %v, want it accepted", tc.env, role, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("%v as %s accepted, want an error naming %s", tc.env, role, tc.bad)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], tc.bad+" ") || !strings.Contains(lines[0], tc.says) {
+				t.Fatalf("%v as %s: error\n%v\nwant one line starting with %s and saying %q", tc.env, role, err, tc.bad, tc.says)
+			}
+		})
+	}
+}
+
+// TestConfigReportsEveryProblemTogether: an operator fixes everything in one go.
+func TestConfigReportsEveryProblemTogether(t *testing.T) {
+	t.Parallel()
+	_, err := app.ConfigFromEnv(env(map[string]string{
+		"RECONCILE_INTERVAL": "-1s", "PORT": "abc", "LOG_LEVEL": "loud", "WORKER_CONCURRENCY": "20", "DB_MAX_CONNS": "5",
+		"RECONCILE_STALE_AFTER": "1m",
+	}), app.RoleWorker)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{"RECONCILE_INTERVAL", "PORT", "LOG_LEVEL", "DB_MAX_CONNS", "RECONCILE_STALE_AFTER"}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want one per bad variable (%v):\n%v", len(lines), want, err)
+	}
+	for _, name := range want {
+		n := 0
+		for _, l := range lines {
+			if strings.HasPrefix(l, name+" ") {
+				n++
+			}
 		}
+		if n != 1 {
+			t.Errorf("%s is named on %d lines, want 1:\n%v", name, n, err)
+		}
+	}
+}
+
+// TestNewRefusesInvalidConfig: a configuration built in code is checked like the
+// environment, before any connection is attempted (the database here does not exist).
+func TestNewRefusesInvalidConfig(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	_, err := app.New(context.Background(), app.Config{DatabaseURL: "postgres://postgres@127.0.0.1:1/nowhere?sslmode=disable",
+		ReconcileInterval: -time.Second, WorkerConcurrency: 8, DBMaxConns: 4}, app.RoleWorker, log)
+	if err == nil || !strings.Contains(err.Error(), "RECONCILE_INTERVAL") || !strings.Contains(err.Error(), "DB_MAX_CONNS") ||
+		strings.Contains(err.Error(), "PostgreSQL at") {
+		t.Fatalf("New: %v; want the configuration refused, naming RECONCILE_INTERVAL and DB_MAX_CONNS, before connecting", err)
 	}
 }
 
@@ -57,5 +206,33 @@ func TestUnreachableServicesGiveOneClearLine(t *testing.T) {
 	}
 	if _, err := app.ParseRole("janitor"); err == nil || !strings.Contains(err.Error(), "api, worker, migrate or dev") {
 		t.Fatalf("unknown role: %v", err)
+	}
+}
+
+// TestProcessRefusesBadConfiguration runs the binary with bad variables: it exits non-zero
+// with one line per variable before it starts anything (its PostgreSQL does not exist, and
+// it never says so).
+func TestProcessRefusesBadConfiguration(t *testing.T) {
+	bin := processBinaryPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "worker")
+	cmd.Env = []string{"PATH=/usr/bin:/bin",
+		"DATABASE_URL=postgres://postgres@127.0.0.1:1/nowhere?sslmode=disable", "REDIS_URL=redis://127.0.0.1:1/0",
+		"RECONCILE_INTERVAL=-1s", "WORKER_CONCURRENCY=10", "DB_MAX_CONNS=4", "NODE_TIMEOUT=soon"}
+	out, err := cmd.CombinedOutput()
+	exit, ok := err.(*exec.ExitError)
+	if !ok || exit.ExitCode() == 0 {
+		t.Fatalf("worker with a bad configuration: %v, output %q; want a non-zero exit", err, out)
+	}
+	text := string(out)
+	for _, want := range []string{"configuration:", "RECONCILE_INTERVAL must be a positive duration, got -1s", "DB_MAX_CONNS must be at least WORKER_CONCURRENCY + 3 = 13",
+		"NODE_TIMEOUT must be a duration"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "PostgreSQL at") || strings.Contains(text, "panic") {
+		t.Errorf("the process went on past its configuration:\n%s", text)
 	}
 }

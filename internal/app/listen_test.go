@@ -28,7 +28,7 @@ func TestListenAddress(t *testing.T) {
 		{app.RoleAPI, "[::1]", "[::1]:3000"},
 		{app.RoleAPI, "localhost", "localhost:3000"},
 	} {
-		cfg, err := app.ConfigFromEnv(env(map[string]string{"LISTEN_ADDR": tc.listenAddr}))
+		cfg, err := app.ConfigFromEnv(env(map[string]string{"LISTEN_ADDR": tc.listenAddr}), tc.role)
 		if err != nil {
 			t.Fatalf("LISTEN_ADDR=%q: %v", tc.listenAddr, err)
 		}
@@ -37,7 +37,7 @@ func TestListenAddress(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"127.0.0.1:3000", ":3000", "[::1]:3000"} {
-		if _, err := app.ConfigFromEnv(env(map[string]string{"LISTEN_ADDR": bad})); err == nil || !strings.Contains(err.Error(), "LISTEN_ADDR") {
+		if _, err := app.ConfigFromEnv(env(map[string]string{"LISTEN_ADDR": bad}), app.RoleAPI); err == nil || !strings.Contains(err.Error(), "LISTEN_ADDR") {
 			t.Errorf("LISTEN_ADDR=%q: error %v, want one naming LISTEN_ADDR", bad, err)
 		}
 	}

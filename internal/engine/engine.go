@@ -8,12 +8,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/sequenceflow/sequenceflow/internal/expr"
+	"github.com/sequenceflow/sequenceflow/internal/nodes"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
@@ -60,6 +62,34 @@ func (c Config) WithDefaults() Config {
 	c.EvalBudget = c.EvalBudget.WithDefaults()
 	c.PreparedVersions = cmp.Or(c.PreparedVersions, 256)
 	return c
+}
+
+// MaxRetryDelay bounds RetryMaxDelay: a retry further away than a day is an outage, not a
+// backoff.
+const MaxRetryDelay = 24 * time.Hour
+
+// validate checks a configuration with its defaults filled in.
+func (c Config) validate() error {
+	var errs []error
+	if c.NodeTimeout <= 0 || c.NodeTimeout > nodes.MaxTimeout {
+		errs = append(errs, fmt.Errorf("engine: NodeTimeout must be above 0 and at most %v, got %v", nodes.MaxTimeout, c.NodeTimeout))
+	}
+	if c.RetryBaseDelay <= 0 || c.RetryMaxDelay <= 0 || c.RetryMaxDelay > MaxRetryDelay || c.RetryBaseDelay > c.RetryMaxDelay {
+		errs = append(errs, fmt.Errorf("engine: need 0 < RetryBaseDelay (%v) <= RetryMaxDelay (%v) <= %v", c.RetryBaseDelay, c.RetryMaxDelay, MaxRetryDelay))
+	}
+	if c.RunTimeout < 0 {
+		errs = append(errs, fmt.Errorf("engine: RunTimeout must not be negative, got %v", c.RunTimeout))
+	}
+	if c.MaxOutputBytes <= 0 {
+		errs = append(errs, fmt.Errorf("engine: MaxOutputBytes must be positive, got %d", c.MaxOutputBytes))
+	}
+	if c.EvalBudget.Steps <= 0 || c.EvalBudget.Bytes <= 0 {
+		errs = append(errs, fmt.Errorf("engine: EvalBudget steps and bytes must be positive, got %+v", c.EvalBudget))
+	}
+	if c.PreparedVersions <= 0 {
+		errs = append(errs, fmt.Errorf("engine: PreparedVersions must be positive, got %d", c.PreparedVersions))
+	}
+	return errors.Join(errs...)
 }
 
 // Store is what the engine needs from PostgreSQL.
@@ -163,10 +193,17 @@ type Engine struct {
 	versions *lru.Cache[string, *version] // by version id; versions are immutable
 }
 
-// New returns an engine.
-func New(cfg Config, d Deps) *Engine {
-	e := &Engine{cfg: cfg.WithDefaults(), store: d.Store, queue: d.Queue, nodes: d.Registry, obs: d.Observer, now: d.Now, log: d.Log}
-	e.versions, _ = lru.New[string, *version](max(1, e.cfg.PreparedVersions)) // errors only for a size below 1
+// New returns an engine, or an error naming every invalid setting of cfg.
+func New(cfg Config, d Deps) (*Engine, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, store: d.Store, queue: d.Queue, nodes: d.Registry, obs: d.Observer, now: d.Now, log: d.Log}
+	var err error
+	if e.versions, err = lru.New[string, *version](cfg.PreparedVersions); err != nil {
+		return nil, fmt.Errorf("engine: prepared versions: %w", err)
+	}
 	if e.obs == nil {
 		e.obs = nopObserver{}
 	}
@@ -176,5 +213,5 @@ func New(cfg Config, d Deps) *Engine {
 	if e.log == nil {
 		e.log = slog.Default()
 	}
-	return e
+	return e, nil
 }

@@ -92,7 +92,11 @@ func watchedHarness(t *testing.T, cfg engine.Config) (*harness, *watchedStore, *
 	h := newHarness(t)
 	ws := &watchedStore{Store: h.store}
 	wn := &watchedNodes{Registry: nodes.NewRegistry(outbound.NewClient(outbound.Config{AllowPrivate: true}), nodes.APICallConfig{}), store: ws}
-	h.eng = engine.New(cfg, engine.Deps{Store: ws, Queue: h.queue, Registry: wn, Observer: h.obs, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	eng, err := engine.New(cfg, engine.Deps{Store: ws, Queue: h.queue, Registry: wn, Observer: h.obs, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = eng
 	return h, ws, wn
 }
 

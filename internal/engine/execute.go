@@ -191,7 +191,10 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 
 // backoff is exponential with ±20 % jitter, at least retryAfter, capped at RetryMaxDelay.
 func (e *Engine) backoff(attempt int, retryAfter time.Duration) time.Duration {
-	d := e.cfg.RetryBaseDelay << min(attempt-1, 20)
+	d := e.cfg.RetryBaseDelay
+	for i := 1; i < attempt && d < e.cfg.RetryMaxDelay; i++ {
+		d *= 2 // below RetryMaxDelay (validated), so doubling cannot overflow
+	}
 	d = min(d, e.cfg.RetryMaxDelay)
 	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 	return max(d, retryAfter)

@@ -87,8 +87,12 @@ func newHarness(t testing.TB) *harness {
 // clock), for driving time-based rules without waiting for them.
 func (h *harness) engineAt(now func() time.Time) *engine.Engine {
 	registry := nodes.NewRegistry(outbound.NewClient(outbound.Config{AllowPrivate: true}), nodes.APICallConfig{})
-	return engine.New(engine.Config{RetryBaseDelay: 10 * time.Millisecond},
+	eng, err := engine.New(engine.Config{RetryBaseDelay: 10 * time.Millisecond},
 		engine.Deps{Store: h.store, Queue: h.queue, Registry: registry, Observer: h.obs, Now: now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return eng
 }
 
 // startWorker runs a worker until the returned function (or the test's end) stops it.
@@ -98,8 +102,11 @@ func (h *harness) startWorker(concurrency int) (stop func()) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	srv := queue.NewServer(rc, queue.ServerConfig{Queue: h.qname, Concurrency: concurrency, ShutdownTimeout: time.Second}, h.eng,
+	srv, err := queue.NewServer(rc, queue.ServerConfig{Queue: h.qname, Concurrency: concurrency, ShutdownTimeout: time.Second}, h.eng,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -83,10 +83,14 @@ func TestHostileOutboundEndpoints(t *testing.T) {
 	h := newHarness(t)
 	client := outbound.NewClient(outbound.Config{AllowPrivate: true, MaxResponseBytes: maxBody,
 		Breaker: outbound.BreakerConfig{Failures: breakerFailures, OpenTimeout: time.Minute}})
-	h.eng = engine.New(engine.Config{RetryBaseDelay: 10 * time.Millisecond}, engine.Deps{
+	eng, err := engine.New(engine.Config{RetryBaseDelay: 10 * time.Millisecond}, engine.Deps{
 		Store: h.store, Queue: h.queue, Registry: nodes.NewRegistry(client, nodes.APICallConfig{}),
 		Observer: h.obs, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = eng
 
 	type expect struct {
 		run      string

@@ -3,8 +3,11 @@ package engine
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sequenceflow/sequenceflow/internal/nodes"
 )
 
 // ReconcilerConfig tunes the reconciler.
@@ -31,12 +34,32 @@ func (c ReconcilerConfig) WithDefaults() ReconcilerConfig {
 	return c
 }
 
+// validate checks a configuration with its defaults filled in.
+func (c ReconcilerConfig) validate() error {
+	var errs []error
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{{"Interval", c.Interval}, {"After", c.After}, {"StaleAfter", c.StaleAfter}} {
+		if d.value <= 0 {
+			errs = append(errs, fmt.Errorf("reconciler: %s must be positive, got %v", d.name, d.value))
+		}
+	}
+	if c.Batch <= 0 {
+		errs = append(errs, fmt.Errorf("reconciler: Batch must be positive, got %d", c.Batch))
+	}
+	return errors.Join(errs...)
+}
+
 // Reconcile makes one pass (ARCHITECTURE rule 2): tasks queued or waiting in PostgreSQL and
 // overdue by more than cfg.After are enqueued again (a duplicate is a no-op, so any number of
 // workers may reconcile at once), and runs past their deadline are failed. It returns how many
 // deliveries were recovered.
 func (e *Engine) Reconcile(ctx context.Context, cfg ReconcilerConfig) (int, error) {
 	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return 0, err
+	}
 	now := e.now()
 	due, err := e.store.DueTasks(ctx, now.Add(-cfg.After), now.Add(-cfg.StaleAfter), cfg.Batch)
 	if err != nil {
@@ -85,9 +108,17 @@ func (e *Engine) Reconcile(ctx context.Context, cfg ReconcilerConfig) (int, erro
 	return recovered, nil
 }
 
-// RunReconciler reconciles every cfg.Interval until ctx ends.
+// RunReconciler reconciles every cfg.Interval until ctx ends. It refuses, before its first
+// pass, a configuration that is invalid or whose StaleAfter is not longer than the longest
+// node timeout (live executions would be delivered again).
 func (e *Engine) RunReconciler(ctx context.Context, cfg ReconcilerConfig) error {
 	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if longest := max(e.cfg.NodeTimeout, nodes.MaxTimeout); cfg.StaleAfter <= longest {
+		return fmt.Errorf("reconciler: StaleAfter (%v) must be longer than the longest node timeout (%v)", cfg.StaleAfter, longest)
+	}
 	t := time.NewTicker(cfg.Interval)
 	defer t.Stop()
 	for {

@@ -62,7 +62,7 @@ type Config struct {
 	Limits workflow.Limits
 	// SyncTimeout bounds how long the legacy synchronous execute route waits (default 60 s).
 	SyncTimeout time.Duration
-	// SyncPoll is how often it checks the run (default 20 ms).
+	// SyncPoll is how often it reads the run when Deps.Waiter is nil (default 1 s).
 	SyncPoll time.Duration
 	// JaegerUIURL, when set, adds a link to each run's trace in run responses.
 	JaegerUIURL string
@@ -83,7 +83,7 @@ func (c Config) WithDefaults() Config {
 		c.Limits = workflow.DefaultLimits
 	}
 	c.SyncTimeout = cmp.Or(c.SyncTimeout, 60*time.Second)
-	c.SyncPoll = cmp.Or(c.SyncPoll, 20*time.Millisecond)
+	c.SyncPoll = cmp.Or(c.SyncPoll, time.Second)
 	return c
 }
 
@@ -93,6 +93,9 @@ type Deps struct {
 	Runs      RunStore
 	Templates TemplateStore
 	Engine    Engine
+	// Waiter tells the synchronous execute route when its run finished; nil reads the run
+	// every SyncPoll instead.
+	Waiter RunWaiter
 	// ValidateConfig checks node configs (nodes.Registry.ValidateConfig).
 	ValidateConfig workflow.ConfigValidator
 	// Mock serves /workflows/api/* (test-weather and the mock endpoints).

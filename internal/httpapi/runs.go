@@ -104,30 +104,19 @@ type legacyLog struct {
 }
 
 // executeSync is the seed's legacy synchronous route. It runs the workflow on the engine like
-// any other run and waits for it to finish (up to SyncTimeout), then answers with the node
-// logs in the legacy shape plus the run's status.
+// any other run and waits for it to finish (up to SyncTimeout; see waitRun), then answers with
+// the node logs in the legacy shape plus the run's status.
 func (a *API) executeSync(w http.ResponseWriter, r *http.Request) {
 	runID, ok := a.startRun(w, r)
 	if !ok {
 		return
 	}
-	deadline := time.Now().Add(a.cfg.SyncTimeout)
-	var run workflow.Run
-	for {
-		var err error
-		run, err = a.Runs.GetRun(r.Context(), runID)
-		if err != nil {
+	run, err := a.waitRun(r.Context(), runID)
+	if err != nil {
+		if r.Context().Err() == nil {
 			a.fail(w, r, err, runNotFound)
-			return
 		}
-		if workflow.RunTerminal(run.Status) || time.Now().After(deadline) {
-			break
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-time.After(a.cfg.SyncPoll):
-		}
+		return
 	}
 	logs := []legacyLog{}
 	for _, l := range run.Logs {

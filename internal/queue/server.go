@@ -48,15 +48,37 @@ func (c ServerConfig) WithDefaults() ServerConfig {
 	return c
 }
 
+// validate checks a configuration with its defaults filled in: asynq would silently replace
+// a negative value with its own default.
+func (c ServerConfig) validate() error {
+	var errs []error
+	if c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("queue: Concurrency must be at least 1, got %d", c.Concurrency))
+	}
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{{"PollInterval", c.PollInterval}, {"DelayedCheckInterval", c.DelayedCheckInterval}, {"ShutdownTimeout", c.ShutdownTimeout}} {
+		if d.value <= 0 {
+			errs = append(errs, fmt.Errorf("queue: %s must be positive, got %v", d.name, d.value))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Server runs tasks from the queue.
 type Server struct {
 	srv *asynq.Server
 	mux *asynq.ServeMux
 }
 
-// NewServer returns a worker server on a shared Redis connection.
-func NewServer(rc redis.UniversalClient, cfg ServerConfig, h Handler, log *slog.Logger) *Server {
+// NewServer returns a worker server on a shared Redis connection, or an error naming every
+// invalid setting of cfg.
+func NewServer(rc redis.UniversalClient, cfg ServerConfig, h Handler, log *slog.Logger) (*Server, error) {
 	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	srv := asynq.NewServerFromRedisClient(rc, asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   map[string]int{cfg.Queue: 1},
@@ -87,7 +109,7 @@ func NewServer(rc redis.UniversalClient, cfg ServerConfig, h Handler, log *slog.
 		}
 		return h.Wake(ctx, ref)
 	})
-	return &Server{srv: srv, mux: mux}
+	return &Server{srv: srv, mux: mux}, nil
 }
 
 // Run processes tasks until ctx ends, then stops taking work, lets in-flight tasks finish up to

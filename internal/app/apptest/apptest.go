@@ -59,12 +59,14 @@ func start(t testing.TB, role app.Role, configure func(*app.Config), logTo io.Wr
 		t.Fatal(err)
 	}
 	cfg := app.Config{
-		RedisURL:          testenv.RedisURL(),
-		Queue:             testenv.QueueName(t),
-		APIBaseURL:        "http://" + ln.Addr().String(),
-		Listener:          ln,
-		WorkerConcurrency: 10,
-		DBMaxConns:        8, // many test processes share one PostgreSQL
+		RedisURL:   testenv.RedisURL(),
+		Queue:      testenv.QueueName(t),
+		APIBaseURL: "http://" + ln.Addr().String(),
+		Listener:   ln,
+		// Many test processes share one PostgreSQL: a small pool, and as many task slots as it
+		// can serve.
+		WorkerConcurrency: 5,
+		DBMaxConns:        5 + app.PoolHeadroom,
 		RetryBaseDelay:    20 * time.Millisecond,
 		ReconcileInterval: 200 * time.Millisecond,
 		ReconcileAfter:    time.Second,
@@ -77,9 +79,9 @@ func start(t testing.TB, role app.Role, configure func(*app.Config), logTo io.Wr
 		configure(&cfg)
 	}
 	if cfg.DatabaseURL == "" {
-		// The process opens at most DBMaxConns connections: that is what it reserves of the
-		// suite's connection budget.
-		cfg.DatabaseURL = testenv.DatabaseConns(t, cfg.DBMaxConns)
+		// The process opens at most DBMaxConns connections plus the run watcher's listening
+		// one: that is what it reserves of the suite's connection budget.
+		cfg.DatabaseURL = testenv.DatabaseConns(t, cfg.DBMaxConns+1)
 	}
 	var outs []io.Writer
 	if os.Getenv("TEST_LOG") != "" {
