@@ -84,7 +84,7 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		return nil, err
 	}
 	a.tel = tel
-	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns), Tracer: tel.pgxTracer()})
+	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns), Tracer: queryTracers(tel.pgxTracer(), cfg.QueryTracer)})
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
@@ -104,6 +105,9 @@ type Config struct {
 	// MetricsListener, when set, serves the worker's health and metrics instead of
 	// METRICS_ADDR (tests).
 	MetricsListener net.Listener
+	// QueryTracer, when set, observes every PostgreSQL statement besides the telemetry's own
+	// tracer (tests count statements).
+	QueryTracer pgx.QueryTracer
 }
 
 // Defaults for a laptop: local PostgreSQL and Redis.

@@ -8,6 +8,7 @@ import (
 	"github.com/exaring/otelpgx"
 	"github.com/hibiken/asynq/x/metrics"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
@@ -45,6 +46,23 @@ func (o *observability) pgxTracer() pgx.QueryTracer {
 		return nil
 	}
 	return otelpgx.NewTracer(otelpgx.WithTracerProvider(o.tracing.Provider), otelpgx.WithDisableConnectionDetailsInAttributes())
+}
+
+// queryTracers combines the tracers that are set into one.
+func queryTracers(tracers ...pgx.QueryTracer) pgx.QueryTracer {
+	var set []pgx.QueryTracer
+	for _, t := range tracers {
+		if t != nil {
+			set = append(set, t)
+		}
+	}
+	switch len(set) {
+	case 0:
+		return nil
+	case 1:
+		return set[0]
+	}
+	return multitracer.New(set...)
 }
 
 // breakerConfig exports breaker states and outcomes per host.
