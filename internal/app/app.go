@@ -247,7 +247,12 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	if a.role == RoleAPI || a.role == RoleDev {
+		// The run watcher outlives the API server, so requests still waiting while the server
+		// drains are woken.
+		watchCtx, stopWatching := context.WithCancel(context.WithoutCancel(ctx))
+		g.Go(func() error { return a.watcher.Run(watchCtx) })
 		g.Go(func() error {
+			defer stopWatching()
 			ln := a.cfg.Listener
 			if ln == nil {
 				var err error
@@ -258,7 +263,6 @@ func (a *App) Run(ctx context.Context) error {
 			}
 			return serve(ctx, ln, a.Handler(), a.log, "API")
 		})
-		g.Go(func() error { return a.watcher.Run(ctx) })
 	}
 	if ln := a.cfg.MetricsListener; ln != nil {
 		g.Go(func() error { return serve(ctx, ln, a.workerMux(), a.log, "worker health and metrics") })

@@ -167,7 +167,11 @@ func (w *RunWatcher) listenOnce(ctx context.Context) error {
 	if err != nil {
 		return markUnavailable(err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		conn.Close(closeCtx)
+	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+RunFinishedChannel); err != nil {
 		return err
 	}
