@@ -6,6 +6,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sequenceflow/sequenceflow/internal/store"
+
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
 
@@ -51,5 +53,15 @@ func TestTaskIndexesCoverOnlyImmutableColumns(t *testing.T) {
 	}
 	if fillfactor != "fillfactor=70" {
 		t.Errorf("tasks reloptions %q, want fillfactor=70 so updated rows fit on their page", fillfactor)
+	}
+}
+
+// A negative pool size is refused rather than silently replaced by pgxpool's default.
+func TestOpenRefusesNegativePoolSize(t *testing.T) {
+	t.Parallel()
+	st, err := store.Open(context.Background(), store.Config{URL: testenv.Database(t), MaxConns: -1})
+	if err == nil {
+		st.Close()
+		t.Fatal("a negative pool size was accepted")
 	}
 }

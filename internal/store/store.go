@@ -40,6 +40,9 @@ type Config struct {
 // Open connects to PostgreSQL and checks the connection. Its error names the URL (without
 // password) and says what to do.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.MaxConns < 0 {
+		return nil, fmt.Errorf("store: MaxConns must not be negative (0: pgxpool's default), got %d", cfg.MaxConns)
+	}
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL %q is not a valid PostgreSQL URL: %w", redact(cfg.URL), err)
