@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -234,5 +235,25 @@ func TestProcessRefusesBadConfiguration(t *testing.T) {
 	}
 	if strings.Contains(text, "PostgreSQL at") || strings.Contains(text, "panic") {
 		t.Errorf("the process went on past its configuration:\n%s", text)
+	}
+}
+
+// TestEveryVariableIsDocumented: each variable the binary reads has a row in the README's
+// configuration table.
+func TestEveryVariableIsDocumented(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := map[string]bool{}
+	_, _ = app.ConfigFromEnv(func(name string) string { read[name] = true; return "" }, app.RoleDev)
+	if len(read) < 20 {
+		t.Fatalf("ConfigFromEnv read only %v", read)
+	}
+	for name := range read {
+		if !strings.Contains(string(readme), "| `"+name+"` |") {
+			t.Errorf("%s is read by ConfigFromEnv but has no row in README.md's configuration table", name)
+		}
 	}
 }
