@@ -162,14 +162,19 @@ func (a *App) Queue() *queue.Client { return a.queue }
 // Metrics exposes the Prometheus registry (tests).
 func (a *App) Metrics() *prometheus.Registry { return a.tel.metrics.Registry }
 
-// Handler is the REST API, traced and measured.
+// Handler is the REST API, traced and measured. Its synchronous execute route is woken by
+// the run watcher that Run runs.
 func (a *App) Handler() http.Handler {
+	var waiter httpapi.RunWaiter // nil (polling) for a role without a watcher
+	if a.watcher != nil {
+		waiter = a.watcher
+	}
 	api := httpapi.New(a.cfg.apiConfig(), httpapi.Deps{
 		Workflows:      a.store,
 		Runs:           a.store,
 		Templates:      a.store,
 		Engine:         a.Engine,
-		Waiter:         a.watcher,
+		Waiter:         waiter,
 		ValidateConfig: a.registry.ValidateConfig,
 		Mock:           mockapi.New(mockapi.Config{}),
 		Metrics:        a.tel.metricsHandler(),
