@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/expr"
 )
 
 // TestNewRefusesInvalidConfig: the engine refuses settings it could not honour instead of
@@ -25,6 +26,8 @@ func TestNewRefusesInvalidConfig(t *testing.T) {
 		{"retry max beyond a day", engine.Config{RetryMaxDelay: 48 * time.Hour}, "RetryMaxDelay"},
 		{"negative run timeout", engine.Config{RunTimeout: -time.Minute}, "RunTimeout"},
 		{"negative output limit", engine.Config{MaxOutputBytes: -1}, "MaxOutputBytes"},
+		{"negative evaluation budget", engine.Config{EvalBudget: expr.Budget{Steps: -1}}, "EvalBudget"},
+		{"no prepared versions", engine.Config{PreparedVersions: -1}, "PreparedVersions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
