@@ -56,7 +56,7 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	jaeger := startJaeger(t, jaegerBin, jaegerPorts{otlpHTTP: ports[3], otlpGRPC: ports[4], queryHTTP: ports[5], queryGRPC: ports[6]})
 	api := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	env := []string{
-		"DATABASE_URL=" + testenv.DatabaseConns(t, 4+12), // the pools of the api and the worker below
+		"DATABASE_URL=" + testenv.DatabaseConns(t, 4+1+12), // the pools of the api (and its run watcher's connection) and the worker below
 		"REDIS_URL=" + testenv.RedisURL(), "QUEUE_NAME=" + testenv.QueueName(t),
 		"API_BASE_URL=" + api, "SEED_SAMPLES=false", "OUTBOUND_ALLOW_PRIVATE=true", "LOG_LEVEL=warn",
 		"BREAKER_FAILURES=2", "BREAKER_OPEN_TIMEOUT=5m", "RETRY_BASE_DELAY=100ms",

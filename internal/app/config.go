@@ -117,9 +117,9 @@ const (
 )
 
 // PoolHeadroom is how many PostgreSQL connections a worker needs besides one per task slot
-// (the reconciler, readiness checks and pool metrics): DB_MAX_CONNS must be at least
-// WORKER_CONCURRENCY + PoolHeadroom for the worker and dev roles.
-const PoolHeadroom = 3
+// (the reconciler and the heartbeat; readiness and metrics wait their turn): DB_MAX_CONNS
+// must be at least WORKER_CONCURRENCY + PoolHeadroom for the worker and dev roles.
+const PoolHeadroom = 2
 
 // WithDefaults fills unset fields. Where a component has a default of its own, the value
 // comes from that component, so the configuration shows what will really run.

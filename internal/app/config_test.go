@@ -39,7 +39,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Port != 8080 || cfg.WorkerConcurrency != 3 || cfg.PollInterval != 5*time.Millisecond || cfg.SeedSamples || cfg.APIBaseURL != "http://api:8080" ||
-		cfg.DBMaxConns != 13 {
+		cfg.DBMaxConns != 13 { // WORKER_CONCURRENCY + 10
 		t.Fatalf("from env: %+v", cfg)
 	}
 }
@@ -67,8 +67,8 @@ func TestConfigRules(t *testing.T) {
 		{name: "redis URL", env: map[string]string{"REDIS_URL": "http://localhost:6379"}, bad: "REDIS_URL", says: "valid Redis URL"},
 		{name: "pool empty", env: map[string]string{"DB_MAX_CONNS": "-1"}, role: app.RoleAPI, bad: "DB_MAX_CONNS", says: "from 1 to"},
 		{name: "pool beyond int32", env: map[string]string{"DB_MAX_CONNS": "3000000000"}, role: app.RoleAPI, bad: "DB_MAX_CONNS", says: "from 1 to"},
-		{name: "pool below concurrency plus headroom", env: map[string]string{"WORKER_CONCURRENCY": "10", "DB_MAX_CONNS": "12"}, role: app.RoleWorker, bad: "DB_MAX_CONNS", says: "WORKER_CONCURRENCY + 3 = 13"},
-		{name: "pool at concurrency plus headroom", env: map[string]string{"WORKER_CONCURRENCY": "10", "DB_MAX_CONNS": "13"}, role: app.RoleWorker},
+		{name: "pool below concurrency plus headroom", env: map[string]string{"WORKER_CONCURRENCY": "10", "DB_MAX_CONNS": "11"}, role: app.RoleWorker, bad: "DB_MAX_CONNS", says: "WORKER_CONCURRENCY + 2 = 12"},
+		{name: "pool at concurrency plus headroom", env: map[string]string{"WORKER_CONCURRENCY": "10", "DB_MAX_CONNS": "12"}, role: app.RoleWorker},
 		{name: "pool rule in dev", env: map[string]string{"WORKER_CONCURRENCY": "10", "DB_MAX_CONNS": "10"}, role: app.RoleDev, bad: "DB_MAX_CONNS", says: "task slot"},
 		{name: "pool rule not for the api", env: map[string]string{"WORKER_CONCURRENCY": "10", "DB_MAX_CONNS": "4"}, role: app.RoleAPI},
 
@@ -227,7 +227,7 @@ func TestProcessRefusesBadConfiguration(t *testing.T) {
 		t.Fatalf("worker with a bad configuration: %v, output %q; want a non-zero exit", err, out)
 	}
 	text := string(out)
-	for _, want := range []string{"configuration:", "RECONCILE_INTERVAL must be a positive duration, got -1s", "DB_MAX_CONNS must be at least WORKER_CONCURRENCY + 3 = 13",
+	for _, want := range []string{"configuration:", "RECONCILE_INTERVAL must be a positive duration, got -1s", "DB_MAX_CONNS must be at least WORKER_CONCURRENCY + 2 = 12",
 		"NODE_TIMEOUT must be a duration"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)

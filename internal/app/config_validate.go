@@ -138,7 +138,7 @@ func (c Config) check(role Role, p *problems) {
 	}
 	p.between("WORKER_CONCURRENCY", int64(c.WorkerConcurrency), 1, maxWorkerConcurrency)
 	if (role == RoleWorker || role == RoleDev) && p.ok("DB_MAX_CONNS", "WORKER_CONCURRENCY") && c.DBMaxConns < c.WorkerConcurrency+PoolHeadroom {
-		p.add("DB_MAX_CONNS", "must be at least WORKER_CONCURRENCY + %d = %d (one connection per task slot plus the reconciler, readiness and metrics), got %d",
+		p.add("DB_MAX_CONNS", "must be at least WORKER_CONCURRENCY + %d = %d (one connection per task slot plus the reconciler and the heartbeat), got %d",
 			PoolHeadroom, c.WorkerConcurrency+PoolHeadroom, c.DBMaxConns)
 	}
 	p.positive("QUEUE_POLL_INTERVAL", c.PollInterval)

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sequenceflow/sequenceflow/internal/app"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
@@ -185,15 +186,15 @@ func postJSON(c *http.Client, url string, body, out any, want int) error {
 const apiPool = 4
 
 // workerPool is the PostgreSQL pool of a worker process of the given concurrency in these
-// tests: a connection per slot, plus its reconciler and heartbeat.
-func workerPool(concurrency int) int { return concurrency + 2 }
+// tests: the smallest the binary accepts, a connection per slot plus its headroom.
+func workerPool(concurrency int) int { return concurrency + app.PoolHeadroom }
 
 // stackDatabase is a test database for an api and workers processes of the given
 // concurrency: it reserves what their pools (withPool) open at most, so the stacks of several
 // tests never hold more than the suite's connection budget together.
 func stackDatabase(t *testing.T, workers, concurrency int) string {
 	t.Helper()
-	return testenv.DatabaseConns(t, apiPool+workers*workerPool(concurrency))
+	return testenv.DatabaseConns(t, apiPool+1+workers*workerPool(concurrency)) // +1: the api's run watcher listens on a connection of its own
 }
 
 // withPool sizes the PostgreSQL pool of a process of role to what stackDatabase reserved

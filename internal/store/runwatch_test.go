@@ -118,7 +118,6 @@ func (f *watchFixture) statusChecks() int { return f.sent.Count("SELECT status F
 // polls counts the watcher's periodic check of every watched run.
 func (f *watchFixture) polls() int { return f.sent.Count("FROM unnest($1::text[]) AS w(id)") }
 
-
 // Many waiters cost the database one status read each when they start and then nothing per
 // waiter: one listening connection wakes them all when their runs finish.
 func TestRunWatcherWakesWaitersOnNotification(t *testing.T) {
