@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,7 +112,12 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		v := cfg.Getenv("SECRET_" + strings.ToUpper(name))
 		return v, v != ""
 	}})
-	a.Engine = engine.New(engine.Config{NodeTimeout: cfg.NodeTimeout, RetryBaseDelay: cfg.RetryBaseDelay, RunTimeout: cfg.RunTimeout},
+	var workerID string
+	if role == RoleWorker || role == RoleDev {
+		workerID = newWorkerID()
+	}
+	a.Engine = engine.New(engine.Config{NodeTimeout: cfg.NodeTimeout, RetryBaseDelay: cfg.RetryBaseDelay, RunTimeout: cfg.RunTimeout,
+		MaxRedeliveries: cfg.MaxRedeliveries, WorkerID: workerID},
 		engine.Deps{Store: st, Queue: a.queue, Registry: a.registry, Observer: tel.observer, Log: log})
 	tel.registerCollectors(st, a.queue, role)
 	if role == RoleAPI || role == RoleDev {
@@ -255,13 +262,34 @@ func (a *App) Run(ctx context.Context) error {
 			DelayedCheckInterval: a.cfg.DelayedInterval, ShutdownTimeout: a.cfg.ShutdownTimeout,
 			Middleware: []asynq.MiddlewareFunc{telemetry.TaskSpans(a.tel.tracing.Provider, a.tel.tracing.Propagator)},
 		}, a.Engine, a.log)
-		g.Go(func() error { return srv.Run(ctx) })
+		// The heartbeat outlives the queue server's graceful stop: the worker's row is removed
+		// only once no delivery of it runs any more.
+		beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+		beatDone := make(chan error, 1)
+		go func() {
+			beatDone <- a.Engine.RunHeartbeat(beatCtx, engine.HeartbeatConfig{Interval: a.cfg.WorkerHeartbeatInterval, Lease: a.cfg.WorkerLease})
+		}()
+		g.Go(func() error {
+			err := srv.Run(ctx)
+			stopBeat()
+			return errors.Join(err, <-beatDone)
+		})
 		g.Go(func() error {
 			return a.Engine.RunReconciler(ctx, engine.ReconcilerConfig{Interval: a.cfg.ReconcileInterval, After: a.cfg.ReconcileAfter,
 				StaleAfter: a.cfg.ReconcileStaleAfter})
 		})
 	}
 	return g.Wait()
+}
+
+// newWorkerID names a worker process: host name, process id and a random suffix, so a
+// restarted process (same host and pid in a container) is a new worker.
+func newWorkerID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "worker"
+	}
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])
 }
 
 // checkSchema refuses to run against a schema older than this binary expects.

@@ -39,13 +39,24 @@ type Config struct {
 	// ReconcileStaleAfter is how long a task may be running before the reconciler presumes its
 	// delivery lost (RECONCILE_STALE_AFTER, default 15m; keep it above the longest node timeout).
 	ReconcileStaleAfter time.Duration
-	DBMaxConns          int    // DB_MAX_CONNS
-	MaxBodyBytes        int64  // MAX_BODY_BYTES
-	MaxResponseBytes    int64  // OUTBOUND_MAX_RESPONSE_BYTES
-	CORSOrigins         string // CORS_ORIGIN
-	SeedSamples         bool   // SEED_SAMPLES
-	AutoMigrate         bool   // AUTO_MIGRATE
-	LogLevel            string // LOG_LEVEL
+	// WorkerHeartbeatInterval is how often a worker records itself alive in PostgreSQL, with
+	// the tasks it is executing (WORKER_HEARTBEAT_INTERVAL, default 5s).
+	WorkerHeartbeatInterval time.Duration
+	// WorkerLease is how long one heartbeat keeps a worker alive: once it expired, the other
+	// workers' reconcilers re-deliver its running tasks (WORKER_LEASE, default 30s; a few
+	// heartbeat intervals).
+	WorkerLease time.Duration
+	// MaxRedeliveries bounds the deliveries of a task that begin again after one ended without
+	// an outcome (crash, lost lease, panic); one more fails the task (MAX_REDELIVERIES,
+	// default 5).
+	MaxRedeliveries  int
+	DBMaxConns       int    // DB_MAX_CONNS
+	MaxBodyBytes     int64  // MAX_BODY_BYTES
+	MaxResponseBytes int64  // OUTBOUND_MAX_RESPONSE_BYTES
+	CORSOrigins      string // CORS_ORIGIN
+	SeedSamples      bool   // SEED_SAMPLES
+	AutoMigrate      bool   // AUTO_MIGRATE
+	LogLevel         string // LOG_LEVEL
 	// MetricsAddr is the worker's own HTTP server for /healthz, /readyz and /metrics
 	// (METRICS_ADDR, default :9091 for the worker role; "off" disables it).
 	MetricsAddr string
@@ -104,6 +115,15 @@ func (c Config) WithDefaults() Config {
 	if c.WorkerConcurrency == 0 {
 		c.WorkerConcurrency = 10
 	}
+	if c.WorkerHeartbeatInterval == 0 {
+		c.WorkerHeartbeatInterval = 5 * time.Second
+	}
+	if c.WorkerLease == 0 {
+		c.WorkerLease = 30 * time.Second
+	}
+	if c.MaxRedeliveries == 0 {
+		c.MaxRedeliveries = 5
+	}
 	if c.DBMaxConns == 0 {
 		c.DBMaxConns = c.WorkerConcurrency + 10
 	}
@@ -123,6 +143,12 @@ func (c Config) validate() error {
 	}
 	if c.WorkerConcurrency < 1 || c.WorkerConcurrency > 1000 {
 		errs = append(errs, fmt.Errorf("WORKER_CONCURRENCY must be 1-1000, got %d", c.WorkerConcurrency))
+	}
+	if c.WorkerHeartbeatInterval < 0 || c.WorkerLease <= c.WorkerHeartbeatInterval {
+		errs = append(errs, fmt.Errorf("WORKER_LEASE (%s) must be longer than WORKER_HEARTBEAT_INTERVAL (%s), both positive", c.WorkerLease, c.WorkerHeartbeatInterval))
+	}
+	if c.MaxRedeliveries < 0 {
+		errs = append(errs, fmt.Errorf("MAX_REDELIVERIES must be positive, got %d", c.MaxRedeliveries))
 	}
 	if c.BreakerFailures < 0 {
 		errs = append(errs, fmt.Errorf("BREAKER_FAILURES must be positive, got %d", c.BreakerFailures))
@@ -151,39 +177,42 @@ func (c Config) ListenAddress(role Role) string {
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	r := envReader{get: getenv}
 	c := Config{
-		DatabaseURL:          getenv("DATABASE_URL"),
-		RedisURL:             getenv("REDIS_URL"),
-		Port:                 r.int("PORT"),
-		ListenAddr:           getenv("LISTEN_ADDR"),
-		APIBaseURL:           getenv("API_BASE_URL"),
-		Queue:                getenv("QUEUE_NAME"),
-		WorkerConcurrency:    r.int("WORKER_CONCURRENCY"),
-		PollInterval:         r.duration("QUEUE_POLL_INTERVAL"),
-		DelayedInterval:      r.duration("QUEUE_DELAYED_CHECK_INTERVAL"),
-		ShutdownTimeout:      r.duration("SHUTDOWN_TIMEOUT"),
-		NodeTimeout:          r.duration("NODE_TIMEOUT"),
-		RetryBaseDelay:       r.duration("RETRY_BASE_DELAY"),
-		RunTimeout:           r.duration("RUN_TIMEOUT"),
-		ReconcileInterval:    r.duration("RECONCILE_INTERVAL"),
-		ReconcileAfter:       r.duration("RECONCILE_AFTER"),
-		ReconcileStaleAfter:  r.duration("RECONCILE_STALE_AFTER"),
-		DBMaxConns:           r.int("DB_MAX_CONNS"),
-		MaxBodyBytes:         int64(r.int("MAX_BODY_BYTES")),
-		MaxResponseBytes:     int64(r.int("OUTBOUND_MAX_RESPONSE_BYTES")),
-		CORSOrigins:          getenv("CORS_ORIGIN"),
-		SeedSamples:          r.bool("SEED_SAMPLES", true),
-		AutoMigrate:          r.bool("AUTO_MIGRATE", false),
-		LogLevel:             getenv("LOG_LEVEL"),
-		MetricsAddr:          getenv("METRICS_ADDR"),
-		JaegerUIURL:          getenv("JAEGER_UI_URL"),
-		MonitoringWritable:   r.bool("MONITORING_WRITABLE", false),
-		OutboundAllowPrivate: r.optionalBool("OUTBOUND_ALLOW_PRIVATE"),
-		APIKeys:              splitList(getenv("API_KEYS")),
-		RunsPerSecond:        r.float("RATE_LIMIT_RUNS_PER_SECOND"),
-		RunBurst:             r.int("RATE_LIMIT_RUNS_BURST"),
-		BreakerFailures:      r.int("BREAKER_FAILURES"),
-		BreakerOpenTimeout:   r.duration("BREAKER_OPEN_TIMEOUT"),
-		Getenv:               getenv,
+		DatabaseURL:             getenv("DATABASE_URL"),
+		RedisURL:                getenv("REDIS_URL"),
+		Port:                    r.int("PORT"),
+		ListenAddr:              getenv("LISTEN_ADDR"),
+		APIBaseURL:              getenv("API_BASE_URL"),
+		Queue:                   getenv("QUEUE_NAME"),
+		WorkerConcurrency:       r.int("WORKER_CONCURRENCY"),
+		PollInterval:            r.duration("QUEUE_POLL_INTERVAL"),
+		DelayedInterval:         r.duration("QUEUE_DELAYED_CHECK_INTERVAL"),
+		ShutdownTimeout:         r.duration("SHUTDOWN_TIMEOUT"),
+		NodeTimeout:             r.duration("NODE_TIMEOUT"),
+		RetryBaseDelay:          r.duration("RETRY_BASE_DELAY"),
+		RunTimeout:              r.duration("RUN_TIMEOUT"),
+		ReconcileInterval:       r.duration("RECONCILE_INTERVAL"),
+		ReconcileAfter:          r.duration("RECONCILE_AFTER"),
+		ReconcileStaleAfter:     r.duration("RECONCILE_STALE_AFTER"),
+		WorkerHeartbeatInterval: r.duration("WORKER_HEARTBEAT_INTERVAL"),
+		WorkerLease:             r.duration("WORKER_LEASE"),
+		MaxRedeliveries:         r.int("MAX_REDELIVERIES"),
+		DBMaxConns:              r.int("DB_MAX_CONNS"),
+		MaxBodyBytes:            int64(r.int("MAX_BODY_BYTES")),
+		MaxResponseBytes:        int64(r.int("OUTBOUND_MAX_RESPONSE_BYTES")),
+		CORSOrigins:             getenv("CORS_ORIGIN"),
+		SeedSamples:             r.bool("SEED_SAMPLES", true),
+		AutoMigrate:             r.bool("AUTO_MIGRATE", false),
+		LogLevel:                getenv("LOG_LEVEL"),
+		MetricsAddr:             getenv("METRICS_ADDR"),
+		JaegerUIURL:             getenv("JAEGER_UI_URL"),
+		MonitoringWritable:      r.bool("MONITORING_WRITABLE", false),
+		OutboundAllowPrivate:    r.optionalBool("OUTBOUND_ALLOW_PRIVATE"),
+		APIKeys:                 splitList(getenv("API_KEYS")),
+		RunsPerSecond:           r.float("RATE_LIMIT_RUNS_PER_SECOND"),
+		RunBurst:                r.int("RATE_LIMIT_RUNS_BURST"),
+		BreakerFailures:         r.int("BREAKER_FAILURES"),
+		BreakerOpenTimeout:      r.duration("BREAKER_OPEN_TIMEOUT"),
+		Getenv:                  getenv,
 	}
 	if err := errors.Join(r.errs...); err != nil {
 		return c, err

@@ -35,8 +35,9 @@ type harness struct {
 
 // recordingObserver keeps the runs the engine reported finished.
 type recordingObserver struct {
-	mu       sync.Mutex
-	finished map[string]int // status → count
+	mu          sync.Mutex
+	finished    map[string]int // status → count
+	redelivered map[string]int // cause → count
 }
 
 func (o *recordingObserver) RunStarting(ctx context.Context, _ string) (context.Context, func(string, error)) {
@@ -46,6 +47,17 @@ func (o *recordingObserver) TraceParent(context.Context) string                 
 func (o *recordingObserver) TaskClaimed(context.Context, engine.Claim, time.Duration)            {}
 func (o *recordingObserver) TaskExecuted(context.Context, string, string, string, time.Duration) {}
 func (o *recordingObserver) Recovered(context.Context, int)                                      {}
+func (o *recordingObserver) Redelivered(_ context.Context, _, cause string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.redelivered[cause]++
+}
+
+func (o *recordingObserver) redeliveries(cause string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.redelivered[cause]
+}
 func (o *recordingObserver) RunFinished(_ context.Context, status string, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -72,7 +84,7 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL(), obs: &recordingObserver{finished: map[string]int{}}}
+	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL(), obs: &recordingObserver{finished: map[string]int{}, redelivered: map[string]int{}}}
 	h.queue = queue.NewClient(rc, h.qname)
 	h.eng = h.engineAt(nil)
 	t.Cleanup(func() {

@@ -193,14 +193,17 @@ type runView struct {
 }
 
 type taskView struct {
-	ID          string   `json:"id"`
-	NodeID      string   `json:"nodeId"`
-	NodeType    string   `json:"nodeType"`
-	Status      string   `json:"status"`
-	Attempt     int      `json:"attempt"`
-	StartedAt   *isoTime `json:"startedAt"`
-	CompletedAt *isoTime `json:"completedAt"`
-	Error       *string  `json:"error"`
+	ID       string `json:"id"`
+	NodeID   string `json:"nodeId"`
+	NodeType string `json:"nodeType"`
+	Status   string `json:"status"`
+	Attempt  int    `json:"attempt"`
+	// Redeliveries counts deliveries that began the attempt again after one ended without an
+	// outcome (worker crash, lost lease, panic); bounded apart from the node's retries.
+	Redeliveries int      `json:"redeliveries"`
+	StartedAt    *isoTime `json:"startedAt"`
+	CompletedAt  *isoTime `json:"completedAt"`
+	Error        *string  `json:"error"`
 }
 
 type logView struct {
@@ -239,7 +242,7 @@ func (a *API) viewRun(run workflow.Run) runView {
 		v.Error = &run.Error
 	}
 	for i, t := range run.Tasks {
-		v.Tasks[i] = taskView{ID: t.ID, NodeID: t.NodeID, NodeType: t.NodeType, Status: t.Status, Attempt: t.Attempt,
+		v.Tasks[i] = taskView{ID: t.ID, NodeID: t.NodeID, NodeType: t.NodeType, Status: t.Status, Attempt: t.Attempt, Redeliveries: t.Redeliveries,
 			StartedAt: isoPtr(t.StartedAt), CompletedAt: isoPtr(t.CompletedAt), Error: t.Error}
 	}
 	return v
