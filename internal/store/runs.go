@@ -201,7 +201,7 @@ func (s *Store) DueTasks(ctx context.Context, q engine.DueQuery) ([]engine.TaskR
 			                 worker_id IS NOT NULL AND NOT `+heldSQL("$4", "''")+`)
 			            THEN redeliveries + 1 ELSE 0 END AS recovery
 			FROM tasks t
-			WHERE run_id = r.id AND (status IN ('queued', 'waiting') AND due_at < $1 OR status = 'running' AND started_at < $1)
+			WHERE run_id = r.id AND (status IN ('queued', 'waiting') AND due_at < $1 OR status = 'running' AND started_at < greatest($1::timestamptz, $2::timestamptz))
 			OFFSET 0) t
 		WHERE r.status = 'running' AND (t.status <> 'running' OR t.recovery > 0 OR t.at < $2)
 		ORDER BY t.at LIMIT $3`, q.Before, q.StaleBefore, q.Limit, q.Now)
