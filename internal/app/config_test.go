@@ -22,7 +22,8 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.DatabaseURL != app.DefaultDatabaseURL || cfg.RedisURL != app.DefaultRedisURL || cfg.Port != 3000 ||
-		cfg.WorkerConcurrency != 10 || cfg.APIBaseURL != "http://localhost:3000" || cfg.Queue != "sequenceflow" || !cfg.SeedSamples {
+		cfg.WorkerConcurrency != 10 || cfg.APIBaseURL != "http://localhost:3000" || cfg.Queue != "sequenceflow" || !cfg.SeedSamples ||
+		cfg.WorkerHeartbeatInterval != 5*time.Second || cfg.WorkerLease != 30*time.Second || cfg.MaxRedeliveries != 5 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 	cfg, err = app.ConfigFromEnv(env(map[string]string{"PORT": "8080", "WORKER_CONCURRENCY": "3", "QUEUE_POLL_INTERVAL": "5ms", "SEED_SAMPLES": "false", "API_BASE_URL": "http://api:8080/"}))
@@ -38,6 +39,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	t.Parallel()
 	for name, value := range map[string]string{
 		"PORT": "abc", "WORKER_CONCURRENCY": "-1", "RETRY_BASE_DELAY": "soon", "SEED_SAMPLES": "maybe", "API_BASE_URL": "ftp://x",
+		"WORKER_LEASE": "4s", "WORKER_HEARTBEAT_INTERVAL": "-1s", "MAX_REDELIVERIES": "-2",
 	} {
 		_, err := app.ConfigFromEnv(env(map[string]string{name: value}))
 		if err == nil || !strings.Contains(err.Error(), name) {

@@ -88,8 +88,9 @@ type Store interface {
 	// ErrNotClaimable when the delivery must be dropped.
 	ClaimTask(ctx context.Context, taskID, workerID string, now time.Time) (Claim, error)
 	// Interrupted records why a claimed delivery ended without an outcome and releases the
-	// task from its worker, so the next delivery may take it over at once.
-	Interrupted(ctx context.Context, c Claim, cause string) error
+	// task from its worker, so the next delivery may take it over at once. It reports false
+	// when the task is no longer in the state the delivery claimed (cancelled, taken over).
+	Interrupted(ctx context.Context, c Claim, cause string) (bool, error)
 	// Heartbeat records that a worker is alive until now+lease and executing tasks.
 	Heartbeat(ctx context.Context, b Heartbeat) error
 	// RemoveWorker deletes a stopped worker's row: its running tasks are recoverable at once.

@@ -44,11 +44,14 @@ func (e *Engine) interrupted(ctx context.Context, c Claim, cause error) error {
 	detail := kind + ": " + truncate(cause.Error(), maxCauseBytes)
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := e.store.Interrupted(wctx, c, detail); err != nil {
+	recorded, err := e.store.Interrupted(wctx, c, detail)
+	if err != nil {
 		e.log.DebugContext(ctx, "record delivery interruption", "task_id", c.TaskID, "error", err)
 	}
-	e.log.WarnContext(ctx, "task delivery ended without an outcome; the queue delivers it again", "task_id", c.TaskID,
-		"run_id", c.RunID, "node_type", c.NodeType, "attempt", c.Attempt, "redeliveries", c.Redeliveries, "cause", kind)
+	if recorded || err != nil { // else the task ended meanwhile (its run was cancelled): nothing was interrupted
+		e.log.WarnContext(ctx, "task delivery ended without an outcome; the queue delivers it again", "task_id", c.TaskID,
+			"run_id", c.RunID, "node_type", c.NodeType, "attempt", c.Attempt, "redeliveries", c.Redeliveries, "cause", kind)
+	}
 	return fmt.Errorf("task %s: %w", c.TaskID, cause)
 }
 

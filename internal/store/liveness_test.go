@@ -115,8 +115,11 @@ func TestClaimLeavesTasksOfLiveWorkers(t *testing.T) {
 	// A live worker that records an interruption releases the task: the next claim, from any
 	// worker, takes it over at once and learns why.
 	beat("w2", dead)
-	if err := st.Interrupted(ctx, r, "panic: boom"); err != nil {
-		t.Fatal(err)
+	if ok, err := st.Interrupted(ctx, r, "panic: boom"); err != nil || !ok {
+		t.Fatalf("record interruption: %v, %v", ok, err)
+	}
+	if ok, err := st.Interrupted(ctx, c, "stale"); err != nil || ok {
+		t.Fatalf("interruption recorded by a delivery that was taken over: %v, %v", ok, err)
 	}
 	r2, err := st.ClaimTask(ctx, c.TaskID, "w3", dead.Add(time.Millisecond))
 	if err != nil {

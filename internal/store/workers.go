@@ -46,13 +46,13 @@ func (s *Store) RemoveWorker(ctx context.Context, workerID string) error {
 
 // Interrupted records why a claimed delivery ended without an outcome and releases the task
 // from its worker, if the task is still in the state that delivery claimed.
-func (s *Store) Interrupted(ctx context.Context, c engine.Claim, cause string) error {
-	_, err := s.pool.Exec(ctx, `
+func (s *Store) Interrupted(ctx context.Context, c engine.Claim, cause string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `
 		UPDATE tasks SET interruption = $4, worker_id = NULL
 		WHERE id = $1 AND status = 'running' AND attempt = $2 AND redeliveries = $3`,
 		c.TaskID, c.Attempt, c.Redeliveries, storableText(cause))
 	if err != nil {
-		return fmt.Errorf("record interruption of task %s: %w", c.TaskID, translate(err))
+		return false, fmt.Errorf("record interruption of task %s: %w", c.TaskID, translate(err))
 	}
-	return nil
+	return tag.RowsAffected() == 1, nil
 }
