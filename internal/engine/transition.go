@@ -236,18 +236,25 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	return nil
 }
 
-// stop tells the queue to stop executions and drop deliveries of aborted tasks.
+// stop tells the queue to stop executions and drop deliveries of aborted tasks, under the
+// task's own delivery id and, for a task that was redelivered, its latest recovery id too.
 func (e *Engine) stop(ctx context.Context, runID string, aborted []AbortedTask) {
 	for _, a := range aborted {
 		if a.FromStatus == workflow.TaskPending {
 			continue
 		}
 		ref := TaskRef{TaskID: a.TaskID, RunID: runID, Kind: KindExecute}
+		refs := []TaskRef{ref}
 		if a.FromStatus == workflow.TaskWaiting {
-			ref.Kind = KindWake
+			refs[0].Kind = KindWake
+		} else if a.Redeliveries > 0 {
+			ref.Recovery = a.Redeliveries
+			refs = append(refs, ref)
 		}
-		if err := e.queue.Stop(ctx, ref, a.FromStatus); err != nil {
-			e.log.DebugContext(ctx, "stop delivery", "task_id", a.TaskID, "error", err)
+		for _, r := range refs {
+			if err := e.queue.Stop(ctx, r, a.FromStatus); err != nil {
+				e.log.DebugContext(ctx, "stop delivery", "task_id", a.TaskID, "error", err)
+			}
 		}
 	}
 }

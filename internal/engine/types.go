@@ -159,6 +159,8 @@ type Release struct {
 type AbortedTask struct {
 	TaskID     string
 	FromStatus string
+	// Redeliveries is the task's count when it was ended: its delivery may be a recovery.
+	Redeliveries int
 }
 
 // LogEntry is one run log line.

@@ -216,10 +216,10 @@ func (t *runTx) AbortTasks(ctx context.Context, runID, exceptTaskID string, canc
 		      WHERE run_id = $1 AND status IN ('pending', 'queued', 'running', 'waiting') AND id::text <> $2
 		      FOR UPDATE) AS old
 		WHERE t.id = old.id
-		RETURNING t.id::text, old.status`, []any{runID, exceptTaskID, cancelAll, now},
+		RETURNING t.id::text, old.status, t.redeliveries`, []any{runID, exceptTaskID, cancelAll, now},
 		func(rows pgx.Rows) error {
 			var a engine.AbortedTask
-			err := rows.Scan(&a.TaskID, &a.FromStatus)
+			err := rows.Scan(&a.TaskID, &a.FromStatus, &a.Redeliveries)
 			out = append(out, a)
 			return err
 		})
