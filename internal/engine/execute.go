@@ -73,10 +73,10 @@ func (e *Engine) Execute(ctx context.Context, ref TaskRef) (err error) {
 		outcome, reason, err = OutcomeFailed, "unstorable", nil
 	}
 	var retry *RetryLater
-	if err != nil && !errors.As(err, &retry) && (outcome == "" || reason == "cancelled") {
+	if err != nil && !errors.As(err, &retry) {
 		// The delivery ends without an outcome: the queue delivers it again, and the next
 		// claim counts a redelivery.
-		if outcome == "" {
+		if outcome == "" || outcome == OutcomeCompleted || outcome == OutcomeContinued || outcome == OutcomeWaiting {
 			outcome, reason = OutcomeFailed, "internal"
 		}
 		err = e.interrupted(ctx, c, err)

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -162,5 +163,46 @@ func TestResponsesWithNULAndBinaryBodiesAreStored(t *testing.T) {
 	img, _ := data("image").(map[string]any)
 	if img["encoding"] != "base64" || img["contentType"] != "image/png" || img["data"] != "iVBORw0KGgoAAAANSUhEUv8=" {
 		t.Errorf("image data %v, want the body as base64 with its content type", img)
+	}
+}
+
+// failingStore is the real store, except that every completion of a claimed task (the
+// classic path: apiCall nodes) fails as if the connection dropped: a delivery that can never
+// record its outcome.
+type failingStore struct{ engine.Store }
+
+func (s failingStore) InRun(ctx context.Context, runID string, fn func(engine.RunTx) error) error {
+	return s.Store.InRun(ctx, runID, func(tx engine.RunTx) error { return fn(failingTx{tx}) })
+}
+
+type failingTx struct{ engine.RunTx }
+
+func (tx failingTx) FinishTask(ctx context.Context, f engine.TaskFinish) error {
+	if f.To == workflow.TaskCompleted && !f.Claim {
+		return errors.New("write tcp: connection reset by peer")
+	}
+	return tx.RunTx.FinishTask(ctx, f)
+}
+
+// A delivery that keeps failing for an infrastructure reason ends too: each redelivery is
+// counted with cause "error", the node's retries are untouched, and past the bound the task
+// fails with the last error.
+func TestDeliveryFailingForInfrastructureReasonsEnds(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { calls.Add(1) }))
+	t.Cleanup(srv.Close)
+	h := newHarnessWith(t, harnessOptions{config: engine.Config{MaxRedeliveries: 1},
+		wrapStore: func(s engine.Store) engine.Store { return failingStore{s} }})
+	h.startWorker(2)
+	w := h.createWorkflow(workflowtest.New().Input("in").APICall("api", "GET", srv.URL, map[string]any{"retries": 3}).Chain("in", "api").Build())
+	r := h.waitRun(h.start(w, nil))
+	api := taskOf(t, r, "api")
+	if r.Status != workflow.RunFailed || api.Status != workflow.TaskFailed || api.Attempt != 1 || api.Redeliveries != 2 || calls.Load() != 2 {
+		t.Fatalf("run %s, api %s after %d attempts, %d redeliveries, %d calls; want failed after 1 attempt, 2 redeliveries, 2 calls",
+			r.Status, api.Status, api.Attempt, api.Redeliveries, calls.Load())
+	}
+	if api.Error == nil || !strings.Contains(*api.Error, "connection reset by peer") || h.obs.redeliveries(engine.CauseError) != 2 {
+		t.Fatalf("api error %q, %d redeliveries with cause error; want the last error and 2", derefString(api.Error), h.obs.redeliveries(engine.CauseError))
 	}
 }
