@@ -148,12 +148,15 @@ func TestResponsesWithNULAndBinaryBodiesAreStored(t *testing.T) {
 			t.Errorf("task %s: attempt %d, redeliveries %d; want one delivery", task.NodeID, task.Attempt, task.Redeliveries)
 		}
 	}
-	_, outputs, err := h.store.RunContext(context.Background(), r.ID)
+	_, outputs, err := h.store.RunValues(context.Background(), r.ID, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	data := func(nodeID string) any {
-		out, _ := outputs[nodeID].(map[string]any)
+		var out map[string]any
+		if err := json.Unmarshal(outputs[nodeID], &out); err != nil {
+			t.Fatalf("output of %s: %v", nodeID, err)
+		}
 		return out["data"]
 	}
 	got, _ := json.Marshal(data("json"))
