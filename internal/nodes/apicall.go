@@ -325,7 +325,7 @@ func retryAfter(v string) time.Duration {
 func decodeBody(resp *outbound.Response) (any, error) {
 	contentType := resp.Header.Get("Content-Type")
 	if !utf8.Valid(resp.Body) || bytes.IndexByte(resp.Body, 0) >= 0 {
-		return map[string]any{"data": base64.StdEncoding.EncodeToString(resp.Body), "encoding": "base64", "contentType": contentType}, nil
+		return binaryBody{raw: resp.Body, contentType: contentType}, nil
 	}
 	if !strings.Contains(contentType, "application/json") {
 		return string(resp.Body), nil
@@ -338,6 +338,18 @@ func decodeBody(resp *outbound.Response) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// binaryBody is a response body that is not text. It is encoded as base64 only when the output
+// is marshalled, so secrets are scrubbed from its bytes (scrubValue) before they are hidden
+// in base64.
+type binaryBody struct {
+	raw         []byte
+	contentType string
+}
+
+func (b binaryBody) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"data": base64.StdEncoding.EncodeToString(b.raw), "encoding": "base64", "contentType": b.contentType})
 }
 
 func flatten(h http.Header) map[string]string {
