@@ -47,7 +47,7 @@ func TestFaultWorkerKillAndRedisLoss(t *testing.T) {
 
 	var before map[string]int
 	var inFlight []string
-	waitFor(t, 60*time.Second, "calls in flight on both workers, a delay parked, a join half released and tasks queued", func() bool {
+	testenv.WaitFor(t, 60*time.Second, "calls in flight on both workers, a delay parked, a join half released and tasks queued", func() bool {
 		if inFlight, _ = slow.snapshot(); len(inFlight) <= concurrency {
 			return false
 		}
@@ -71,7 +71,7 @@ func TestFaultWorkerKillAndRedisLoss(t *testing.T) {
 	recovered := last.Sub(killed)
 	tally := faultCheck(t, batch, final, 2, slow.requestCounts())
 	t.Logf("RESULT kill-9+redis-loss: runs %d, succeeded correctly %d, wrong %d, duplicated effects %d, tasks redelivered %d %v, all terminal %v after the fault (bound %v)",
-		runs, tally.succeeded, tally.wrong, tally.duplicated, len(tally.retried), tally.retried, recovered.Round(time.Millisecond), faultKillRedisBound)
+		runs, tally.succeeded, tally.wrong, tally.duplicated, len(tally.retried), tally.retried, recovered.Round(time.Millisecond), testenv.Scaled(faultKillRedisBound))
 	if len(tally.retried) > concurrency {
 		t.Errorf("%d tasks redelivered, but the killed worker held at most %d", len(tally.retried), concurrency)
 	}
