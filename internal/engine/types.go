@@ -48,11 +48,14 @@ type NewRun struct {
 	VersionID      string
 	Input          json.RawMessage
 	IdempotencyKey string
-	TraceContext   string
-	Deadline       time.Time
-	Now            time.Time
-	Tasks          []NewTask
-	Logs           []LogEntry
+	// RequestHash fingerprints what the run was started with (input and timeout), so a key
+	// sent again with a different request can be refused.
+	RequestHash  []byte
+	TraceContext string
+	Deadline     time.Time
+	Now          time.Time
+	Tasks        []NewTask
+	Logs         []LogEntry
 }
 
 // NewTask is a task created with its run.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,16 +27,23 @@ func (s *Store) CreateRun(ctx context.Context, r engine.NewRun) (string, bool, e
 			result = []byte(`{"completedTasks":0,"failedTasks":0,"skippedTasks":0,"cancelledTasks":0,"totalTasks":0}`)
 		}
 		err := tx.QueryRow(ctx, `
-			INSERT INTO runs (id, workflow_id, version_id, status, input, idempotency_key, trace_context, pending_tasks, deadline_at, started_at, finished_at, result)
-			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), $8, $9, $10, $11, $12)
+			INSERT INTO runs (id, workflow_id, version_id, status, input, idempotency_key, request_hash, trace_context, pending_tasks, deadline_at, started_at, finished_at, result)
+			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7, nullif($8, ''), $9, $10, $11, $12, $13)
 			ON CONFLICT (workflow_id, idempotency_key) DO NOTHING
 			RETURNING id::text`,
-			r.ID, r.WorkflowID, r.VersionID, status, r.Input, r.IdempotencyKey, r.TraceContext, pending,
+			r.ID, r.WorkflowID, r.VersionID, status, r.Input, r.IdempotencyKey, r.RequestHash, r.TraceContext, pending,
 			nullTime(r.Deadline), r.Now, finishedAt, result).Scan(&runID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			created = false
-			return tx.QueryRow(ctx, `SELECT id::text FROM runs WHERE workflow_id = $1 AND idempotency_key = $2`,
-				r.WorkflowID, r.IdempotencyKey).Scan(&runID)
+			var hash []byte
+			if err := tx.QueryRow(ctx, `SELECT id::text, request_hash FROM runs WHERE workflow_id = $1 AND idempotency_key = $2`,
+				r.WorkflowID, r.IdempotencyKey).Scan(&runID, &hash); err != nil {
+				return err
+			}
+			if hash != nil && r.RequestHash != nil && !bytes.Equal(hash, r.RequestHash) {
+				return fmt.Errorf("run %s: %w", runID, workflow.ErrIdempotencyMismatch)
+			}
+			return nil
 		}
 		if err != nil {
 			return err
