@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,16 +22,13 @@ import (
 // any string or property name, naming the first such field.
 func checkText(body []byte, what string) error {
 	if !utf8.Valid(body) {
-		return workflow.Invalid(what, "is not valid UTF-8 (first bad byte at offset %d)", invalidUTF8At(body))
+		return workflow.Invalid(cmp.Or(what, "body"), "is not valid UTF-8 (first bad byte at offset %d)", invalidUTF8At(body))
 	}
 	if !bytes.Contains(body, []byte(`\u0000`)) {
 		return nil
 	}
 	if path, found := nulPath(body, what); found {
-		if path == "" {
-			path = "body"
-		}
-		return workflow.Invalid(path, `must not contain the NUL character (\u0000)`)
+		return workflow.Invalid(cmp.Or(path, "body"), `must not contain the NUL character (\u0000)`)
 	}
 	return nil
 }
