@@ -64,6 +64,7 @@ type App struct {
 	outbound *outbound.Client
 	tel      *observability
 	monitor  *asynqmon.HTTPHandler
+	writes   *writeProbe
 	Engine   *engine.Engine
 }
 
@@ -97,6 +98,7 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		return nil, err
 	}
 	a.queue = queue.NewClient(a.redis, cfg.Queue)
+	a.writes = &writeProbe{rc: a.redis, ttl: time.Second, now: time.Now}
 	allowPrivate := role == RoleDev
 	if cfg.OutboundAllowPrivate != nil {
 		allowPrivate = *cfg.OutboundAllowPrivate
@@ -176,6 +178,7 @@ func (a *App) Handler() http.Handler {
 		Metrics:        a.tel.metricsHandler(),
 		Monitoring:     a.monitor,
 		Ready:          a.ready,
+		QueueRefusal:   a.writes.refused,
 		Middleware:     []func(http.Handler) http.Handler{telemetry.RouteMetrics(a.tel.metrics)},
 		Log:            a.log,
 	})
@@ -192,6 +195,9 @@ func (a *App) ready(ctx context.Context) error {
 	}
 	if err := a.redis.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("cannot reach Redis: %w", err)
+	}
+	if err := a.writes.refused(ctx); err != nil {
+		return err
 	}
 	return a.checkSchema(ctx)
 }

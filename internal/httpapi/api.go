@@ -106,6 +106,9 @@ type Deps struct {
 	Monitoring http.Handler
 	// Ready reports whether dependencies are reachable, for /readyz.
 	Ready func(ctx context.Context) error
+	// QueueRefusal, when set, reports an error while the queue refuses writes (Redis
+	// read-only, out of memory); run starts then answer 503 with Retry-After.
+	QueueRefusal func(ctx context.Context) error
 	// Middleware wraps every route (tracing, metrics), outermost first.
 	Middleware []func(http.Handler) http.Handler
 	Now        func() time.Time

@@ -63,6 +63,12 @@ func (a *API) startRequest(w http.ResponseWriter, r *http.Request) (engine.Start
 // startRun starts a run from the request; on failure it has answered and returns false.
 func (a *API) startRun(w http.ResponseWriter, r *http.Request) (runID string, ok bool) {
 	req, err := a.startRequest(w, r)
+	if err == nil && a.QueueRefusal != nil {
+		if refusal := a.QueueRefusal(r.Context()); refusal != nil {
+			a.Log.WarnContext(r.Context(), "run start refused: the queue refuses writes", "error", refusal)
+			err = errorf(http.StatusServiceUnavailable, "The queue is refusing writes; retry shortly")
+		}
+	}
 	if err == nil {
 		runID, _, err = a.Engine.StartRun(r.Context(), req)
 	}
