@@ -301,3 +301,32 @@ func TestStoreLogPagesAndPreviews(t *testing.T) {
 		t.Errorf("run view: %d logs, next %q, want the first page of 10 and a cursor", len(view.Logs), view.LogsNext)
 	}
 }
+
+// A run starting while its workflow is deleted either is seen by the delete (which then
+// refuses: runs in flight) or finds its workflow gone (ErrNotFound): never both succeed, which
+// would drop a run the client was told had started.
+func TestStoreStartRacingDelete(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, testenv.Database(t))
+	for i := range 30 {
+		w := newWorkflow(t, st)
+		r := newRun(w, "", nil)
+		start := make(chan struct{})
+		createErr, deleteErr := make(chan error, 1), make(chan error, 1)
+		go func() { <-start; _, _, err := st.CreateRun(ctx, r); createErr <- err }()
+		go func() { <-start; deleteErr <- st.DeleteWorkflow(ctx, w.ID) }()
+		close(start)
+		cErr, dErr := <-createErr, <-deleteErr
+		switch {
+		case cErr == nil && dErr == nil:
+			t.Fatalf("round %d: the run started and the workflow was deleted: the run is lost", i)
+		case cErr == nil && !errors.Is(dErr, workflow.ErrRunsInFlight):
+			t.Fatalf("round %d: run started, delete failed with %v, want ErrRunsInFlight", i, dErr)
+		case dErr == nil && !errors.Is(cErr, workflow.ErrNotFound):
+			t.Fatalf("round %d: workflow deleted, start failed with %v, want ErrNotFound", i, cErr)
+		case cErr != nil && dErr != nil:
+			t.Fatalf("round %d: both failed: start %v, delete %v", i, cErr, dErr)
+		}
+	}
+}
