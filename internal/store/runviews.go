@@ -176,7 +176,7 @@ func (s *Store) RunView(ctx context.Context, key workflow.RunKey, logs workflow.
 		v.Error = *errMsg
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT id::text, node_id, node_type, status, attempt, `+taskErrorPreview+`, `+taskErrorCut+`, started_at, completed_at,
+		SELECT id::text, node_id, node_type, status, attempt, redeliveries, `+taskErrorPreview+`, `+taskErrorCut+`, started_at, completed_at,
 		       output IS NOT NULL, `+taskOutputInline+`, `+taskOutputLarge+`
 		FROM tasks WHERE run_id = $1 ORDER BY position`, runID)
 	if err != nil {
@@ -184,7 +184,7 @@ func (s *Store) RunView(ctx context.Context, key workflow.RunKey, logs workflow.
 	}
 	v.Tasks, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (workflow.TaskView, error) {
 		var t workflow.TaskView
-		return t, row.Scan(&t.ID, &t.NodeID, &t.NodeType, &t.Status, &t.Attempt, &t.Error, &t.ErrorTruncated, &t.StartedAt, &t.CompletedAt,
+		return t, row.Scan(&t.ID, &t.NodeID, &t.NodeType, &t.Status, &t.Attempt, &t.Redeliveries, &t.Error, &t.ErrorTruncated, &t.StartedAt, &t.CompletedAt,
 			&t.HasOutput, &t.Output, &t.OutputLarge)
 	})
 	if err != nil {
