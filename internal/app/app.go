@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,6 +65,7 @@ type App struct {
 	tel      *observability
 	monitor  *asynqmon.HTTPHandler
 	watcher  *store.RunWatcher // api, dev: wakes synchronous execute requests
+	writes   *writeProbe
 	Engine   *engine.Engine
 }
 
@@ -97,6 +100,7 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		return nil, err
 	}
 	a.queue = queue.NewClient(a.redis, cfg.Queue)
+	a.writes = &writeProbe{rc: a.redis, ttl: time.Second, now: time.Now}
 	allowPrivate := role == RoleDev
 	if cfg.OutboundAllowPrivate != nil {
 		allowPrivate = *cfg.OutboundAllowPrivate
@@ -112,7 +116,11 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		v := cfg.Getenv("SECRET_" + strings.ToUpper(name))
 		return v, v != ""
 	}})
-	if a.Engine, err = engine.New(cfg.engineConfig(), engine.Deps{Store: st, Queue: a.queue, Registry: a.registry, Observer: tel.observer, Log: log}); err != nil {
+	engCfg := cfg.engineConfig()
+	if role == RoleWorker || role == RoleDev {
+		engCfg.WorkerID = newWorkerID()
+	}
+	if a.Engine, err = engine.New(engCfg, engine.Deps{Store: st, Queue: a.queue, Registry: a.registry, Observer: tel.observer, Log: log}); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -180,6 +188,7 @@ func (a *App) Handler() http.Handler {
 		Metrics:        a.tel.metricsHandler(),
 		Monitoring:     a.monitor,
 		Ready:          a.ready,
+		QueueRefusal:   a.writes.refused,
 		Middleware:     []func(http.Handler) http.Handler{telemetry.RouteMetrics(a.tel.metrics)},
 		Log:            a.log,
 	})
@@ -196,6 +205,9 @@ func (a *App) ready(ctx context.Context) error {
 	}
 	if err := a.redis.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("cannot reach Redis: %w", err)
+	}
+	if err := a.writes.refused(ctx); err != nil {
+		return err
 	}
 	return a.checkSchema(ctx)
 }
@@ -275,10 +287,29 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return serveHTTP(ctx, addr, a.workerMux(), a.log, "worker health and metrics") })
 	}
 	if a.role == RoleWorker || a.role == RoleDev {
-		g.Go(func() error { return srv.Run(ctx) })
+		// The heartbeat outlives the queue server's graceful stop: the worker's row is removed
+		// only once no delivery of it runs any more.
+		beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+		beatDone := make(chan error, 1)
+		go func() { beatDone <- a.Engine.RunHeartbeat(beatCtx, a.cfg.heartbeatConfig()) }()
+		g.Go(func() error {
+			err := srv.Run(ctx)
+			stopBeat()
+			return errors.Join(err, <-beatDone)
+		})
 		g.Go(func() error { return a.Engine.RunReconciler(ctx, a.cfg.reconcilerConfig()) })
 	}
 	return g.Wait()
+}
+
+// newWorkerID names a worker process: host name, process id and a random suffix, so a
+// restarted process (same host and pid in a container) is a new worker.
+func newWorkerID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "worker"
+	}
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])
 }
 
 // checkSchema refuses to run against a schema older than this binary expects.

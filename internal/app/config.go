@@ -83,6 +83,19 @@ type Config struct {
 	// delivery lost (RECONCILE_STALE_AFTER, default 15m; above the longest node timeout).
 	ReconcileStaleAfter time.Duration
 
+	// Liveness (worker, dev).
+	// WorkerHeartbeatInterval is how often a worker records itself alive in PostgreSQL, with
+	// the tasks it is executing (WORKER_HEARTBEAT_INTERVAL, default 5s).
+	WorkerHeartbeatInterval time.Duration
+	// WorkerLease is how long one heartbeat keeps a worker alive: once it expired, the other
+	// workers' reconcilers re-deliver its running tasks (WORKER_LEASE, default 30s; a few
+	// heartbeat intervals).
+	WorkerLease time.Duration
+	// MaxRedeliveries bounds the deliveries of a task that begin again after one ended without
+	// an outcome (crash, lost lease, panic); one more fails the task (MAX_REDELIVERIES,
+	// default 5).
+	MaxRedeliveries int
+
 	// Outbound calls of apiCall nodes (worker, dev).
 	MaxResponseBytes int64 // OUTBOUND_MAX_RESPONSE_BYTES
 	// OutboundAllowPrivate lets apiCall nodes reach loopback and private addresses
@@ -143,6 +156,10 @@ func (c Config) WithDefaults() Config {
 
 	eng := c.engineConfig().WithDefaults()
 	c.NodeTimeout, c.RetryBaseDelay, c.RetryMaxDelay = eng.NodeTimeout, eng.RetryBaseDelay, eng.RetryMaxDelay
+	c.MaxRedeliveries = eng.MaxRedeliveries
+
+	beat := c.heartbeatConfig().WithDefaults()
+	c.WorkerHeartbeatInterval, c.WorkerLease = beat.Interval, beat.Lease
 
 	rec := c.reconcilerConfig().WithDefaults()
 	c.ReconcileInterval, c.ReconcileAfter, c.ReconcileStaleAfter = rec.Interval, rec.After, rec.StaleAfter
@@ -181,7 +198,12 @@ func (c Config) apiConfig() httpapi.Config {
 }
 
 func (c Config) engineConfig() engine.Config {
-	return engine.Config{NodeTimeout: c.NodeTimeout, RetryBaseDelay: c.RetryBaseDelay, RetryMaxDelay: c.RetryMaxDelay, RunTimeout: c.RunTimeout}
+	return engine.Config{NodeTimeout: c.NodeTimeout, RetryBaseDelay: c.RetryBaseDelay, RetryMaxDelay: c.RetryMaxDelay, RunTimeout: c.RunTimeout,
+		MaxRedeliveries: c.MaxRedeliveries}
+}
+
+func (c Config) heartbeatConfig() engine.HeartbeatConfig {
+	return engine.HeartbeatConfig{Interval: c.WorkerHeartbeatInterval, Lease: c.WorkerLease}
 }
 
 func (c Config) reconcilerConfig() engine.ReconcilerConfig {
@@ -226,6 +248,10 @@ func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
 		ReconcileInterval:   r.duration("RECONCILE_INTERVAL"),
 		ReconcileAfter:      r.duration("RECONCILE_AFTER"),
 		ReconcileStaleAfter: r.duration("RECONCILE_STALE_AFTER"),
+
+		WorkerHeartbeatInterval: r.duration("WORKER_HEARTBEAT_INTERVAL"),
+		WorkerLease:             r.duration("WORKER_LEASE"),
+		MaxRedeliveries:         r.int("MAX_REDELIVERIES"),
 
 		MaxResponseBytes:     int64(r.int("OUTBOUND_MAX_RESPONSE_BYTES")),
 		OutboundAllowPrivate: r.optionalBool("OUTBOUND_ALLOW_PRIVATE"),

@@ -24,7 +24,8 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.DatabaseURL != app.DefaultDatabaseURL || cfg.RedisURL != app.DefaultRedisURL || cfg.Port != 3000 ||
-		cfg.WorkerConcurrency != 10 || cfg.APIBaseURL != "http://localhost:3000" || cfg.Queue != "sequenceflow" || !cfg.SeedSamples {
+		cfg.WorkerConcurrency != 10 || cfg.APIBaseURL != "http://localhost:3000" || cfg.Queue != "sequenceflow" || !cfg.SeedSamples ||
+		cfg.WorkerHeartbeatInterval != 5*time.Second || cfg.WorkerLease != 30*time.Second || cfg.MaxRedeliveries != 5 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 	// The components' own defaults show through, so the rules between them see real values.
@@ -120,6 +121,11 @@ func TestConfigRules(t *testing.T) {
 		{name: "stale after equal to a node's timeout", env: map[string]string{"RECONCILE_STALE_AFTER": "10m"}, bad: "RECONCILE_STALE_AFTER", says: "longer than"},
 		{name: "stale after above every timeout", env: map[string]string{"RECONCILE_STALE_AFTER": "11m", "NODE_TIMEOUT": "10m"}},
 		{name: "reconcile after beyond stale after", env: map[string]string{"RECONCILE_AFTER": "20m"}, bad: "RECONCILE_AFTER", says: "RECONCILE_STALE_AFTER"},
+
+		// Liveness.
+		{name: "heartbeat negative", env: map[string]string{"WORKER_HEARTBEAT_INTERVAL": "-1s"}, bad: "WORKER_HEARTBEAT_INTERVAL", says: "positive"},
+		{name: "lease not beyond heartbeat", env: map[string]string{"WORKER_HEARTBEAT_INTERVAL": "5s", "WORKER_LEASE": "4s"}, bad: "WORKER_LEASE", says: "WORKER_HEARTBEAT_INTERVAL"},
+		{name: "redeliveries negative", env: map[string]string{"MAX_REDELIVERIES": "-2"}, bad: "MAX_REDELIVERIES", says: "from 1 to"},
 
 		// Outbound calls.
 		{name: "response limit negative", env: map[string]string{"OUTBOUND_MAX_RESPONSE_BYTES": "-1"}, bad: "OUTBOUND_MAX_RESPONSE_BYTES", says: "from 1"},

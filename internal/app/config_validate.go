@@ -29,6 +29,7 @@ const (
 	maxRetryDelay        = 24 * time.Hour
 	maxRunBurst          = 1_000_000
 	maxRunsPerSecond     = 1_000_000
+	maxRedeliveries      = 1000
 )
 
 // problems collects one line per bad variable: the first rule a variable breaks is reported,
@@ -176,6 +177,15 @@ func (c Config) check(role Role, p *problems) {
 	if p.ok("RECONCILE_AFTER", "RECONCILE_STALE_AFTER") && c.ReconcileAfter >= c.ReconcileStaleAfter {
 		p.add("RECONCILE_AFTER", "(%v) must be shorter than RECONCILE_STALE_AFTER (%v)", c.ReconcileAfter, c.ReconcileStaleAfter)
 	}
+
+	// Liveness.
+	p.positive("WORKER_HEARTBEAT_INTERVAL", c.WorkerHeartbeatInterval)
+	p.positive("WORKER_LEASE", c.WorkerLease)
+	if p.ok("WORKER_HEARTBEAT_INTERVAL", "WORKER_LEASE") && c.WorkerLease <= c.WorkerHeartbeatInterval {
+		p.add("WORKER_LEASE", "(%v) must be longer than WORKER_HEARTBEAT_INTERVAL (%v), or live workers would look dead between heartbeats",
+			c.WorkerLease, c.WorkerHeartbeatInterval)
+	}
+	p.between("MAX_REDELIVERIES", int64(c.MaxRedeliveries), 1, maxRedeliveries)
 
 	// Outbound calls.
 	p.between("OUTBOUND_MAX_RESPONSE_BYTES", c.MaxResponseBytes, 1, maxBodyBytes)

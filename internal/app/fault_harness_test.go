@@ -209,15 +209,16 @@ func faultWaitAll(t *testing.T, apiURL string, runs []faultRun, d time.Duration,
 // faultTally is what the checks found over a batch.
 type faultTally struct {
 	succeeded, wrong int
-	retried          []string // run/node of tasks with attempt 2 (allowed only where maxAttempt > 1)
+	retried          []string // run/node#deliveries of tasks delivered more than once (allowed only where maxDeliveries > 1)
 	duplicated       int      // engine effects seen twice
 }
 
 // faultCheck asserts that every run succeeded along its expected branch, every node's output
 // was logged exactly once (0 for the skipped branch), no log line of the engine repeats and no
-// task took more than maxAttempt attempts. requests, if not nil, is the slow endpoint's count
-// per key: each call node made at least one request and no more than its attempts.
-func faultCheck(t *testing.T, runs []faultRun, final map[string]procRun, maxAttempt int, requests map[string]int) faultTally {
+// task took more than maxDeliveries deliveries (attempts plus redeliveries). requests, if not
+// nil, is the slow endpoint's count per key: each call node made at least one request and no
+// more than its deliveries.
+func faultCheck(t *testing.T, runs []faultRun, final map[string]procRun, maxDeliveries int, requests map[string]int) faultTally {
 	t.Helper()
 	var tally faultTally
 	for _, r := range runs {
@@ -284,16 +285,17 @@ func faultCheck(t *testing.T, runs []faultRun, final map[string]procRun, maxAtte
 				}
 				okRun = false
 			}
-			if task.Attempt > maxAttempt || (w == "completed" && task.Attempt < 1) {
-				bad("node %s took %d attempts, want 1..%d", task.NodeID, task.Attempt, maxAttempt)
+			deliveries := task.Attempt + task.Redeliveries
+			if deliveries > maxDeliveries || (w == "completed" && task.Attempt < 1) {
+				bad("node %s took %d attempts and %d redeliveries, want 1..%d deliveries", task.NodeID, task.Attempt, task.Redeliveries, maxDeliveries)
 				okRun = false
 			}
-			if task.Attempt > 1 {
-				tally.retried = append(tally.retried, fmt.Sprintf("%s/%s#%d", r.key, task.NodeID, task.Attempt))
+			if deliveries > 1 {
+				tally.retried = append(tally.retried, fmt.Sprintf("%s/%s#%d", r.key, task.NodeID, deliveries))
 			}
 			if task.NodeID == "call" && requests != nil {
-				if n := requests[r.key]; n < 1 || n > max(task.Attempt, 1) {
-					bad("the endpoint saw %d requests for the call node, which took %d attempts", n, task.Attempt)
+				if n := requests[r.key]; n < 1 || n > max(deliveries, 1) {
+					bad("the endpoint saw %d requests for the call node, which took %d attempts and %d redeliveries", n, task.Attempt, task.Redeliveries)
 					okRun = false
 				}
 			}

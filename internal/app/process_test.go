@@ -134,9 +134,10 @@ type procRun struct {
 	Status string  `json:"status"`
 	Error  *string `json:"error"`
 	Tasks  []struct {
-		NodeID  string `json:"nodeId"`
-		Status  string `json:"status"`
-		Attempt int    `json:"attempt"`
+		NodeID       string `json:"nodeId"`
+		Status       string `json:"status"`
+		Attempt      int    `json:"attempt"`
+		Redeliveries int    `json:"redeliveries"`
 	} `json:"tasks"`
 	Logs []struct {
 		Type    string  `json:"type"`

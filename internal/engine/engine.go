@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -29,6 +30,12 @@ var ErrLostRace = errors.New("task changed state concurrently")
 
 // ErrRunFinished means a transition found its run already terminal.
 var ErrRunFinished = errors.New("run already finished")
+
+// ErrUnstorable means PostgreSQL refused a value a transition tried to store (a data
+// exception or an integrity violation, SQLSTATE classes 22 and 23). Writing the same values
+// again can never succeed, so the engine fails the task without them instead of having the
+// delivery redelivered forever.
+var ErrUnstorable = errors.New("value refused by the database")
 
 // Config tunes the engine.
 type Config struct {
@@ -51,6 +58,13 @@ type Config struct {
 	// PreparedVersions caps how many prepared workflow versions a worker keeps (default 256);
 	// the least recently used is prepared again when needed.
 	PreparedVersions int
+	// MaxRedeliveries bounds the deliveries of a task that begin again because an earlier one
+	// ended without an outcome (worker crash, lost lease, panic, infrastructure error); one
+	// more fails the task permanently (default 5). It is counted apart from the node's retries.
+	MaxRedeliveries int
+	// WorkerID names this process in the workers table and on the tasks it claims; empty
+	// means the process does not heartbeat and its claims name no worker.
+	WorkerID string
 }
 
 // WithDefaults fills unset fields.
@@ -61,6 +75,7 @@ func (c Config) WithDefaults() Config {
 	c.MaxOutputBytes = cmp.Or(c.MaxOutputBytes, 2<<20)
 	c.EvalBudget = c.EvalBudget.WithDefaults()
 	c.PreparedVersions = cmp.Or(c.PreparedVersions, 256)
+	c.MaxRedeliveries = cmp.Or(c.MaxRedeliveries, 5)
 	return c
 }
 
@@ -97,17 +112,28 @@ type Store interface {
 	// CreateRun stores a run and all its tasks in one transaction. With an idempotency key
 	// that already has a run, it returns that run with created false.
 	CreateRun(ctx context.Context, r NewRun) (runID string, created bool, err error)
-	// ClaimTask moves a task from queued (or running, on a re-delivery) to running and bumps
-	// its attempt; ErrNotClaimable when the delivery must be dropped.
-	ClaimTask(ctx context.Context, taskID string, now time.Time) (Claim, error)
+	// ClaimTask moves a task from queued to running as its next attempt, or takes over a
+	// running task as a redelivery of the same attempt, and records workerID as its holder. A
+	// running task whose holder is another live worker still executing it is not taken over.
+	// ErrNotClaimable when the delivery must be dropped.
+	ClaimTask(ctx context.Context, taskID, workerID string, now time.Time) (Claim, error)
+	// Interrupted records why a claimed delivery ended without an outcome and releases the
+	// task from its worker, so the next delivery may take it over at once. It reports false
+	// when the task is no longer in the state the delivery claimed (cancelled, taken over).
+	Interrupted(ctx context.Context, c Claim, cause string) (bool, error)
+	// Heartbeat records that a worker is alive until now+lease and executing tasks.
+	Heartbeat(ctx context.Context, b Heartbeat) error
+	// RemoveWorker deletes a stopped worker's row: its running tasks are recoverable at once.
+	RemoveWorker(ctx context.Context, workerID string) error
 	// WaitingTask returns a task parked by a delay node; ErrNotClaimable when it is no longer
 	// waiting.
 	WaitingTask(ctx context.Context, taskID string) (Claim, error)
 	// Definition returns a workflow version's definition (immutable).
 	Definition(ctx context.Context, versionID string) (workflow.Definition, error)
 	// PeekTask reads a task a delivery may claim (queued, or running on a re-delivery, in a
-	// running run) without claiming or locking it: Attempt is the attempt a claim would start
-	// and Status the task's status. ErrNotClaimable when the delivery must be dropped.
+	// running run) without claiming or locking it: Attempt and Redeliveries are what a claim
+	// would give it (a claim from running is a redelivery of the same attempt) and Status the
+	// task's status. ErrNotClaimable when the delivery must be dropped.
 	PeekTask(ctx context.Context, taskID string) (Claim, error)
 	// RunValues reads what a node's templates address in the $run and $nodes contexts: for
 	// each read, the JSON value at its path in the run's input (empty TaskID) or in a completed
@@ -118,9 +144,10 @@ type Store interface {
 	// run is serialised. It returns ErrRunFinished (without calling fn) when the run is
 	// terminal and ErrNotFound when it does not exist.
 	InRun(ctx context.Context, runID string, fn func(RunTx) error) error
-	// DueTasks lists tasks queued or waiting whose due time is before the cutoff, and tasks
-	// running since before staleBefore.
-	DueTasks(ctx context.Context, before, staleBefore time.Time, limit int) ([]TaskRef, error)
+	// DueTasks lists deliveries that should be in the queue: tasks queued or waiting whose due
+	// time is before q.Before, running tasks whose worker is gone (recoveries), and tasks
+	// running since before q.StaleBefore.
+	DueTasks(ctx context.Context, q DueQuery) ([]TaskRef, error)
 	// StillDue returns which of the given tasks are still queued, waiting or running, so the
 	// reconciler does not re-enqueue tasks that finished since it listed them.
 	StillDue(ctx context.Context, taskIDs []string) (map[string]bool, error)
@@ -183,6 +210,7 @@ type Deps struct {
 
 // Engine orchestrates runs.
 type Engine struct {
+	inflight sync.Map // task id → struct{}: deliveries this process is executing
 	cfg      Config
 	store    Store
 	queue    Queue

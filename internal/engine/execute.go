@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime/debug"
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/expr"
@@ -29,31 +30,56 @@ func (r *RetryLater) Unwrap() error { return r.Err }
 // Execute handles one delivery of a task: claim it, run its node, and record the outcome.
 // A delivery that cannot be claimed (terminal task, finished run, duplicate) is dropped with a
 // nil error, so each engine transition happens once however often a task is delivered.
-func (e *Engine) Execute(ctx context.Context, ref TaskRef) error {
+func (e *Engine) Execute(ctx context.Context, ref TaskRef) (err error) {
 	if e.nodes.Inline(ref.NodeType) {
 		if handled, err := e.executeInline(ctx, ref); handled {
 			return err
 		}
 	}
-	c, err := e.store.ClaimTask(ctx, ref.TaskID, e.now())
+	if _, busy := e.inflight.LoadOrStore(ref.TaskID, struct{}{}); busy {
+		return nil // this process is executing the task already; that delivery records its outcome
+	}
+	defer e.inflight.Delete(ref.TaskID)
+	c, err := e.store.ClaimTask(ctx, ref.TaskID, e.cfg.WorkerID, e.now())
 	if errors.Is(err, ErrNotClaimable) || errors.Is(err, workflow.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("claim task %s: %w", ref.TaskID, err)
+		return err
 	}
 	started := e.now()
 	e.obs.TaskClaimed(ctx, c, max(0, started.Sub(c.DueAt)))
-	outcome, reason, err := e.execute(ctx, c)
-	if errors.Is(err, errDropped) {
+	var outcome, reason string
+	defer func() {
+		if r := recover(); r != nil {
+			outcome, reason, err = OutcomeDropped, "panic", e.interrupted(ctx, c, fmt.Errorf("%w: %v", errPanic, r))
+			e.log.ErrorContext(ctx, "task delivery panicked", "task_id", c.TaskID, "run_id", c.RunID, "node_type", c.NodeType,
+				"panic", truncate(fmt.Sprint(r), maxCauseBytes), "stack", truncate(string(debug.Stack()), 4<<10))
+		}
+		if outcome != "" {
+			e.obs.TaskExecuted(ctx, c.NodeType, outcome, reason, e.now().Sub(started))
+		}
+	}()
+	if c.Redelivered {
+		outcome, reason, err = e.redelivered(ctx, c)
+	}
+	if outcome == "" && err == nil {
+		outcome, reason, err = e.execute(ctx, c)
+	}
+	switch {
+	case errors.Is(err, errDropped):
 		outcome, err = OutcomeDropped, nil
+	case errors.Is(err, errUnstored):
+		outcome, reason, err = OutcomeFailed, "unstorable", nil
 	}
 	var retry *RetryLater
-	if err != nil && !errors.As(err, &retry) && outcome == "" {
-		outcome, reason = OutcomeFailed, "internal"
-	}
-	if outcome != "" {
-		e.obs.TaskExecuted(ctx, c.NodeType, outcome, reason, e.now().Sub(started))
+	if err != nil && !errors.As(err, &retry) {
+		// The delivery ends without an outcome: the queue delivers it again, and the next
+		// claim counts a redelivery.
+		if outcome == "" || outcome == OutcomeCompleted || outcome == OutcomeContinued || outcome == OutcomeWaiting {
+			outcome, reason = OutcomeFailed, "internal"
+		}
+		err = e.interrupted(ctx, c, err)
 	}
 	return err
 }
@@ -151,7 +177,7 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 			Message: fmt.Sprintf("Attempt %d of %d failed: %v; retrying in %s", c.Attempt, p.Retries+1, xe.Err, delay.Round(time.Millisecond)),
 			Data:    map[string]any{"reason": xe.Reason, "attempt": c.Attempt}})
 		err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-			if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
+			if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt, Redeliveries: c.Redeliveries,
 				To: workflow.TaskQueued, Error: xe.Err.Error(), DueAt: now.Add(delay), Now: now}); err != nil {
 				return err
 			}
@@ -159,6 +185,9 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 		})
 		if dropped(err) {
 			return OutcomeRetry, xe.Reason, errDropped
+		}
+		if errors.Is(err, ErrUnstorable) {
+			return OutcomeFailed, "unstorable", e.failUnstorable(ctx, c, workflow.TaskRunning, "retry", err)
 		}
 		if err != nil {
 			return OutcomeRetry, xe.Reason, fmt.Errorf("schedule retry of task %s: %w", c.TaskID, err)

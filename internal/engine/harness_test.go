@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -27,6 +28,7 @@ type harness struct {
 	eng   *engine.Engine
 	qname string
 	redis string
+	opts  harnessOptions
 
 	mu      sync.Mutex
 	workers []func()
@@ -35,8 +37,9 @@ type harness struct {
 
 // recordingObserver keeps the runs the engine reported finished.
 type recordingObserver struct {
-	mu       sync.Mutex
-	finished map[string]int // status → count
+	mu          sync.Mutex
+	finished    map[string]int // status → count
+	redelivered map[string]int // cause → count
 }
 
 func (o *recordingObserver) RunStarting(ctx context.Context, _ string) (context.Context, func(string, error)) {
@@ -46,6 +49,17 @@ func (o *recordingObserver) TraceParent(context.Context) string                 
 func (o *recordingObserver) TaskClaimed(context.Context, engine.Claim, time.Duration)            {}
 func (o *recordingObserver) TaskExecuted(context.Context, string, string, string, time.Duration) {}
 func (o *recordingObserver) Recovered(context.Context, int)                                      {}
+func (o *recordingObserver) Redelivered(_ context.Context, _, cause string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.redelivered[cause]++
+}
+
+func (o *recordingObserver) redeliveries(cause string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.redelivered[cause]
+}
 func (o *recordingObserver) RunFinished(_ context.Context, status string, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -58,7 +72,20 @@ func (o *recordingObserver) count(status string) int {
 	return o.finished[status]
 }
 
+// harnessOptions changes what newHarnessWith builds: the engine's config, the HTTP client of
+// apiCall nodes and a decorator of the real store (to inject faults).
+type harnessOptions struct {
+	config    engine.Config
+	caller    nodes.HTTPDoer
+	wrapStore func(engine.Store) engine.Store
+}
+
 func newHarness(t testing.TB) *harness {
+	t.Helper()
+	return newHarnessWith(t, harnessOptions{})
+}
+
+func newHarnessWith(t testing.TB, opts harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
 	// A worker of the largest concurrency the tests use (4) holds at most two connections per
@@ -72,8 +99,9 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL(), obs: &recordingObserver{finished: map[string]int{}}}
+	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL(), obs: &recordingObserver{finished: map[string]int{}, redelivered: map[string]int{}}}
 	h.queue = queue.NewClient(rc, h.qname)
+	h.opts = opts
 	h.eng = h.engineAt(nil)
 	t.Cleanup(func() {
 		h.stopWorkers()
@@ -86,9 +114,19 @@ func newHarness(t testing.TB) *harness {
 // engineAt is an engine on the harness's store and queue whose clock is now (nil: the wall
 // clock), for driving time-based rules without waiting for them.
 func (h *harness) engineAt(now func() time.Time) *engine.Engine {
-	registry := nodes.NewRegistry(outbound.NewClient(outbound.Config{AllowPrivate: true}), nodes.APICallConfig{})
-	eng, err := engine.New(engine.Config{RetryBaseDelay: 10 * time.Millisecond},
-		engine.Deps{Store: h.store, Queue: h.queue, Registry: registry, Observer: h.obs, Now: now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	caller := h.opts.caller
+	if caller == nil {
+		caller = outbound.NewClient(outbound.Config{AllowPrivate: true})
+	}
+	registry := nodes.NewRegistry(caller, nodes.APICallConfig{})
+	var es engine.Store = h.store
+	if h.opts.wrapStore != nil {
+		es = h.opts.wrapStore(h.store)
+	}
+	cfg := h.opts.config
+	cfg.RetryBaseDelay = cmp.Or(cfg.RetryBaseDelay, 10*time.Millisecond)
+	eng, err := engine.New(cfg,
+		engine.Deps{Store: es, Queue: h.queue, Registry: registry, Observer: h.obs, Now: now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -27,8 +27,8 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 		return true, fmt.Errorf("read task %s: %w", ref.TaskID, err)
 	}
 	now := e.now()
-	if !c.Deadline.IsZero() && now.After(c.Deadline) {
-		return false, nil
+	if c.Redelivered || !c.Deadline.IsZero() && now.After(c.Deadline) {
+		return false, nil // the classic path counts a redelivery and its bound
 	}
 	v, err := e.version(ctx, c.VersionID)
 	if err != nil {
@@ -56,7 +56,8 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 	logs := e.nodeLogs(c, node, out.Logs)
 	// The claim is FinishTask's guard: the task must still have the status and attempt it was
 	// read with, or another delivery got to it first and this one is dropped.
-	finish := TaskFinish{TaskID: c.TaskID, From: c.Status, Attempt: c.Attempt, Claim: true, StartedAt: now, Output: payload, Now: e.now()}
+	finish := TaskFinish{TaskID: c.TaskID, From: c.Status, Attempt: c.Attempt, Redeliveries: c.Redeliveries, Claim: true, StartedAt: now,
+		Output: payload, Now: e.now()}
 	var done completion
 	outcome := OutcomeCompleted
 	var wake *TaskRef
@@ -74,6 +75,9 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 		return e.completeIn(ctx, tx, c, v.graph, finish, logs, &done)
 	})
 	switch {
+	case errors.Is(err, ErrUnstorable):
+		// The classic path executes the node again and fails it when its values are refused.
+		return false, nil
 	case dropped(err):
 		e.obs.TaskExecuted(ctx, c.NodeType, OutcomeDropped, "", e.now().Sub(now))
 		return true, nil

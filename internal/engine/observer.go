@@ -31,6 +31,9 @@ type Observer interface {
 	RunFinished(ctx context.Context, status string, d time.Duration)
 	// Recovered reports deliveries the reconciler enqueued again.
 	Recovered(ctx context.Context, n int)
+	// Redelivered reports a delivery that took over a running task whose previous delivery
+	// ended without an outcome, with its cause (one of the Cause constants).
+	Redelivered(ctx context.Context, nodeType, cause string)
 }
 
 // nopObserver discards every event.
@@ -44,3 +47,4 @@ func (nopObserver) TaskClaimed(context.Context, Claim, time.Duration)           
 func (nopObserver) TaskExecuted(context.Context, string, string, string, time.Duration) {}
 func (nopObserver) RunFinished(context.Context, string, time.Duration)                  {}
 func (nopObserver) Recovered(context.Context, int)                                      {}
+func (nopObserver) Redelivered(context.Context, string, string)                         {}

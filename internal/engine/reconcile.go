@@ -51,9 +51,11 @@ func (c ReconcilerConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-// Reconcile makes one pass (ARCHITECTURE rule 2): tasks queued or waiting in PostgreSQL and
-// overdue by more than cfg.After are enqueued again (a duplicate is a no-op, so any number of
-// workers may reconcile at once), and runs past their deadline are failed. It returns how many
+// Reconcile makes one pass (ARCHITECTURE rules 2 and 12): tasks queued or waiting in
+// PostgreSQL and overdue by more than cfg.After, and running tasks whose worker's heartbeat
+// expired (or that their worker no longer reports), are enqueued again (a duplicate is a
+// no-op, so any number of workers may reconcile at once), and runs past their deadline are
+// failed. It returns how many
 // deliveries were recovered.
 func (e *Engine) Reconcile(ctx context.Context, cfg ReconcilerConfig) (int, error) {
 	cfg = cfg.WithDefaults()
@@ -61,7 +63,7 @@ func (e *Engine) Reconcile(ctx context.Context, cfg ReconcilerConfig) (int, erro
 		return 0, err
 	}
 	now := e.now()
-	due, err := e.store.DueTasks(ctx, now.Add(-cfg.After), now.Add(-cfg.StaleAfter), cfg.Batch)
+	due, err := e.store.DueTasks(ctx, DueQuery{Before: now.Add(-cfg.After), StaleBefore: now.Add(-cfg.StaleAfter), Now: now, Limit: cfg.Batch})
 	if err != nil {
 		return 0, fmt.Errorf("reconcile: list due tasks: %w", err)
 	}
@@ -89,7 +91,8 @@ func (e *Engine) Reconcile(ctx context.Context, cfg ReconcilerConfig) (int, erro
 			}
 			if added {
 				recovered++
-				e.log.InfoContext(ctx, "reconciler re-enqueued a task", "task_id", ref.TaskID, "run_id", ref.RunID, "kind", ref.Kind)
+				e.log.InfoContext(ctx, "reconciler re-enqueued a task", "task_id", ref.TaskID, "run_id", ref.RunID, "kind", ref.Kind,
+					"worker_lost", ref.Recovery > 0)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -25,8 +26,26 @@ type StartRequest struct {
 	TraceContext string
 }
 
+// requestHash fingerprints a start request for idempotency: the input in a canonical form
+// (object keys sorted, insignificant space removed, numbers as written) and the timeout.
+func requestHash(input json.RawMessage, timeout time.Duration) []byte {
+	h := sha256.New()
+	dec := json.NewDecoder(bytes.NewReader(input))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err == nil {
+		if canonical, err := json.Marshal(v); err == nil {
+			input = canonical
+		}
+	}
+	h.Write(input)
+	fmt.Fprintf(h, "\x00timeout=%d", timeout)
+	return h.Sum(nil)
+}
+
 // StartRun creates the run and its tasks in one transaction, then enqueues every root task.
-// With an idempotency key that already started a run, it returns that run and created false.
+// With an idempotency key that already started a run with the same input and timeout, it
+// returns that run and created false; with a different request, ErrIdempotencyMismatch.
 func (e *Engine) StartRun(ctx context.Context, req StartRequest) (runID string, created bool, err error) {
 	ctx, end := e.obs.RunStarting(ctx, req.WorkflowID)
 	defer func() { end(runID, err) }()
@@ -48,6 +67,7 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (runID string, 
 		VersionID:      req.VersionID,
 		Input:          input,
 		IdempotencyKey: req.IdempotencyKey,
+		RequestHash:    requestHash(input, req.Timeout),
 		TraceContext:   req.TraceContext,
 		Now:            now,
 		Logs:           []LogEntry{{Type: workflow.LogSystem, Message: "Async workflow run started", At: now}},

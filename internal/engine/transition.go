@@ -43,11 +43,14 @@ func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, from 
 	now := e.now()
 	var done completion
 	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-		return e.completeIn(ctx, tx, c, g, TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt,
+		return e.completeIn(ctx, tx, c, g, TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt, Redeliveries: c.Redeliveries,
 			To: workflow.TaskCompleted, Output: output, Handles: handles, Now: now}, logs, &done)
 	})
 	if dropped(err) {
 		return errDropped
+	}
+	if errors.Is(err, ErrUnstorable) {
+		return e.failUnstorable(ctx, c, from, "output or logs", err)
 	}
 	if err != nil {
 		return fmt.Errorf("complete task %s: %w", c.TaskID, err)
@@ -106,7 +109,7 @@ func (e *Engine) park(ctx context.Context, c Claim, out nodes.Output, logs []Log
 		return fmt.Errorf("encode delay payload: %w", err)
 	}
 	err = e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-		if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt,
+		if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt, Redeliveries: c.Redeliveries,
 			To: workflow.TaskWaiting, Output: payload, DueAt: due, Now: now}); err != nil {
 			return err
 		}
@@ -114,6 +117,9 @@ func (e *Engine) park(ctx context.Context, c Claim, out nodes.Output, logs []Log
 	})
 	if dropped(err) {
 		return errDropped
+	}
+	if errors.Is(err, ErrUnstorable) {
+		return e.failUnstorable(ctx, c, workflow.TaskRunning, "delay output or logs", err)
 	}
 	if err != nil {
 		return fmt.Errorf("park task %s: %w", c.TaskID, err)
@@ -166,16 +172,20 @@ func (e *Engine) abortRun(ctx context.Context, runID string, a runAbort, now tim
 	return nil
 }
 
-// fail marks the task failed, ends every other unfinished task and fails the run.
+// fail marks the running task failed, ends every other unfinished task and fails the run.
 func (e *Engine) fail(ctx context.Context, c Claim, reason, msg string, logs []LogEntry) error {
-	now := e.now()
-	lines := append(slices.Clip(logs),
-		LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now, Data: map[string]any{"reason": reason}},
-		LogEntry{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run failed", At: now})
-	err := e.abortRun(ctx, c.RunID, runAbort{
-		finish: &TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt, To: workflow.TaskFailed, Error: msg, Now: now},
-		status: workflow.RunFailed, errMsg: msg, logs: lines,
-	}, now)
+	return e.failFrom(ctx, c, workflow.TaskRunning, reason, msg, logs)
+}
+
+// failFrom is fail for a task in status from. When the database refuses what the failure
+// carries (the node's logs or its message), the task is failed again with a fixed message that
+// quotes the database's reason, so a failure can always be recorded.
+func (e *Engine) failFrom(ctx context.Context, c Claim, from, reason, msg string, logs []LogEntry) error {
+	err := e.abortFailed(ctx, c, from, reason, msg, logs)
+	if errors.Is(err, ErrUnstorable) {
+		msg = fmt.Sprintf("Node %s failed; the database refused to store the failure's details (%v)", c.NodeID, err)
+		err = e.abortFailed(ctx, c, from, reason, msg, nil)
+	}
 	if dropped(err) {
 		return errDropped
 	}
@@ -183,6 +193,17 @@ func (e *Engine) fail(ctx context.Context, c Claim, reason, msg string, logs []L
 		return fmt.Errorf("fail task %s: %w", c.TaskID, err)
 	}
 	return nil
+}
+
+func (e *Engine) abortFailed(ctx context.Context, c Claim, from, reason, msg string, logs []LogEntry) error {
+	now := e.now()
+	lines := append(slices.Clip(logs),
+		LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now, Data: map[string]any{"reason": reason}},
+		LogEntry{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run failed", At: now})
+	return e.abortRun(ctx, c.RunID, runAbort{
+		finish: &TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt, Redeliveries: c.Redeliveries, To: workflow.TaskFailed, Error: msg, Now: now},
+		status: workflow.RunFailed, errMsg: msg, logs: lines,
+	}, now)
 }
 
 // endRun fails a run that is past its deadline.
@@ -215,18 +236,25 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	return nil
 }
 
-// stop tells the queue to stop executions and drop deliveries of aborted tasks.
+// stop tells the queue to stop executions and drop deliveries of aborted tasks, under the
+// task's own delivery id and, for a task that was redelivered, its latest recovery id too.
 func (e *Engine) stop(ctx context.Context, runID string, aborted []AbortedTask) {
 	for _, a := range aborted {
 		if a.FromStatus == workflow.TaskPending {
 			continue
 		}
 		ref := TaskRef{TaskID: a.TaskID, RunID: runID, Kind: KindExecute}
+		refs := []TaskRef{ref}
 		if a.FromStatus == workflow.TaskWaiting {
-			ref.Kind = KindWake
+			refs[0].Kind = KindWake
+		} else if a.Redeliveries > 0 {
+			ref.Recovery = a.Redeliveries
+			refs = append(refs, ref)
 		}
-		if err := e.queue.Stop(ctx, ref, a.FromStatus); err != nil {
-			e.log.DebugContext(ctx, "stop delivery", "task_id", a.TaskID, "error", err)
+		for _, r := range refs {
+			if err := e.queue.Stop(ctx, r, a.FromStatus); err != nil {
+				e.log.DebugContext(ctx, "stop delivery", "task_id", a.TaskID, "error", err)
+			}
 		}
 	}
 }

@@ -34,6 +34,11 @@ type TaskRef struct {
 	NodeType string
 	// TraceContext is the W3C traceparent of the span that released the task, if any.
 	TraceContext string
+	// Recovery, when above 0, makes this a recovery delivery of a running task whose worker was
+	// lost: its queue id is its own (the lost delivery may still sit in the queue as active), and
+	// the same for every reconciler that recovers the same redelivery, so recoveries stay
+	// idempotent. It is the number of the redelivery it starts.
+	Recovery int
 }
 
 // NewRun is a run to create.
@@ -43,11 +48,14 @@ type NewRun struct {
 	VersionID      string
 	Input          json.RawMessage
 	IdempotencyKey string
-	TraceContext   string
-	Deadline       time.Time
-	Now            time.Time
-	Tasks          []NewTask
-	Logs           []LogEntry
+	// RequestHash fingerprints what the run was started with (input and timeout), so a key
+	// sent again with a different request can be refused.
+	RequestHash  []byte
+	TraceContext string
+	Deadline     time.Time
+	Now          time.Time
+	Tasks        []NewTask
+	Logs         []LogEntry
 }
 
 // NewTask is a task created with its run.
@@ -74,9 +82,19 @@ type Claim struct {
 	VersionID  string
 	NodeID     string
 	NodeType   string
-	Attempt    int
-	Input      json.RawMessage
-	Deadline   time.Time
+	// Attempt is the node's own attempt (1 + retries scheduled); it is what the node's retries
+	// budget counts.
+	Attempt int
+	// Redeliveries counts the deliveries that began the task again because an earlier one
+	// ended without an outcome (worker crash, lost lease, panic, infrastructure error). It is
+	// bounded by Config.MaxRedeliveries apart from the node's retries.
+	Redeliveries int
+	// Redelivered is set when this claim took over a running task: its previous delivery ended
+	// without an outcome, for the reason in Interruption when that is known.
+	Redelivered  bool
+	Interruption string
+	Input        json.RawMessage
+	Deadline     time.Time
 	// DueAt is when the task became due to run (released, or its retry time).
 	DueAt time.Time
 	// Status is the task's status when it was claimed inline (queued, or running on a
@@ -91,7 +109,10 @@ type TaskFinish struct {
 	TaskID  string
 	From    string
 	Attempt int
-	To      string
+	// Redeliveries fences the transition like Attempt: a delivery that was taken over by a
+	// redelivery no longer matches.
+	Redeliveries int
+	To           string
 	// Output is stored when set; for a wake-up with no output the input is kept as output.
 	Output  json.RawMessage
 	Handles []string
@@ -99,8 +120,9 @@ type TaskFinish struct {
 	// DueAt is set for queued (retry) and waiting (delay) tasks.
 	DueAt time.Time
 	Now   time.Time
-	// Claim also claims the task in the same statement: Attempt is the new attempt (one more
-	// than stored) and the start time is set to StartedAt.
+	// Claim also claims the task in the same statement: Attempt and Redeliveries are the
+	// claim's (one more attempt than stored from queued, one more redelivery from running) and
+	// the start time is set to StartedAt.
 	Claim     bool
 	StartedAt time.Time
 }
@@ -140,6 +162,8 @@ type Release struct {
 type AbortedTask struct {
 	TaskID     string
 	FromStatus string
+	// Redeliveries is the task's count when it was ended: its delivery may be a recovery.
+	Redeliveries int
 }
 
 // LogEntry is one run log line.
@@ -157,4 +181,26 @@ type LogEntry struct {
 type ValueRead struct {
 	TaskID string
 	Path   []string
+}
+
+// DueQuery selects the deliveries the reconciler puts back in the queue.
+type DueQuery struct {
+	// Before is the cutoff for queued and waiting tasks, and the earliest start of running
+	// tasks whose worker is gone (a claim younger than that is left to its own delivery).
+	Before time.Time
+	// StaleBefore is the cutoff for running tasks whatever their worker.
+	StaleBefore time.Time
+	// Now decides which workers' leases expired.
+	Now   time.Time
+	Limit int
+}
+
+// Heartbeat is one worker heartbeat.
+type Heartbeat struct {
+	WorkerID  string
+	StartedAt time.Time
+	Now       time.Time
+	Lease     time.Duration
+	// Tasks are the tasks the worker is executing now.
+	Tasks []string
 }

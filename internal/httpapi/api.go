@@ -26,13 +26,16 @@ type WorkflowStore interface {
 	CreateWorkflow(ctx context.Context, name string, def workflow.Definition, now time.Time) (workflow.Workflow, error)
 	UpdateWorkflow(ctx context.Context, id, name string, def workflow.Definition, now time.Time) (workflow.Workflow, error)
 	DeleteWorkflow(ctx context.Context, id string) error
+	RunsInFlightOf(ctx context.Context, workflowID string) ([]string, error)
 }
 
-// RunStore reads runs.
+// RunStore reads runs. Lists come in pages, and every value a run view carries is bounded.
 type RunStore interface {
-	ListRuns(ctx context.Context, workflowID string) ([]workflow.RunSummary, error)
-	GetRun(ctx context.Context, runID string) (workflow.Run, error)
-	RunLogs(ctx context.Context, runID string) ([]workflow.LogLine, error)
+	ListRuns(ctx context.Context, workflowID string, page workflow.Page) ([]workflow.RunSummary, string, error)
+	RunView(ctx context.Context, key workflow.RunKey, logs workflow.Page) (workflow.RunView, error)
+	RunLogs(ctx context.Context, key workflow.RunKey, page workflow.Page) ([]workflow.LogView, string, error)
+	RunExists(ctx context.Context, key workflow.RunKey) error
+	TaskOutput(ctx context.Context, key workflow.RunKey, taskID string) (workflow.TaskOutput, error)
 }
 
 // TemplateStore reads and writes API templates.
@@ -106,6 +109,9 @@ type Deps struct {
 	Monitoring http.Handler
 	// Ready reports whether dependencies are reachable, for /readyz.
 	Ready func(ctx context.Context) error
+	// QueueRefusal, when set, reports an error while the queue refuses writes (Redis
+	// read-only, out of memory); run starts then answer 503 with Retry-After.
+	QueueRefusal func(ctx context.Context) error
 	// Middleware wraps every route (tracing, metrics), outermost first.
 	Middleware []func(http.Handler) http.Handler
 	Now        func() time.Time
@@ -165,6 +171,7 @@ func New(cfg Config, deps Deps) http.Handler {
 		k.Get("/runs/{runID}/status", a.runStatus)
 		k.Get("/runs/{runID}/logs", a.runLogs)
 		k.Post("/runs/{runID}/cancel", a.cancelRun)
+		k.Get("/runs/{runID}/tasks/{taskID}/output", a.taskOutput)
 		k.Get("/{id}", a.getWorkflow)
 		k.Put("/{id}", a.updateWorkflow)
 		k.Delete("/{id}", a.deleteWorkflow)
@@ -176,6 +183,7 @@ func New(cfg Config, deps Deps) http.Handler {
 		k.Get("/{id}/runs/{runID}/status", a.runStatus)
 		k.Get("/{id}/runs/{runID}/logs", a.runLogs)
 		k.Post("/{id}/runs/{runID}/cancel", a.cancelRun)
+		k.Get("/{id}/runs/{runID}/tasks/{taskID}/output", a.taskOutput)
 	})
 	r.Route("/api-templates", func(r chi.Router) {
 		k := r.With(keyed)

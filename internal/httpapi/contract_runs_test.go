@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,13 +48,22 @@ func TestContractExecuteAsync(t *testing.T) {
 			call(t, "POST", base+"/workflows/"+missingID+"/"+route, "{}").wantError(t, http.StatusNotFound, "Workflow not found", "Not Found")
 			call(t, "POST", base+"/workflows/abc/"+route, "{}").wantError(t, http.StatusNotFound, "Workflow not found", "Not Found")
 
-			// The same Idempotency-Key returns the same run; another key starts another.
+			// The same Idempotency-Key with the same request returns the same run (however the
+			// JSON is spelled); with another request it is refused with 422 naming the key;
+			// another key starts another run.
 			key := "key-" + route
-			first := uuidField(t, call(t, "POST", url, "{}", "Idempotency-Key", key).object(t, http.StatusCreated), "runId")
-			again := uuidField(t, call(t, "POST", url, `{"input":{"city":"X"}}`, "Idempotency-Key", key).object(t, http.StatusCreated), "runId")
+			first := uuidField(t, call(t, "POST", url, `{"input":{"city":"X","n":1}}`, "Idempotency-Key", key).object(t, http.StatusCreated), "runId")
+			again := uuidField(t, call(t, "POST", url, `{ "input": {"n":1, "city":"X"} }`, "Idempotency-Key", key).object(t, http.StatusCreated), "runId")
+			for _, changed := range []string{`{"input":{"city":"Y","n":1}}`, `{}`, `{"input":{"city":"X","n":1},"timeoutMs":5000}`} {
+				got := call(t, "POST", url, changed, "Idempotency-Key", key).object(t, http.StatusUnprocessableEntity)
+				if msg, _ := got["message"].(string); !strings.Contains(msg, `"`+key+`"`) {
+					t.Errorf("reused key with body %s: %v, want a message naming the key", changed, got)
+				}
+			}
+			inBody := uuidField(t, call(t, "POST", url, `{"input":{"city":"X","n":1},"idempotencyKey":"`+key+`"}`).object(t, http.StatusCreated), "runId")
 			other := uuidField(t, call(t, "POST", url, "{}", "Idempotency-Key", key+"-2").object(t, http.StatusCreated), "runId")
-			if first != again || first == other {
-				t.Errorf("runs %s, %s (same key) and %s (other key): want the first two equal, the third different", first, again, other)
+			if first != again || first != inBody || first == other {
+				t.Errorf("runs %s, %s, %s (same key) and %s (other key): want the first three equal, the fourth different", first, again, inBody, other)
 			}
 		})
 	}
@@ -251,13 +261,12 @@ func TestContractRunStatus(t *testing.T) {
 		t.Errorf("logs (-want +got):\n%s", diff)
 	}
 
-	// Routes 11, 12 and 13 return the same object; the path's workflow id is ignored.
+	// Routes 11, 12 and 13 return the same object.
 	for _, path := range []string{
 		"/workflows/runs/" + runID + "/status",
 		"/workflows/" + id + "/runs/" + runID + "/status",
-		"/workflows/" + missingID + "/runs/" + runID + "/status",
-		"/workflows/anything/runs/" + runID,
 		"/workflows/" + id + "/runs/" + runID,
+		"/workflows/" + strings.ToUpper(id) + "/runs/" + strings.ToUpper(runID),
 	} {
 		if diff := cmp.Diff(run, call(t, "GET", base+path, nil).object(t, http.StatusOK)); diff != "" {
 			t.Errorf("GET %s differs from route 11 (-11 +got):\n%s", path, diff)
@@ -277,6 +286,8 @@ func TestContractRunStatus(t *testing.T) {
 		t.Errorf("task behind the delay = %v, want pending with null times", last)
 	}
 
+	// A run addressed through another workflow, missing or not, is not found; so are ids in
+	// any but the canonical form.
 	for _, path := range []string{
 		"/workflows/runs/" + missingID + "/status",
 		"/workflows/runs/abc/status",
@@ -284,6 +295,14 @@ func TestContractRunStatus(t *testing.T) {
 		"/workflows/" + id + "/runs/abc/status",
 		"/workflows/" + id + "/runs/" + missingID,
 		"/workflows/" + id + "/runs/abc",
+		"/workflows/" + missingID + "/runs/" + runID + "/status",
+		"/workflows/" + parkedWF + "/runs/" + runID + "/status",
+		"/workflows/" + parkedWF + "/runs/" + runID,
+		"/workflows/anything/runs/" + runID,
+		"/workflows/runs/urn:uuid:" + runID + "/status",
+		"/workflows/runs/{" + runID + "}/status",
+		"/workflows/runs/" + strings.ReplaceAll(runID, "-", "") + "/status",
+		"/workflows/urn:uuid:" + id + "/runs/" + runID,
 	} {
 		call(t, "GET", base+path, nil).wantError(t, http.StatusNotFound, "Workflow run not found", "Not Found")
 	}
@@ -295,18 +314,20 @@ func TestContractRunLogs(t *testing.T) {
 	id := createWorkflow(t, base, "small", smallDef())
 	runID := startRun(t, base, id, map[string]any{"city": "Lima"})
 	run := waitRun(t, base, runID)
-	for _, path := range []string{"/workflows/runs/" + runID + "/logs", "/workflows/" + missingID + "/runs/" + runID + "/logs"} {
+	for _, path := range []string{"/workflows/runs/" + runID + "/logs", "/workflows/" + id + "/runs/" + runID + "/logs"} {
 		got := call(t, "GET", base+path, nil).object(t, http.StatusOK)
-		if len(got) != 1 {
-			t.Errorf("GET %s keys %v, want only logs", path, keys(got))
+		if len(got) != 2 || got["nextCursor"] != nil {
+			t.Errorf("GET %s = %v, want logs and a null nextCursor", path, got)
 		}
 		if diff := cmp.Diff(run["logs"], got["logs"]); diff != "" {
 			t.Errorf("GET %s logs differ from the status route's (-status +got):\n%s", path, diff)
 		}
 	}
+	other := createWorkflow(t, base, "other", smallDef())
 	for _, path := range []string{
 		"/workflows/runs/" + missingID + "/logs", "/workflows/runs/abc/logs",
 		"/workflows/" + id + "/runs/" + missingID + "/logs", "/workflows/" + id + "/runs/abc/logs",
+		"/workflows/" + missingID + "/runs/" + runID + "/logs", "/workflows/" + other + "/runs/" + runID + "/logs",
 	} {
 		call(t, "GET", base+path, nil).wantError(t, http.StatusNotFound, "Workflow run not found", "Not Found")
 	}
@@ -316,13 +337,21 @@ func TestContractCancel(t *testing.T) {
 	t.Parallel()
 	base := start(t)
 	id := createWorkflow(t, base, "parks", parkedDef())
+	other := createWorkflow(t, base, "other", parkedDef())
 	for _, tc := range []struct{ name, path, again string }{
-		{"route 16", "/workflows/runs/%s/cancel", "/workflows/" + missingID + "/runs/%s/cancel"},
-		{"route 17", "/workflows/anything/runs/%s/cancel", "/workflows/runs/%s/cancel"},
+		{"route 16", "/workflows/runs/%s/cancel", "/workflows/" + id + "/runs/%s/cancel"},
+		{"route 17", "/workflows/" + id + "/runs/%s/cancel", "/workflows/runs/%s/cancel"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			runID := startRun(t, base, id, nil)
 			waitParked(t, base, runID)
+			// Through another workflow, missing or not, the run is not found and not cancelled.
+			for _, wrong := range []string{other, missingID} {
+				call(t, "POST", base+"/workflows/"+wrong+"/runs/"+runID+"/cancel", nil).wantError(t, http.StatusNotFound, "Workflow run not found", "Not Found")
+			}
+			if run := runStatus(t, base, runID); run["status"] != "running" {
+				t.Fatalf("status after cancels through other workflows = %v, want running", run["status"])
+			}
 			got := call(t, "POST", base+fmt.Sprintf(tc.path, runID), nil).object(t, http.StatusCreated)
 			if diff := cmp.Diff(map[string]any{"cancelled": true}, got); diff != "" {
 				t.Errorf("cancel body (-want +got):\n%s", diff)

@@ -416,7 +416,16 @@ func TestContractWorkflowDelete(t *testing.T) {
 	parkedRun := startRun(t, base, parked, nil)
 	waitParked(t, base, parkedRun)
 
-	for _, del := range []string{id, parked, missingID, "abc", id} {
+	// A workflow with a run in flight is kept (409), unless forced: then its runs are
+	// cancelled first.
+	call(t, "DELETE", base+"/workflows/"+parked, nil).wantError(t, http.StatusConflict,
+		"Workflow has runs queued or running; cancel them or delete with ?force=true", "Conflict")
+	if run := runStatus(t, base, parkedRun); run["status"] != "running" {
+		t.Fatalf("refused delete changed the run to %v", run["status"])
+	}
+	call(t, "DELETE", base+"/workflows/"+parked+"?force=maybe", nil).wantProblem(t, "force")
+
+	for _, del := range []string{id, parked + "?force=true", missingID, "abc", id} {
 		got := call(t, "DELETE", base+"/workflows/"+del, nil).object(t, http.StatusOK)
 		if diff := cmp.Diff(map[string]any{"deleted": true}, got); diff != "" {
 			t.Errorf("DELETE %s (-want +got):\n%s", del, diff)

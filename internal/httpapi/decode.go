@@ -15,7 +15,8 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
-// readBody reads a request body up to the API's limit.
+// readBody reads a request body up to the API's limit, refusing text the database cannot
+// store (see checkText).
 func (a *API) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
 	if err != nil {
@@ -25,7 +26,7 @@ func (a *API) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		}
 		return nil, errorf(http.StatusBadRequest, "cannot read request body: %v", err)
 	}
-	return body, nil
+	return body, checkText(body, "")
 }
 
 // decodeStrict decodes JSON into v, refusing unknown fields. Every problem names its field

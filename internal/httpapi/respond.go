@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
@@ -46,8 +47,14 @@ func statusOf(err error, notFound string) (int, any) {
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than the limit of %d bytes", mbe.Limit)
 	case errors.Is(err, workflow.ErrNotFound):
 		return http.StatusNotFound, notFound
+	case errors.Is(err, workflow.ErrIdempotencyMismatch):
+		return http.StatusUnprocessableEntity, "The idempotency key was already used with a different request"
+	case errors.Is(err, workflow.ErrRunsInFlight):
+		return http.StatusConflict, "The workflow has runs queued or running"
 	case errors.Is(err, workflow.ErrConflict):
 		return http.StatusConflict, "The request conflicts with the current state"
+	case errors.Is(err, workflow.ErrInvalidData):
+		return http.StatusBadRequest, "The request holds a value that cannot be stored: " + shorten(dataReason(err))
 	case errors.Is(err, workflow.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, err.Error()
 	case errors.Is(err, workflow.ErrUnavailable):
@@ -56,13 +63,23 @@ func statusOf(err error, notFound string) (int, any) {
 	return http.StatusInternalServerError, "Internal server error"
 }
 
+// dataReason is the database's reason for refusing a value: the text after the ErrInvalidData
+// sentinel in the error chain ("invalid data: <reason>").
+func dataReason(err error) string {
+	msg := err.Error()
+	if _, reason, ok := strings.Cut(msg, workflow.ErrInvalidData.Error()+": "); ok {
+		return reason
+	}
+	return "invalid data"
+}
+
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, notFound string) {
 	status, msg := statusOf(err, notFound)
 	switch status {
 	case http.StatusInternalServerError:
 		a.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	case http.StatusServiceUnavailable:
-		a.Log.WarnContext(r.Context(), "request refused: database unavailable", "method", r.Method, "path", r.URL.Path, "error", err)
+		a.Log.WarnContext(r.Context(), "request refused: a dependency is unavailable", "method", r.Method, "path", r.URL.Path, "error", err)
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, errorBody{StatusCode: status, Message: msg, Error: http.StatusText(status)})

@@ -4,15 +4,26 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
-const runNotFound = "Workflow run not found"
+const (
+	runNotFound  = "Workflow run not found"
+	taskNotFound = "Task not found"
+	// legacyLogLimit is how many log lines the legacy synchronous route answers with (the
+	// store's largest page).
+	legacyLogLimit = 1000
+)
 
 // executeBody is the execute routes' body: {"input": {...}}, plus optional idempotencyKey and
 // timeoutMs. Other keys are ignored (the route stays as permissive as the seed's).
@@ -40,6 +51,9 @@ func (a *API) startRequest(w http.ResponseWriter, r *http.Request) (engine.Start
 		if len(key) > 200 {
 			return req, workflow.Invalid("Idempotency-Key", "must be at most 200 characters")
 		}
+		if err := checkHeaderText("Idempotency-Key", key); err != nil {
+			return req, err
+		}
 		req.IdempotencyKey = key
 	}
 	req.VersionID, err = a.Workflows.CurrentVersion(r.Context(), id)
@@ -49,8 +63,18 @@ func (a *API) startRequest(w http.ResponseWriter, r *http.Request) (engine.Start
 // startRun starts a run from the request; on failure it has answered and returns false.
 func (a *API) startRun(w http.ResponseWriter, r *http.Request) (runID string, ok bool) {
 	req, err := a.startRequest(w, r)
+	if err == nil && a.QueueRefusal != nil {
+		if refusal := a.QueueRefusal(r.Context()); refusal != nil {
+			a.Log.WarnContext(r.Context(), "run start refused: the queue refuses writes", "error", refusal)
+			err = errorf(http.StatusServiceUnavailable, "The queue is refusing writes; retry shortly")
+		}
+	}
 	if err == nil {
 		runID, _, err = a.Engine.StartRun(r.Context(), req)
+	}
+	if errors.Is(err, workflow.ErrIdempotencyMismatch) {
+		// Stripe's rule: a key names one request; sent again with another, it is refused.
+		err = errorf(http.StatusUnprocessableEntity, "Idempotency key %q was already used with a different request body (input or timeoutMs); send the same body or use a new key", req.IdempotencyKey)
 	}
 	if err != nil {
 		a.fail(w, r, err, workflowNotFound)
@@ -140,13 +164,20 @@ type runSummaryView struct {
 	FinishedAt *int64 `json:"finishedAt,omitempty"`
 }
 
+// listRuns answers one page of a workflow's runs as the seed's array; the next page, if any, is
+// named by a Link header (rel="next") and its cursor by X-Next-Cursor.
 func (a *API) listRuns(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r, "id")
 	if !ok {
 		a.fail(w, r, workflow.ErrNotFound, workflowNotFound)
 		return
 	}
-	runs, err := a.Runs.ListRuns(r.Context(), id)
+	page, err := pageOf(r)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	runs, next, err := a.Runs.ListRuns(r.Context(), id, page)
 	if err != nil {
 		a.fail(w, r, err, workflowNotFound)
 		return
@@ -159,67 +190,105 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request) {
 			out[i].FinishedAt = &ms
 		}
 	}
+	if next != "" {
+		q := url.Values{"cursor": {next}}
+		if page.Limit > 0 {
+			q.Set("limit", strconv.Itoa(page.Limit))
+		}
+		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, q.Encode()))
+		w.Header().Set("X-Next-Cursor", next)
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 // runView is the run status object of the seed plus what the runs dialog and operators need:
-// run id, workflow, version, input, result, error, trace id; attempts on tasks; nodePersistedId
-// and data on logs.
+// run id, workflow, version, input, result, error, trace id; attempts, small outputs and a link
+// to the full output on tasks; nodePersistedId and data on logs. Logs are the first page, and
+// logsNextCursor continues them on the logs route.
 type runView struct {
-	ID         string          `json:"id"`
-	WorkflowID string          `json:"workflowId"`
-	Version    int             `json:"version"`
-	Status     string          `json:"status"`
-	StartedAt  isoTime         `json:"startedAt"`
-	FinishedAt *isoTime        `json:"finishedAt"`
-	Input      json.RawMessage `json:"input"`
-	Result     json.RawMessage `json:"result"`
-	Error      *string         `json:"error"`
-	TraceID    string          `json:"traceId,omitempty"`
-	TraceURL   string          `json:"traceUrl,omitempty"`
-	Tasks      []taskView      `json:"tasks"`
-	Logs       []logView       `json:"logs"`
+	ID             string          `json:"id"`
+	WorkflowID     string          `json:"workflowId"`
+	Version        int             `json:"version"`
+	Status         string          `json:"status"`
+	StartedAt      isoTime         `json:"startedAt"`
+	FinishedAt     *isoTime        `json:"finishedAt"`
+	Input          json.RawMessage `json:"input"`
+	Result         json.RawMessage `json:"result"`
+	Error          *string         `json:"error"`
+	TraceID        string          `json:"traceId,omitempty"`
+	TraceURL       string          `json:"traceUrl,omitempty"`
+	Tasks          []taskView      `json:"tasks"`
+	Logs           []logView       `json:"logs"`
+	LogsNextCursor *string         `json:"logsNextCursor"`
 }
 
 type taskView struct {
-	ID          string   `json:"id"`
-	NodeID      string   `json:"nodeId"`
-	NodeType    string   `json:"nodeType"`
-	Status      string   `json:"status"`
-	Attempt     int      `json:"attempt"`
-	StartedAt   *isoTime `json:"startedAt"`
-	CompletedAt *isoTime `json:"completedAt"`
-	Error       *string  `json:"error"`
+	ID       string `json:"id"`
+	NodeID   string `json:"nodeId"`
+	NodeType string `json:"nodeType"`
+	Status   string `json:"status"`
+	Attempt  int    `json:"attempt"`
+	// Redeliveries counts deliveries that began the attempt again after one ended without an
+	// outcome (worker crash, lost lease, panic); bounded apart from the node's retries.
+	Redeliveries   int             `json:"redeliveries"`
+	StartedAt      *isoTime        `json:"startedAt"`
+	CompletedAt    *isoTime        `json:"completedAt"`
+	Error          *string         `json:"error"`
+	ErrorTruncated bool            `json:"errorTruncated,omitempty"`
+	Output         json.RawMessage `json:"output"`
+	// OutputTruncated means the output is too large to show here; OutputURL serves it.
+	OutputTruncated bool   `json:"outputTruncated,omitempty"`
+	OutputURL       string `json:"outputUrl,omitempty"`
 }
 
 type logView struct {
-	ID              string          `json:"id"`
-	Type            string          `json:"type"`
-	Message         string          `json:"message"`
-	Timestamp       isoTime         `json:"timestamp"`
-	NodeID          *string         `json:"nodeId"`
-	NodePersistedID *string         `json:"nodePersistedId"`
-	Data            json.RawMessage `json:"data"`
+	ID               string          `json:"id"`
+	Type             string          `json:"type"`
+	Message          string          `json:"message"`
+	MessageTruncated bool            `json:"messageTruncated,omitempty"`
+	Timestamp        isoTime         `json:"timestamp"`
+	NodeID           *string         `json:"nodeId"`
+	NodePersistedID  *string         `json:"nodePersistedId"`
+	Data             json.RawMessage `json:"data"`
+	DataTruncated    bool            `json:"dataTruncated,omitempty"`
+	// OutputURL, on a cut message of a node, serves the node's full output.
+	OutputURL string `json:"outputUrl,omitempty"`
 }
 
-func viewLogs(lines []workflow.LogLine) []logView {
+func orNull(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return json.RawMessage("null")
+	}
+	return raw
+}
+
+// outputURL is the route of a task's full output, through the key's workflow when it has one.
+func outputURL(key workflow.RunKey, taskID string) string {
+	if key.WorkflowID == "" {
+		return "/workflows/runs/" + key.RunID + "/tasks/" + taskID + "/output"
+	}
+	return "/workflows/" + key.WorkflowID + "/runs/" + key.RunID + "/tasks/" + taskID + "/output"
+}
+
+func viewLogs(key workflow.RunKey, lines []workflow.LogView) []logView {
 	out := make([]logView, len(lines))
 	for i, l := range lines {
-		data := l.Data
-		if len(data) == 0 {
-			data = json.RawMessage("null")
+		out[i] = logView{ID: l.ID, Type: l.Type, Message: l.Message, MessageTruncated: l.MessageTruncated, Timestamp: isoTime(l.Timestamp),
+			NodeID: l.NodeID, NodePersistedID: l.NodeID, Data: orNull(l.Data), DataTruncated: l.DataTruncated}
+		if (l.MessageTruncated || l.DataTruncated) && l.TaskID != nil {
+			out[i].OutputURL = outputURL(key, *l.TaskID)
 		}
-		out[i] = logView{ID: l.ID, Type: l.Type, Message: l.Message, Timestamp: isoTime(l.Timestamp), NodeID: l.NodeID, NodePersistedID: l.NodeID, Data: data}
 	}
 	return out
 }
 
-func (a *API) viewRun(run workflow.Run) runView {
+func (a *API) viewRun(run workflow.RunView) runView {
+	key := workflow.RunKey{WorkflowID: run.WorkflowID, RunID: run.ID}
 	v := runView{ID: run.ID, WorkflowID: run.WorkflowID, Version: run.Version, Status: run.Status,
-		StartedAt: isoTime(run.StartedAt), FinishedAt: isoPtr(run.FinishedAt), Input: run.Input, Result: run.Result,
-		TraceID: traceID(run.TraceContext), Tasks: make([]taskView, len(run.Tasks)), Logs: viewLogs(run.Logs)}
-	if len(v.Result) == 0 {
-		v.Result = json.RawMessage("null")
+		StartedAt: isoTime(run.StartedAt), FinishedAt: isoPtr(run.FinishedAt), Input: run.Input, Result: orNull(run.Result),
+		TraceID: traceID(run.TraceContext), Tasks: make([]taskView, len(run.Tasks)), Logs: viewLogs(key, run.Logs)}
+	if run.LogsNext != "" {
+		v.LogsNextCursor = &run.LogsNext
 	}
 	if v.TraceID != "" && a.cfg.JaegerUIURL != "" {
 		v.TraceURL = strings.TrimRight(a.cfg.JaegerUIURL, "/") + "/trace/" + v.TraceID
@@ -228,8 +297,12 @@ func (a *API) viewRun(run workflow.Run) runView {
 		v.Error = &run.Error
 	}
 	for i, t := range run.Tasks {
-		v.Tasks[i] = taskView{ID: t.ID, NodeID: t.NodeID, NodeType: t.NodeType, Status: t.Status, Attempt: t.Attempt,
-			StartedAt: isoPtr(t.StartedAt), CompletedAt: isoPtr(t.CompletedAt), Error: t.Error}
+		v.Tasks[i] = taskView{ID: t.ID, NodeID: t.NodeID, NodeType: t.NodeType, Status: t.Status, Attempt: t.Attempt, Redeliveries: t.Redeliveries,
+			StartedAt: isoPtr(t.StartedAt), CompletedAt: isoPtr(t.CompletedAt), Error: t.Error, ErrorTruncated: t.ErrorTruncated,
+			Output: orNull(t.Output), OutputTruncated: t.OutputLarge}
+		if t.HasOutput {
+			v.Tasks[i].OutputURL = outputURL(key, t.ID)
+		}
 	}
 	return v
 }
@@ -243,13 +316,29 @@ func traceID(traceparent string) string {
 	return parts[1]
 }
 
-func (a *API) runStatus(w http.ResponseWriter, r *http.Request) {
+// runKeyOf reads the run a route addresses: the run id, and the workflow id on the routes
+// that have one, so a run of another workflow is not found.
+func runKeyOf(r *http.Request) (workflow.RunKey, bool) {
 	runID, ok := pathID(r, "runID")
+	if !ok {
+		return workflow.RunKey{}, false
+	}
+	key := workflow.RunKey{RunID: runID}
+	if chi.URLParam(r, "id") != "" {
+		if key.WorkflowID, ok = pathID(r, "id"); !ok {
+			return workflow.RunKey{}, false
+		}
+	}
+	return key, true
+}
+
+func (a *API) runStatus(w http.ResponseWriter, r *http.Request) {
+	key, ok := runKeyOf(r)
 	if !ok {
 		a.fail(w, r, workflow.ErrNotFound, runNotFound)
 		return
 	}
-	run, err := a.Runs.GetRun(r.Context(), runID)
+	run, err := a.Runs.RunView(r.Context(), key, workflow.Page{})
 	if err != nil {
 		a.fail(w, r, err, runNotFound)
 		return
@@ -257,27 +346,58 @@ func (a *API) runStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a.viewRun(run))
 }
 
+// runLogs answers one page of a run's logs ({"logs", "nextCursor"}); limit and cursor choose
+// the page, and the first page is what the seed's route answered for all but long runs.
 func (a *API) runLogs(w http.ResponseWriter, r *http.Request) {
-	runID, ok := pathID(r, "runID")
+	key, ok := runKeyOf(r)
 	if !ok {
 		a.fail(w, r, workflow.ErrNotFound, runNotFound)
 		return
 	}
-	logs, err := a.Runs.RunLogs(r.Context(), runID)
+	page, err := pageOf(r)
 	if err != nil {
 		a.fail(w, r, err, runNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"logs": viewLogs(logs)})
+	logs, next, err := a.Runs.RunLogs(r.Context(), key, page)
+	if err != nil {
+		a.fail(w, r, err, runNotFound)
+		return
+	}
+	var nextCursor *string
+	if next != "" {
+		nextCursor = &next
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"logs": viewLogs(key, logs), "nextCursor": nextCursor})
+}
+
+// taskOutput answers one task's full output, which run views leave out when it is large.
+func (a *API) taskOutput(w http.ResponseWriter, r *http.Request) {
+	key, ok := runKeyOf(r)
+	taskID, taskOK := pathID(r, "taskID")
+	if !ok || !taskOK {
+		a.fail(w, r, workflow.ErrNotFound, taskNotFound)
+		return
+	}
+	out, err := a.Runs.TaskOutput(r.Context(), key, taskID)
+	if err != nil {
+		a.fail(w, r, err, taskNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"taskId": out.TaskID, "nodeId": out.NodeID, "status": out.Status,
+		"completedAt": isoPtr(out.CompletedAt), "output": orNull(out.Output)})
 }
 
 func (a *API) cancelRun(w http.ResponseWriter, r *http.Request) {
-	runID, ok := pathID(r, "runID")
+	key, ok := runKeyOf(r)
 	if !ok {
 		a.fail(w, r, workflow.ErrNotFound, runNotFound)
 		return
 	}
-	err := a.Engine.Cancel(r.Context(), runID)
+	err := a.Runs.RunExists(r.Context(), key)
+	if err == nil {
+		err = a.Engine.Cancel(r.Context(), key.RunID)
+	}
 	if errors.Is(err, workflow.ErrConflict) {
 		err = errorf(http.StatusConflict, "Workflow run is already finished and cannot be cancelled")
 	}

@@ -17,7 +17,7 @@ type RunWaiter interface {
 
 // waitRun waits up to SyncTimeout for the run to finish and returns it as it is then
 // (still running when the wait timed out, as the seed's route did).
-func (a *API) waitRun(ctx context.Context, runID string) (workflow.Run, error) {
+func (a *API) waitRun(ctx context.Context, runID string) (workflow.RunView, error) {
 	waiter := a.Waiter
 	if waiter == nil {
 		waiter = pollingWaiter{runs: a.Runs, every: a.cfg.SyncPoll}
@@ -26,9 +26,9 @@ func (a *API) waitRun(ctx context.Context, runID string) (workflow.Run, error) {
 	err := waiter.WaitFinished(waitCtx, runID)
 	cancel()
 	if err != nil && (!errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil) {
-		return workflow.Run{}, err
+		return workflow.RunView{}, err
 	}
-	return a.Runs.GetRun(ctx, runID)
+	return a.Runs.RunView(ctx, workflow.RunKey{RunID: runID}, workflow.Page{Limit: legacyLogLimit})
 }
 
 // pollingWaiter reads the run every interval: for an API built without a RunWaiter.
@@ -41,7 +41,7 @@ func (p pollingWaiter) WaitFinished(ctx context.Context, runID string) error {
 	t := time.NewTicker(p.every)
 	defer t.Stop()
 	for {
-		run, err := p.runs.GetRun(ctx, runID)
+		run, err := p.runs.RunView(ctx, workflow.RunKey{RunID: runID}, workflow.Page{Limit: 1})
 		if err != nil {
 			return err
 		}

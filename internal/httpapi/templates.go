@@ -35,7 +35,12 @@ func viewTemplates(list []apitemplate.Template) []templateView {
 }
 
 func (a *API) listTemplates(w http.ResponseWriter, r *http.Request) {
-	f := apitemplate.Filter{Provider: r.URL.Query().Get("provider"), Category: r.URL.Query().Get("category")}
+	q, err := queryValues(r)
+	if err != nil {
+		a.fail(w, r, err, templateNotFound)
+		return
+	}
+	f := apitemplate.Filter{Provider: q.Get("provider"), Category: q.Get("category")}
 	list, err := a.Templates.ListTemplates(r.Context(), f)
 	if err != nil {
 		a.fail(w, r, err, templateNotFound)

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -41,10 +43,14 @@ func viewWorkflow(w workflow.Workflow) workflowView {
 	return v
 }
 
-// pathID returns a path parameter that must be a UUID; anything else cannot name a stored
-// object, so callers answer 404.
+// pathID returns a path parameter that must be a UUID in its canonical form (8-4-4-4-12 hex
+// digits, any case); anything else, including the other spellings uuid.Parse accepts
+// (urn:uuid:, braces, no hyphens), cannot name a stored object, so callers answer 404.
 func pathID(r *http.Request, name string) (string, bool) {
 	id := chi.URLParam(r, name)
+	if len(id) != 36 {
+		return "", false
+	}
 	if _, err := uuid.Parse(id); err != nil {
 		return "", false
 	}
@@ -202,12 +208,54 @@ func appendProblems(v *workflow.ValidationError, err error) error {
 	return err
 }
 
+// deleteWorkflow deletes a workflow and its history. With runs queued or running it answers
+// 409, unless force=true: then it cancels them first (a run finishing meanwhile is fine).
 func (a *API) deleteWorkflow(w http.ResponseWriter, r *http.Request) {
-	if id, ok := pathID(r, "id"); ok {
-		if err := a.Workflows.DeleteWorkflow(r.Context(), id); err != nil {
-			a.fail(w, r, err, workflowNotFound)
+	q, err := queryValues(r)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	force := false
+	if s := q.Get("force"); s != "" {
+		if force, err = strconv.ParseBool(s); err != nil {
+			a.fail(w, r, workflow.Invalid("force", "must be true or false"), workflowNotFound)
 			return
 		}
 	}
+	id, ok := pathID(r, "id")
+	if !ok {
+		writeJSON(w, http.StatusOK, map[string]bool{"deleted": true}) // the seed answers so for any id
+		return
+	}
+	err = a.Workflows.DeleteWorkflow(r.Context(), id)
+	// A run may start between the cancels and the delete; a few rounds catch up with a client
+	// that keeps starting runs, which then gets the conflict.
+	for round := 0; force && round < 3 && errors.Is(err, workflow.ErrRunsInFlight); round++ {
+		if err = a.cancelInFlight(r, id); err == nil {
+			err = a.Workflows.DeleteWorkflow(r.Context(), id)
+		}
+	}
+	if errors.Is(err, workflow.ErrRunsInFlight) {
+		err = errorf(http.StatusConflict, "Workflow has runs queued or running; cancel them or delete with ?force=true")
+	}
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]bool{"deleted": true})
+}
+
+// cancelInFlight cancels every run of a workflow that is queued or running.
+func (a *API) cancelInFlight(r *http.Request, workflowID string) error {
+	ids, err := a.Workflows.RunsInFlightOf(r.Context(), workflowID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := a.Engine.Cancel(r.Context(), id); err != nil && !errors.Is(err, workflow.ErrConflict) && !errors.Is(err, workflow.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }

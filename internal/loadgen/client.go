@@ -124,48 +124,64 @@ type RunState struct {
 // ListRuns returns every run of a workflow with its status (GET /workflows/{id}/runs).
 func (c *Client) ListRuns(ctx context.Context, workflowID string) ([]RunState, error) {
 	c.ListPolls.Add(1)
-	var out []RunState
-	if err := c.do(ctx, http.MethodGet, "/workflows/"+workflowID+"/runs", nil, &out); err != nil {
-		return nil, fmt.Errorf("list runs of %s: %w", workflowID, err)
+	var all []RunState
+	// The list comes in pages; X-Next-Cursor names the next one.
+	for q := "?limit=1000"; ; {
+		var page []RunState
+		hdr, err := c.send(ctx, http.MethodGet, "/workflows/"+workflowID+"/runs"+q, nil, &page)
+		if err != nil {
+			return nil, fmt.Errorf("list runs of %s: %w", workflowID, err)
+		}
+		all = append(all, page...)
+		next := hdr.Get("X-Next-Cursor")
+		if next == "" {
+			return all, nil
+		}
+		q = "?limit=1000&cursor=" + url.QueryEscape(next)
 	}
-	return out, nil
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	_, err := c.send(ctx, method, path, in, out)
+	return err
+}
+
+// send is do that also returns the response's headers.
+func (c *Client) send(ctx context.Context, method, path string, in, out any) (http.Header, error) {
 	var body io.Reader
 	if in != nil {
 		raw, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: read response: %w", method, path, err)
+		return nil, fmt.Errorf("%s %s: read response: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, excerpt(raw))
+		return nil, fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, excerpt(raw))
 	}
 	if out == nil {
-		return nil
+		return resp.Header, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
+		return nil, fmt.Errorf("%s %s: decode response: %w", method, path, err)
 	}
-	return nil
+	return resp.Header, nil
 }
 
 func excerpt(b []byte) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -316,8 +318,16 @@ func retryAfter(v string) time.Duration {
 	return max(0, min(d, time.Hour))
 }
 
+// decodeBody turns a response body into the output's data: JSON bodies decoded, text as a
+// string, and a body that is not text — not valid UTF-8 or
+// containing NUL, such as an image — as {"data": "<base64>", "encoding": "base64",
+// "contentType": "<Content-Type>"}, so every body can be stored and passed on unchanged.
 func decodeBody(resp *outbound.Response) (any, error) {
-	if !strings.Contains(resp.Header.Get("Content-Type"), "application/json") {
+	contentType := resp.Header.Get("Content-Type")
+	if !utf8.Valid(resp.Body) || bytes.IndexByte(resp.Body, 0) >= 0 {
+		return binaryBody{raw: resp.Body, contentType: contentType}, nil
+	}
+	if !strings.Contains(contentType, "application/json") {
 		return string(resp.Body), nil
 	}
 	if len(bytes.TrimSpace(resp.Body)) == 0 {
@@ -328,6 +338,18 @@ func decodeBody(resp *outbound.Response) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// binaryBody is a response body that is not text. It is encoded as base64 only when the output
+// is marshalled, so secrets are scrubbed from its bytes (scrubValue) before they are hidden
+// in base64.
+type binaryBody struct {
+	raw         []byte
+	contentType string
+}
+
+func (b binaryBody) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"data": base64.StdEncoding.EncodeToString(b.raw), "encoding": "base64", "contentType": b.contentType})
 }
 
 func flatten(h http.Header) map[string]string {

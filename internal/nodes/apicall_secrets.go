@@ -153,6 +153,8 @@ func scrubValue(s *outbound.Secrets, v any) any {
 			out[s.Scrub(k)] = s.Scrub(e)
 		}
 		return out
+	case binaryBody:
+		return binaryBody{raw: []byte(s.Scrub(string(x.raw))), contentType: x.contentType}
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {

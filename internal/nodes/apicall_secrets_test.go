@@ -199,3 +199,41 @@ func reported(out nodes.Output, err error) string {
 	}
 	return s
 }
+
+// A body that is not text is kept as base64 with its content type, and a secret the target
+// reflects inside it is scrubbed from its bytes before they are encoded.
+func TestBinaryBodyIsBase64AndScrubbed(t *testing.T) {
+	t.Parallel()
+	const secret = "b1nary-s3cret"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write([]byte("\x89PNG\x00\xff" + r.Header.Get("X-Token") + "\x00end"))
+	}))
+	t.Cleanup(srv.Close)
+	reg := nodes.NewRegistry(outbound.NewClient(outbound.Config{AllowPrivate: true}), nodes.APICallConfig{
+		Secret: func(name string) (string, bool) { return secret, name == "TOKEN" },
+	})
+	out, err := execute(t, reg, workflow.TypeAPICall, map[string]any{"url": srv.URL, "headers": []any{
+		map[string]any{"key": "X-Token", "value": "{{$secrets.TOKEN}}", "enabled": true},
+	}}, map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(out.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct {
+		Data struct{ Data, Encoding, ContentType string }
+	}
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatal(err)
+	}
+	body, err := base64.StdEncoding.DecodeString(env.Data.Data)
+	if err != nil || env.Data.Encoding != "base64" || env.Data.ContentType != "image/png" {
+		t.Fatalf("data %+v (%v), want base64 with the content type", env.Data, err)
+	}
+	if want := "\x89PNG\x00\xff" + outbound.Redacted + "\x00end"; string(body) != want {
+		t.Fatalf("body %q, want %q", body, want)
+	}
+}

@@ -85,10 +85,15 @@ func (c *Client) Inspector() *asynq.Inspector { return c.inspector }
 func (c *Client) Queue() string { return c.queue }
 
 // deliveryID is the asynq TaskID of a delivery: the task id for executions, and a suffixed id
-// for delay wake-ups, so both kinds are idempotent on their own.
+// for delay wake-ups, so both kinds are idempotent on their own. A recovery of a task whose
+// worker was lost has an id of its own per redelivery: the lost delivery may still be in Redis
+// as active, and would make an enqueue under the task id a no-op until asynq recovers it.
 func deliveryID(ref engine.TaskRef) string {
-	if ref.Kind == engine.KindWake {
+	switch {
+	case ref.Kind == engine.KindWake:
 		return ref.TaskID + ":wake"
+	case ref.Recovery > 0:
+		return fmt.Sprintf("%s:r%d", ref.TaskID, ref.Recovery)
 	}
 	return ref.TaskID
 }

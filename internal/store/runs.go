@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,16 +27,23 @@ func (s *Store) CreateRun(ctx context.Context, r engine.NewRun) (string, bool, e
 			result = []byte(`{"completedTasks":0,"failedTasks":0,"skippedTasks":0,"cancelledTasks":0,"totalTasks":0}`)
 		}
 		err := tx.QueryRow(ctx, `
-			INSERT INTO runs (id, workflow_id, version_id, status, input, idempotency_key, trace_context, pending_tasks, deadline_at, started_at, finished_at, result)
-			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), $8, $9, $10, $11, $12)
+			INSERT INTO runs (id, workflow_id, version_id, status, input, idempotency_key, request_hash, trace_context, pending_tasks, deadline_at, started_at, finished_at, result)
+			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7, nullif($8, ''), $9, $10, $11, $12, $13)
 			ON CONFLICT (workflow_id, idempotency_key) DO NOTHING
 			RETURNING id::text`,
-			r.ID, r.WorkflowID, r.VersionID, status, r.Input, r.IdempotencyKey, r.TraceContext, pending,
+			r.ID, r.WorkflowID, r.VersionID, status, r.Input, r.IdempotencyKey, r.RequestHash, r.TraceContext, pending,
 			nullTime(r.Deadline), r.Now, finishedAt, result).Scan(&runID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			created = false
-			return tx.QueryRow(ctx, `SELECT id::text FROM runs WHERE workflow_id = $1 AND idempotency_key = $2`,
-				r.WorkflowID, r.IdempotencyKey).Scan(&runID)
+			var hash []byte
+			if err := tx.QueryRow(ctx, `SELECT id::text, request_hash FROM runs WHERE workflow_id = $1 AND idempotency_key = $2`,
+				r.WorkflowID, r.IdempotencyKey).Scan(&runID, &hash); err != nil {
+				return err
+			}
+			if hash != nil && r.RequestHash != nil && !bytes.Equal(hash, r.RequestHash) {
+				return fmt.Errorf("run %s: %w", runID, workflow.ErrIdempotencyMismatch)
+			}
+			return nil
 		}
 		if err != nil {
 			return err
@@ -72,33 +80,48 @@ func insertTasks(ctx context.Context, tx pgx.Tx, r engine.NewRun) error {
 	return err
 }
 
-const claimColumns = `t.id::text, t.run_id::text, r.workflow_id::text, r.version_id::text, t.node_id, t.node_type, t.attempt, t.input,
+const claimColumns = `t.id::text, t.run_id::text, r.workflow_id::text, r.version_id::text, t.node_id, t.node_type, t.attempt, t.redeliveries, t.input,
 	r.deadline_at, coalesce(greatest(t.queued_at, t.due_at), t.created_at), coalesce(r.trace_context, '')`
 
-func scanClaim(row pgx.Row) (engine.Claim, error) {
+func scanClaim(row pgx.Row, extra ...any) (engine.Claim, error) {
 	var c engine.Claim
 	var deadline *time.Time
-	err := row.Scan(&c.TaskID, &c.RunID, &c.WorkflowID, &c.VersionID, &c.NodeID, &c.NodeType, &c.Attempt, &c.Input, &deadline, &c.DueAt, &c.TraceContext)
+	dest := append([]any{&c.TaskID, &c.RunID, &c.WorkflowID, &c.VersionID, &c.NodeID, &c.NodeType, &c.Attempt, &c.Redeliveries, &c.Input,
+		&deadline, &c.DueAt, &c.TraceContext}, extra...)
+	err := row.Scan(dest...)
 	if deadline != nil {
 		c.Deadline = *deadline
 	}
 	return c, err
 }
 
-// ClaimTask moves a task to running from queued, or from running on a re-delivery, and bumps
-// its attempt, in one statement.
-func (s *Store) ClaimTask(ctx context.Context, taskID string, now time.Time) (engine.Claim, error) {
+// ClaimTask moves a task from queued to running as its next attempt, or takes over a running
+// task as a redelivery of the same attempt unless a live worker holds it (heldSQL), in one
+// statement; workerID becomes the task's holder.
+func (s *Store) ClaimTask(ctx context.Context, taskID, workerID string, now time.Time) (engine.Claim, error) {
+	var redelivered bool
+	var interruption string
 	c, err := scanClaim(s.pool.QueryRow(ctx, `
-		UPDATE tasks t SET status = 'running', attempt = t.attempt + 1, started_at = $2
-		FROM runs r
-		WHERE t.id = $1 AND r.id = t.run_id AND r.status = 'running' AND t.status IN ('queued', 'running')
-		RETURNING `+claimColumns, taskID, now))
+		WITH old AS (
+			SELECT t.id, t.status, t.interruption FROM tasks t JOIN runs r ON r.id = t.run_id
+			WHERE t.id = $1 AND r.status = 'running'
+			  AND (t.status = 'queued' OR t.status = 'running' AND NOT `+heldSQL("$2", "$3")+`)
+			FOR UPDATE OF t)
+		UPDATE tasks t SET status = 'running',
+			attempt = t.attempt + CASE WHEN old.status = 'queued' THEN 1 ELSE 0 END,
+			redeliveries = t.redeliveries + CASE WHEN old.status = 'running' THEN 1 ELSE 0 END,
+			started_at = $2, worker_id = nullif($3, ''), interruption = NULL
+		FROM old, runs r
+		WHERE t.id = old.id AND r.id = t.run_id
+		RETURNING `+claimColumns+`, old.status = 'running', coalesce(old.interruption, '')`, taskID, now, workerID),
+		&redelivered, &interruption)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, engine.ErrNotClaimable
 	}
 	if err != nil {
 		return c, fmt.Errorf("claim task %s: %w", taskID, translate(err))
 	}
+	c.Redelivered, c.Interruption = redelivered, interruption
 	return c, nil
 }
 
@@ -169,22 +192,27 @@ func (s *Store) inRun(ctx context.Context, runID string, fn func(engine.RunTx) e
 }
 
 // DueTasks lists deliveries that should be in the queue: queued tasks due before the cutoff
-// (execute), waiting tasks whose wake-up is due before it (wake), and tasks running since
-// before staleBefore, whose delivery may have been lost with its worker (execute; a live
-// delivery makes the enqueue a no-op). It starts from the runs in flight and reaches their tasks
-// by run id, so no index of tasks covers a column that changes (migration 00003).
-func (s *Store) DueTasks(ctx context.Context, before, staleBefore time.Time, limit int) ([]engine.TaskRef, error) {
+// (execute), waiting tasks whose wake-up is due before it (wake), running tasks claimed before
+// it that no live worker holds (heldSQL: their worker's lease expired, or it released them
+// after an interruption) as recovery deliveries, and tasks running since before StaleBefore,
+// whose delivery may have been lost with its worker (execute; a live delivery makes the
+// enqueue a no-op). It starts from the runs in flight and reaches their tasks by run id, so no
+// index of tasks covers a column that changes (migration 00003).
+func (s *Store) DueTasks(ctx context.Context, q engine.DueQuery) ([]engine.TaskRef, error) {
 	// The lateral subquery (OFFSET 0 keeps it from being flattened) makes PostgreSQL reach the
 	// tasks of each run in flight through the run_id index instead of scanning all tasks.
 	rows, err := s.pool.Query(ctx, `
-		SELECT t.id::text, r.id::text, t.status, coalesce(r.trace_context, ''), t.at, t.node_type
+		SELECT t.id::text, r.id::text, t.status, coalesce(r.trace_context, ''), t.at, t.node_type, t.recovery
 		FROM runs r CROSS JOIN LATERAL (
-			SELECT id, status, node_type, CASE WHEN status = 'running' THEN started_at ELSE due_at END AS at
-			FROM tasks
-			WHERE run_id = r.id AND (status IN ('queued', 'waiting') AND due_at < $1 OR status = 'running' AND started_at < $2)
+			SELECT id, status, node_type, CASE WHEN status = 'running' THEN started_at ELSE due_at END AS at,
+			       CASE WHEN status = 'running' AND started_at < $1 AND (worker_id IS NULL AND interruption IS NOT NULL OR
+			                 worker_id IS NOT NULL AND NOT `+heldSQL("$4", "''")+`)
+			            THEN redeliveries + 1 ELSE 0 END AS recovery
+			FROM tasks t
+			WHERE run_id = r.id AND (status IN ('queued', 'waiting') AND due_at < $1 OR status = 'running' AND started_at < greatest($1::timestamptz, $2::timestamptz))
 			OFFSET 0) t
-		WHERE r.status = 'running'
-		ORDER BY t.at LIMIT $3`, before, staleBefore, limit)
+		WHERE r.status = 'running' AND (t.status <> 'running' OR t.recovery > 0 OR t.at < $2)
+		ORDER BY t.at LIMIT $3`, q.Before, q.StaleBefore, q.Limit, q.Now)
 	if err != nil {
 		return nil, fmt.Errorf("list due tasks: %w", translate(err))
 	}
@@ -192,7 +220,7 @@ func (s *Store) DueTasks(ctx context.Context, before, staleBefore time.Time, lim
 		var ref engine.TaskRef
 		var status string
 		var at time.Time
-		err := r.Scan(&ref.TaskID, &ref.RunID, &status, &ref.TraceContext, &at, &ref.NodeType)
+		err := r.Scan(&ref.TaskID, &ref.RunID, &status, &ref.TraceContext, &at, &ref.NodeType, &ref.Recovery)
 		ref.Kind = engine.KindExecute
 		if status == workflow.TaskWaiting {
 			ref.Kind = engine.KindWake

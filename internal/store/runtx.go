@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,9 +36,13 @@ func (t *runTx) queue(sql string, args []any, read func(pgx.BatchResults) error)
 }
 
 // guardError maps the errors raised by the transition guards (migrations 00002) to the
-// engine's sentinels, and a lost connection to ErrUnavailable.
+// engine's sentinels, a value PostgreSQL refuses to ErrUnstorable and a lost connection to
+// ErrUnavailable.
 func guardError(err error) error {
 	var pe *pgconn.PgError
+	if errors.As(err, &pe) && unstorable(pe) {
+		return fmt.Errorf("%w: %s (SQLSTATE %s)", engine.ErrUnstorable, storableText(pe.Message), pe.Code)
+	}
 	if !errors.As(err, &pe) || (pe.Code != "P0001" && pe.Code != "P0002") {
 		return markUnavailable(err)
 	}
@@ -50,6 +55,13 @@ func guardError(err error) error {
 		return engine.ErrLostRace
 	}
 	return err
+}
+
+// unstorable reports whether PostgreSQL refused a value: a data exception (class 22: bad
+// encoding, NUL, numeric overflow, malformed JSON) or an integrity constraint violation
+// (class 23). Sending the same values again can never succeed.
+func unstorable(pe *pgconn.PgError) bool {
+	return strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23")
 }
 
 // flush sends every queued statement in one round trip and reads their results in order.
@@ -120,6 +132,7 @@ func (t *runTx) FinishTask(_ context.Context, f engine.TaskFinish) error {
 		UPDATE tasks SET
 			status = $4,
 			attempt = $3,
+			redeliveries = $12,
 			started_at = CASE WHEN $10::int = 1 THEN $11 ELSE started_at END,
 			output = CASE WHEN $4 = 'completed' THEN coalesce($5, output, input) ELSE coalesce($5, output) END,
 			handles = $6,
@@ -127,10 +140,13 @@ func (t *runTx) FinishTask(_ context.Context, f engine.TaskFinish) error {
 			due_at = $8,
 			queued_at = CASE WHEN $4 IN ('queued', 'waiting') THEN $9 ELSE queued_at END,
 			completed_at = CASE WHEN $4 IN ('completed', 'failed') THEN $9 ELSE completed_at END
-		WHERE id = $1 AND status = $2 AND attempt = $3::int - $10::int
+		WHERE id = $1 AND status = $2
+		  AND attempt = $3::int - CASE WHEN $10::int = 1 AND $2 = 'queued' THEN 1 ELSE 0 END
+		  AND redeliveries = $12::int - CASE WHEN $10::int = 1 AND $2 = 'running' THEN 1 ELSE 0 END
 		RETURNING 1)
 		SELECT sf_require((SELECT count(*) FROM finished) = 1, 'sf:lost_race')`,
-		[]any{f.TaskID, f.From, f.Attempt, f.To, nullJSON(f.Output), handles, f.Error, nullTime(f.DueAt), f.Now, claimed, nullTime(f.StartedAt)}, nil)
+		[]any{f.TaskID, f.From, f.Attempt, f.To, nullJSON(storableJSON(f.Output)), handles, storableText(f.Error), nullTime(f.DueAt), f.Now, claimed,
+			nullTime(f.StartedAt), f.Redeliveries}, nil)
 	return nil
 }
 
@@ -176,7 +192,7 @@ func (t *runTx) ReleaseTasks(_ context.Context, runID string, rel []engine.Relea
 	nodeIDs, inputs := make([]string, len(rel)), make([][]byte, len(rel))
 	edges, taken := make([]int32, len(rel)), make([]int32, len(rel))
 	for i, r := range rel {
-		nodeIDs[i], inputs[i], edges[i], taken[i] = r.NodeID, r.Input, int32(r.Edges), int32(r.Taken)
+		nodeIDs[i], inputs[i], edges[i], taken[i] = r.NodeID, storableJSON(r.Input), int32(r.Edges), int32(r.Taken)
 	}
 	t.queue(`
 		UPDATE tasks t SET status = 'queued', input = x.input, queued_at = $2, due_at = $2,
@@ -200,10 +216,10 @@ func (t *runTx) AbortTasks(ctx context.Context, runID, exceptTaskID string, canc
 		      WHERE run_id = $1 AND status IN ('pending', 'queued', 'running', 'waiting') AND id::text <> $2
 		      FOR UPDATE) AS old
 		WHERE t.id = old.id
-		RETURNING t.id::text, old.status`, []any{runID, exceptTaskID, cancelAll, now},
+		RETURNING t.id::text, old.status, t.redeliveries`, []any{runID, exceptTaskID, cancelAll, now},
 		func(rows pgx.Rows) error {
 			var a engine.AbortedTask
-			err := rows.Scan(&a.TaskID, &a.FromStatus)
+			err := rows.Scan(&a.TaskID, &a.FromStatus, &a.Redeliveries)
 			out = append(out, a)
 			return err
 		})
@@ -233,7 +249,7 @@ func insertLogs(logs []engine.LogEntry) (string, []any, error) {
 	ids, runIDs, nodeIDs, types, messages := make([]string, n), make([]string, n), make([]*string, n), make([]string, n), make([]string, n)
 	data, at := make([][]byte, n), make([]time.Time, n)
 	for i, l := range logs {
-		ids[i], runIDs[i], types[i], messages[i], at[i] = uuid.NewString(), l.RunID, l.Type, l.Message, l.At
+		ids[i], runIDs[i], types[i], messages[i], at[i] = uuid.NewString(), l.RunID, l.Type, storableText(l.Message), l.At
 		if l.NodeID != "" {
 			nodeIDs[i] = &logs[i].NodeID
 		}
@@ -242,7 +258,7 @@ func insertLogs(logs []engine.LogEntry) (string, []any, error) {
 			if err != nil {
 				return "", nil, fmt.Errorf("encode log data: %w", err)
 			}
-			data[i] = b
+			data[i] = storableJSON(b)
 		}
 	}
 	return `
@@ -302,7 +318,7 @@ func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra ma
 	}
 	t.queue(`UPDATE runs SET status = $2, error = nullif($3, ''), result = `+resultSQL+` || $4::jsonb, finished_at = $5, pending_tasks = 0
 		WHERE id = $1 RETURNING status, started_at`,
-		[]any{runID, status, errMsg, b, now}, scanEnd(end))
+		[]any{runID, status, storableText(errMsg), storableJSON(b), now}, scanEnd(end))
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
 // PeekTask reads a task a delivery may claim, without claiming or locking it; the claim
@@ -19,12 +20,14 @@ func (s *Store) PeekTask(ctx context.Context, taskID string) (engine.Claim, erro
 	var c engine.Claim
 	var deadline *time.Time
 	err := s.pool.QueryRow(ctx, `
-		SELECT t.id::text, t.run_id::text, r.workflow_id::text, r.version_id::text, t.node_id, t.node_type, t.attempt + 1, t.input,
-		       r.deadline_at, coalesce(greatest(t.queued_at, t.due_at), t.created_at), coalesce(r.trace_context, ''), t.status
+		SELECT t.id::text, t.run_id::text, r.workflow_id::text, r.version_id::text, t.node_id, t.node_type,
+		       t.attempt + CASE WHEN t.status = 'queued' THEN 1 ELSE 0 END, t.redeliveries + CASE WHEN t.status = 'running' THEN 1 ELSE 0 END,
+		       t.input, r.deadline_at, coalesce(greatest(t.queued_at, t.due_at), t.created_at), coalesce(r.trace_context, ''), t.status,
+		       coalesce(t.interruption, '')
 		FROM tasks t JOIN runs r ON r.id = t.run_id
 		WHERE t.id = $1 AND t.status IN ('queued', 'running') AND r.status = 'running'`, taskID).Scan(
-		&c.TaskID, &c.RunID, &c.WorkflowID, &c.VersionID, &c.NodeID, &c.NodeType, &c.Attempt, &c.Input,
-		&deadline, &c.DueAt, &c.TraceContext, &c.Status)
+		&c.TaskID, &c.RunID, &c.WorkflowID, &c.VersionID, &c.NodeID, &c.NodeType, &c.Attempt, &c.Redeliveries, &c.Input,
+		&deadline, &c.DueAt, &c.TraceContext, &c.Status, &c.Interruption)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, engine.ErrNotClaimable
 	}
@@ -34,6 +37,7 @@ func (s *Store) PeekTask(ctx context.Context, taskID string) (engine.Claim, erro
 	if deadline != nil {
 		c.Deadline = *deadline
 	}
+	c.Redelivered = c.Status == workflow.TaskRunning
 	return c, nil
 }
 

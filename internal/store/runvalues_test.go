@@ -66,7 +66,7 @@ func TestRunValuesAndPeekTask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.ClaimTask(ctx, task("c"), now); err != nil {
+	if _, err := st.ClaimTask(ctx, task("c"), "", now); err != nil {
 		t.Fatal(err)
 	}
 	err = st.InRun(ctx, runID, func(tx engine.RunTx) error {

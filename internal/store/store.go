@@ -122,7 +122,10 @@ func newProvider(db *sql.DB) (*goose.Provider, error) {
 	return p, nil
 }
 
-// translate maps driver errors to domain errors.
+// translate maps driver errors to domain errors, by SQLSTATE and precisely: a value the
+// database refuses is the request's fault (ErrInvalidData), a missing parent row means what the
+// request addressed went away (ErrNotFound), and a statement the server gave up on is
+// ErrUnavailable (see unavailable).
 func translate(err error) error {
 	if err == nil || errors.Is(err, workflow.ErrUnavailable) {
 		return err
@@ -132,11 +135,13 @@ func translate(err error) error {
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "23505":
+		switch {
+		case pe.Code == "23505": // unique violation
 			return fmt.Errorf("%w: %s", workflow.ErrConflict, pe.Detail)
-		case "22P02": // invalid text representation, e.g. a malformed uuid
-			return workflow.ErrNotFound
+		case pe.Code == "23503": // foreign key violation: the workflow or version was deleted meanwhile
+			return fmt.Errorf("%w: %s", workflow.ErrNotFound, pe.Message)
+		case strings.HasPrefix(pe.Code, "22"): // data exception: NUL or invalid text, malformed value, out of range
+			return fmt.Errorf("%w: %s", workflow.ErrInvalidData, pe.Message)
 		}
 	}
 	return markUnavailable(err)
@@ -160,8 +165,10 @@ func unavailable(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		// Class 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot
-		// connect now; 53300: too many connections.
-		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"
+		// connect now; class 53: insufficient resources (too many connections, out of memory or
+		// disk); 57014: a statement cancelled by statement_timeout; 55P03: lock_timeout.
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") ||
+			pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "57014" || pe.Code == "55P03"
 	}
 	var ce *pgconn.ConnectError
 	var ne net.Error

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,8 +33,12 @@ func (s *Store) ListWorkflows(ctx context.Context) ([]workflow.Summary, error) {
 // GetWorkflow returns a workflow at its current version.
 func (s *Store) GetWorkflow(ctx context.Context, id string) (workflow.Workflow, error) {
 	var w workflow.Workflow
+	id, err := lookupID("get workflow", id)
+	if err != nil {
+		return w, err
+	}
 	var def []byte
-	err := s.pool.QueryRow(ctx, `
+	err = s.pool.QueryRow(ctx, `
 		SELECT w.id::text, w.name, w.current_version, v.id::text, v.definition, w.created_at, w.updated_at
 		FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.current_version
 		WHERE w.id = $1`, id).Scan(&w.ID, &w.Name, &w.Version, &w.VersionID, &def, &w.CreatedAt, &w.UpdatedAt)
@@ -48,8 +53,12 @@ func (s *Store) GetWorkflow(ctx context.Context, id string) (workflow.Workflow, 
 
 // CurrentVersion returns the id of a workflow's current version, without its definition.
 func (s *Store) CurrentVersion(ctx context.Context, id string) (string, error) {
+	id, err := lookupID("get workflow version", id)
+	if err != nil {
+		return "", err
+	}
 	var versionID string
-	err := s.pool.QueryRow(ctx, `
+	err = s.pool.QueryRow(ctx, `
 		SELECT v.id::text FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.current_version
 		WHERE w.id = $1`, id).Scan(&versionID)
 	if err != nil {
@@ -91,8 +100,12 @@ func insertVersion(ctx context.Context, tx pgx.Tx, w workflow.Workflow) error {
 // UpdateWorkflow replaces a workflow's name and definition by appending a new version; runs
 // in flight keep the version they started with.
 func (s *Store) UpdateWorkflow(ctx context.Context, id, name string, def workflow.Definition, now time.Time) (workflow.Workflow, error) {
+	id, err := lookupID("update workflow", id)
+	if err != nil {
+		return workflow.Workflow{}, err
+	}
 	w := workflow.Workflow{ID: id, Name: name, VersionID: uuid.NewString(), Definition: def, UpdatedAt: now}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `
 			UPDATE workflows SET name = $2, current_version = current_version + 1, updated_at = greatest($3, updated_at + interval '1 millisecond')
 			WHERE id = $1 RETURNING current_version, created_at, updated_at`, id, name, now).Scan(&w.Version, &w.CreatedAt, &w.UpdatedAt)
@@ -108,16 +121,61 @@ func (s *Store) UpdateWorkflow(ctx context.Context, id, name string, def workflo
 }
 
 // DeleteWorkflow deletes a workflow with its versions, runs, tasks and logs. Deleting a
-// missing workflow is not an error.
+// missing workflow is not an error; deleting one with runs queued or running is
+// ErrRunsInFlight (a conflict): cancel them first. The workflow's row is locked before the
+// check, so a run starting at the same time either commits first (and is seen) or fails to
+// find its workflow.
 func (s *Store) DeleteWorkflow(ctx context.Context, id string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM workflows WHERE id = $1`, id); err != nil {
+	id, err := lookupID("delete workflow", id)
+	if errors.Is(err, workflow.ErrNotFound) {
+		return nil
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT id FROM workflows WHERE id = $1 FOR UPDATE`, id).Scan(new(any))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var inFlight int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM runs WHERE workflow_id = $1 AND status IN ('queued', 'running')`, id).Scan(&inFlight); err != nil {
+			return err
+		}
+		if inFlight > 0 {
+			return fmt.Errorf("%w: %d runs queued or running: %w", workflow.ErrRunsInFlight, inFlight, workflow.ErrConflict)
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM workflows WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("delete workflow %s: %w", id, translate(err))
 	}
 	return nil
 }
 
+// RunsInFlightOf lists the ids of a workflow's runs queued or running.
+func (s *Store) RunsInFlightOf(ctx context.Context, workflowID string) ([]string, error) {
+	workflowID, err := lookupID("list runs of workflow", workflowID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id::text FROM runs WHERE workflow_id = $1 AND status IN ('queued', 'running') ORDER BY started_at`, workflowID)
+	if err != nil {
+		return nil, fmt.Errorf("list runs in flight of %s: %w", workflowID, translate(err))
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list runs in flight of %s: %w", workflowID, translate(err))
+	}
+	return ids, nil
+}
+
 // WorkflowExists reports whether a workflow exists.
 func (s *Store) WorkflowExists(ctx context.Context, id string) (bool, error) {
+	if !canonicalID(id) {
+		return false, nil
+	}
 	var ok bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1)`, id).Scan(&ok)
 	if err != nil {

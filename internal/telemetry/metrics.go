@@ -26,6 +26,7 @@ type Metrics struct {
 	BreakerState    *prometheus.GaugeVec     // host (at most outbound.BreakerConfig.MaxHosts + "other")
 	BreakerRequests *prometheus.CounterVec   // host, outcome
 	Recovered       prometheus.Counter
+	Redeliveries    *prometheus.CounterVec // node_type, cause (panic, error, shutdown, lost)
 }
 
 // latencyBuckets span sub-millisecond engine steps to multi-minute API calls.
@@ -73,9 +74,13 @@ func NewMetrics() *Metrics {
 		Recovered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sequenceflow_reconciler_recovered_total", Help: "Deliveries the reconciler enqueued again because they were missing from the queue.",
 		}),
+		Redeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sequenceflow_task_redeliveries_total",
+			Help: "Deliveries that took over a running task whose previous delivery ended without an outcome, by node type and cause (panic, error, shutdown, lost).",
+		}, []string{"node_type", "cause"}),
 	}
 	reg.MustRegister(m.TaskDuration, m.SchedulingDelay, m.TaskRetries, m.TaskFailures, m.RunsStarted, m.RunsFinished,
-		m.RunDuration, m.HTTPDuration, m.BreakerState, m.BreakerRequests, m.Recovered,
+		m.RunDuration, m.HTTPDuration, m.BreakerState, m.BreakerRequests, m.Recovered, m.Redeliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -51,7 +51,8 @@ func (o *Observer) TaskClaimed(ctx context.Context, c engine.Claim, delay time.D
 	span.SetName("task " + c.NodeType + " " + c.NodeID)
 	span.SetAttributes(
 		attribute.String("workflow.id", c.WorkflowID), attribute.String("run.id", c.RunID), attribute.String("task.id", c.TaskID),
-		attribute.String("node.id", c.NodeID), attribute.String("node.type", c.NodeType), attribute.Int("task.attempt", c.Attempt))
+		attribute.String("node.id", c.NodeID), attribute.String("node.type", c.NodeType), attribute.Int("task.attempt", c.Attempt),
+		attribute.Int("task.redeliveries", c.Redeliveries))
 	o.metrics.SchedulingDelay.WithLabelValues(c.NodeType).Observe(delay.Seconds())
 }
 
@@ -83,6 +84,11 @@ func (o *Observer) RunFinished(_ context.Context, status string, d time.Duration
 
 // Recovered counts reconciler recoveries.
 func (o *Observer) Recovered(_ context.Context, n int) { o.metrics.Recovered.Add(float64(n)) }
+
+// Redelivered counts redeliveries by node type and cause.
+func (o *Observer) Redelivered(_ context.Context, nodeType, cause string) {
+	o.metrics.Redeliveries.WithLabelValues(nodeType, cause).Inc()
+}
 
 func observeWithTrace(obs prometheus.Observer, v float64, sc trace.SpanContext) {
 	if eo, ok := obs.(prometheus.ExemplarObserver); ok && sc.IsSampled() {

@@ -19,6 +19,14 @@ var (
 	// ErrUnavailable means the database could not be reached or dropped the connection; the
 	// request may succeed when retried.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrInvalidData means the database refused a value (text it cannot store, a malformed
+	// value for a column's type); the request must change before it can succeed.
+	ErrInvalidData = errors.New("invalid data")
+	// ErrIdempotencyMismatch means an idempotency key already started a run with a different
+	// request.
+	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+	// ErrRunsInFlight means a workflow still has runs queued or running.
+	ErrRunsInFlight = errors.New("workflow has runs in flight")
 )
 
 // Problem is one validation failure at a field path such as "nodes[2].base.config.url".

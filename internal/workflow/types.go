@@ -112,16 +112,19 @@ type RunSummary struct {
 
 // Task is one node's execution state within a run.
 type Task struct {
-	ID          string
-	NodeID      string
-	NodeType    string
-	Status      string
-	Attempt     int
-	Input       json.RawMessage
-	Output      json.RawMessage
-	Error       *string
-	StartedAt   *time.Time
-	CompletedAt *time.Time
+	ID       string
+	NodeID   string
+	NodeType string
+	Status   string
+	// Attempt counts the node's own attempts (its retries budget); Redeliveries counts the
+	// deliveries that began an attempt again after an earlier one ended without an outcome.
+	Attempt      int
+	Redeliveries int
+	Input        json.RawMessage
+	Output       json.RawMessage
+	Error        *string
+	StartedAt    *time.Time
+	CompletedAt  *time.Time
 }
 
 // LogLine is one run log entry.
