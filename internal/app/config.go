@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/expr"
 	"github.com/sequenceflow/sequenceflow/internal/httpapi"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/queue"
@@ -75,6 +76,14 @@ type Config struct {
 	RetryBaseDelay time.Duration // RETRY_BASE_DELAY
 	RetryMaxDelay  time.Duration // RETRY_MAX_DELAY
 	RunTimeout     time.Duration // RUN_TIMEOUT (0: none)
+	// EvalSteps and EvalBytes are the work budget of one node execution's rules and templates:
+	// operations, and bytes of intermediate values (EVAL_BUDGET_STEPS, default 1,000,000;
+	// EVAL_BUDGET_BYTES, default 16 MiB).
+	EvalSteps int
+	EvalBytes int
+	// PreparedVersions caps the prepared workflow versions a worker keeps (PREPARED_VERSIONS,
+	// default 256).
+	PreparedVersions int
 
 	// Reconciler (worker, dev).
 	ReconcileInterval time.Duration // RECONCILE_INTERVAL
@@ -157,6 +166,7 @@ func (c Config) WithDefaults() Config {
 	eng := c.engineConfig().WithDefaults()
 	c.NodeTimeout, c.RetryBaseDelay, c.RetryMaxDelay = eng.NodeTimeout, eng.RetryBaseDelay, eng.RetryMaxDelay
 	c.MaxRedeliveries = eng.MaxRedeliveries
+	c.EvalSteps, c.EvalBytes, c.PreparedVersions = eng.EvalBudget.Steps, eng.EvalBudget.Bytes, eng.PreparedVersions
 
 	beat := c.heartbeatConfig().WithDefaults()
 	c.WorkerHeartbeatInterval, c.WorkerLease = beat.Interval, beat.Lease
@@ -199,7 +209,7 @@ func (c Config) apiConfig() httpapi.Config {
 
 func (c Config) engineConfig() engine.Config {
 	return engine.Config{NodeTimeout: c.NodeTimeout, RetryBaseDelay: c.RetryBaseDelay, RetryMaxDelay: c.RetryMaxDelay, RunTimeout: c.RunTimeout,
-		MaxRedeliveries: c.MaxRedeliveries}
+		MaxRedeliveries: c.MaxRedeliveries, EvalBudget: expr.Budget{Steps: c.EvalSteps, Bytes: c.EvalBytes}, PreparedVersions: c.PreparedVersions}
 }
 
 func (c Config) heartbeatConfig() engine.HeartbeatConfig {
@@ -244,6 +254,10 @@ func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
 		RetryBaseDelay: r.duration("RETRY_BASE_DELAY"),
 		RetryMaxDelay:  r.duration("RETRY_MAX_DELAY"),
 		RunTimeout:     r.duration("RUN_TIMEOUT"),
+
+		EvalSteps:        r.int("EVAL_BUDGET_STEPS"),
+		EvalBytes:        r.int("EVAL_BUDGET_BYTES"),
+		PreparedVersions: r.int("PREPARED_VERSIONS"),
 
 		ReconcileInterval:   r.duration("RECONCILE_INTERVAL"),
 		ReconcileAfter:      r.duration("RECONCILE_AFTER"),

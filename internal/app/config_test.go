@@ -25,7 +25,8 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if cfg.DatabaseURL != app.DefaultDatabaseURL || cfg.RedisURL != app.DefaultRedisURL || cfg.Port != 3000 ||
 		cfg.WorkerConcurrency != 10 || cfg.APIBaseURL != "http://localhost:3000" || cfg.Queue != "sequenceflow" || !cfg.SeedSamples ||
-		cfg.WorkerHeartbeatInterval != 5*time.Second || cfg.WorkerLease != 30*time.Second || cfg.MaxRedeliveries != 5 {
+		cfg.WorkerHeartbeatInterval != 5*time.Second || cfg.WorkerLease != 30*time.Second || cfg.MaxRedeliveries != 5 ||
+		cfg.EvalSteps != 1_000_000 || cfg.EvalBytes != 16<<20 || cfg.PreparedVersions != 256 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 	// The components' own defaults show through, so the rules between them see real values.
@@ -126,6 +127,10 @@ func TestConfigRules(t *testing.T) {
 		{name: "heartbeat negative", env: map[string]string{"WORKER_HEARTBEAT_INTERVAL": "-1s"}, bad: "WORKER_HEARTBEAT_INTERVAL", says: "positive"},
 		{name: "lease not beyond heartbeat", env: map[string]string{"WORKER_HEARTBEAT_INTERVAL": "5s", "WORKER_LEASE": "4s"}, bad: "WORKER_LEASE", says: "WORKER_HEARTBEAT_INTERVAL"},
 		{name: "redeliveries negative", env: map[string]string{"MAX_REDELIVERIES": "-2"}, bad: "MAX_REDELIVERIES", says: "from 1 to"},
+		{name: "budget steps negative", env: map[string]string{"EVAL_BUDGET_STEPS": "-1"}, bad: "EVAL_BUDGET_STEPS", says: "from 1 to"},
+		{name: "budget bytes beyond a GiB", env: map[string]string{"EVAL_BUDGET_BYTES": "2147483648"}, bad: "EVAL_BUDGET_BYTES", says: "from 1 to"},
+		{name: "prepared versions negative", env: map[string]string{"PREPARED_VERSIONS": "-5"}, bad: "PREPARED_VERSIONS", says: "from 1 to"},
+		{name: "budget and cache set", env: map[string]string{"EVAL_BUDGET_STEPS": "5000", "EVAL_BUDGET_BYTES": "65536", "PREPARED_VERSIONS": "16"}},
 
 		// Outbound calls.
 		{name: "response limit negative", env: map[string]string{"OUTBOUND_MAX_RESPONSE_BYTES": "-1"}, bad: "OUTBOUND_MAX_RESPONSE_BYTES", says: "from 1"},

@@ -30,6 +30,9 @@ const (
 	maxRunBurst          = 1_000_000
 	maxRunsPerSecond     = 1_000_000
 	maxRedeliveries      = 1000
+	maxEvalSteps         = 1_000_000_000
+	maxEvalBytes         = 1 << 30
+	maxPreparedVersions  = 100_000
 )
 
 // problems collects one line per bad variable: the first rule a variable breaks is reported,
@@ -165,6 +168,9 @@ func (c Config) check(role Role, p *problems) {
 	if c.RunTimeout < 0 || c.RunTimeout > maxRunTimeout {
 		p.add("RUN_TIMEOUT", "must be from 0 (no deadline) to %v, got %v", maxRunTimeout, c.RunTimeout)
 	}
+	p.between("EVAL_BUDGET_STEPS", int64(c.EvalSteps), 1, maxEvalSteps)
+	p.between("EVAL_BUDGET_BYTES", int64(c.EvalBytes), 1, maxEvalBytes)
+	p.between("PREPARED_VERSIONS", int64(c.PreparedVersions), 1, maxPreparedVersions)
 
 	// Reconciler.
 	p.positive("RECONCILE_INTERVAL", c.ReconcileInterval)
