@@ -38,7 +38,7 @@ func (p *writeProbe) refused(ctx context.Context) error {
 		var reply redis.Error
 		p.refusal = nil
 		if errors.As(err, &reply) {
-			p.refusal = fmt.Errorf("Redis refuses writes: %w", err)
+			p.refusal = fmt.Errorf("redis refuses writes: %w", err)
 		}
 		if err == nil || p.refusal != nil {
 			p.checkedAt = now // a network error is not cached: the next call asks again

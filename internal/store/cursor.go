@@ -91,11 +91,3 @@ func lookupID(what, id string) (string, error) {
 	}
 	return strings.ToLower(id), nil
 }
-
-// optionalID is nil for an empty id, so SQL can test "no constraint" with IS NULL.
-func optionalID(id string) *string {
-	if id == "" {
-		return nil
-	}
-	return &id
-}
