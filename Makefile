@@ -44,7 +44,8 @@ test: pg-headroom ## Run every test with the race detector against real PostgreS
 
 # Fuzz targets, as package:Target.
 FUZZ_TARGETS := ./internal/httpapi:FuzzWorkflowDefinition ./internal/httpapi:FuzzExecuteBody \
-	./internal/expr:FuzzRender ./internal/expr:FuzzParseRuleEval
+	./internal/httpapi:FuzzCheckText ./internal/expr:FuzzRender ./internal/expr:FuzzParseRuleEval \
+	./internal/store:FuzzTranslate ./internal/store:FuzzTransitionStoresAnyValue
 FUZZTIME ?= 2m
 
 .PHONY: fuzz
