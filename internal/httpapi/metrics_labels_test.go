@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,6 +11,7 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/httpapi"
 	"github.com/sequenceflow/sequenceflow/internal/mockapi"
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
+	"github.com/sequenceflow/sequenceflow/internal/telemetry/telemetrytest"
 )
 
 // Through the API's router, what a client invents (methods, paths, spellings, paths under the
@@ -38,24 +38,7 @@ func TestHTTPMetricsFoldClientChosenValues(t *testing.T) {
 		send("GET", fmt.Sprintf("/workflows/api/nowhere/%d", i))
 		send("GET", fmt.Sprintf("/workflows/api%%2F%d", i)) // refused before routing
 	}
-	families, err := m.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var series []string
-	for _, f := range families {
-		if f.GetName() != "sequenceflow_http_request_duration_seconds" {
-			continue
-		}
-		for _, s := range f.GetMetric() {
-			l := map[string]string{}
-			for _, p := range s.GetLabel() {
-				l[p.GetName()] = p.GetValue()
-			}
-			series = append(series, l["method"]+" "+l["route"]+" "+l["code"])
-		}
-	}
-	slices.Sort(series)
+	series := telemetrytest.Series(t, m.Registry, "sequenceflow_http_request_duration_seconds", "method", "route", "code")
 	want := []string{
 		"GET /health 200",
 		"GET /workflows/runs/{runID}/status 401",

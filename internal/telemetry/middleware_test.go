@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
+	"github.com/sequenceflow/sequenceflow/internal/telemetry/telemetrytest"
 )
 
 // Clients cannot create HTTP series or span names: invented methods count as OTHER, paths
@@ -48,24 +48,7 @@ func TestRouteMetricsLabelsAreBounded(t *testing.T) {
 		send("DELETE", "/sub/leaf")
 	}
 
-	families, err := m.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var series []string
-	for _, f := range families {
-		if f.GetName() != "sequenceflow_http_request_duration_seconds" {
-			continue
-		}
-		for _, s := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range s.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			series = append(series, labels["method"]+" "+labels["route"]+" "+labels["code"])
-		}
-	}
-	slices.Sort(series)
+	series := telemetrytest.Series(t, m.Registry, "sequenceflow_http_request_duration_seconds", "method", "route", "code")
 	want := []string{
 		"DELETE unmatched 405",
 		"GET /known/{id} 200",
