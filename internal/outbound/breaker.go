@@ -23,6 +23,10 @@ import (
 // BreakerConfig.MaxHosts says otherwise.
 const DefaultMaxHosts = 256
 
+// DefaultIdleExpiry is how long a host's breaker is kept with no request unless
+// BreakerConfig.IdleExpiry says otherwise.
+const DefaultIdleExpiry = 10 * time.Minute
+
 // OtherHost is the host label of requests to hosts beyond the cap (see BreakerConfig.MaxHosts).
 const OtherHost = "other"
 
@@ -42,6 +46,12 @@ type BreakerConfig struct {
 	// and is reported under the host OtherHost. A host label therefore takes at most MaxHosts+1
 	// values at any time.
 	MaxHosts int
+	// IdleExpiry drops the breaker of a host that has had no request for this long (default
+	// DefaultIdleExpiry), with OnEvict, so a host no longer called stops being reported: an open
+	// breaker of a host nobody calls is not an outage to page about.
+	IdleExpiry time.Duration
+	// Now is the clock of IdleExpiry (default time.Now).
+	Now func() time.Time
 	// OnStateChange observes transitions ("closed", "half-open", "open"); a new breaker reports
 	// "closed".
 	OnStateChange func(host, state string)
@@ -57,6 +67,10 @@ func (c BreakerConfig) WithDefaults() BreakerConfig {
 	c.OpenTimeout = cmp.Or(c.OpenTimeout, 30*time.Second)
 	c.HalfOpenRequests = cmp.Or(c.HalfOpenRequests, 1)
 	c.MaxHosts = cmp.Or(c.MaxHosts, DefaultMaxHosts)
+	c.IdleExpiry = cmp.Or(c.IdleExpiry, DefaultIdleExpiry)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	if c.OnStateChange == nil {
 		c.OnStateChange = func(string, string) {}
 	}
@@ -88,13 +102,20 @@ func (e *InvalidHeaderError) Error() string {
 // back to the caller.
 var errServerError = errors.New("server error")
 
-// hostBreaker is one host's breaker and how many of its requests are in flight; only idle
-// ones are evicted.
+// hostBreaker is one host's breaker, how many of its requests are in flight and when it was
+// last used; only breakers with nothing in flight are evicted or expired.
 type hostBreaker struct {
 	host     string
 	cb       *gobreaker.TwoStepCircuitBreaker[*http.Response]
 	inFlight int
+	lastUsed time.Time
 	lru      *list.Element
+}
+
+// BreakerState is one host's breaker state as read now: "closed", "half-open" or "open".
+type BreakerState struct {
+	Host  string
+	State string
 }
 
 // breakerTransport guards each target host with its own circuit breaker, keeping at most
@@ -107,7 +128,7 @@ type breakerTransport struct {
 	cfg      BreakerConfig
 	mu       sync.Mutex
 	breakers map[string]*hostBreaker
-	lru      *list.List // of *hostBreaker, most recently used first
+	lru      *list.List // of *hostBreaker, most recently used (acquired or released) first
 }
 
 func newBreakerTransport(next http.RoundTripper, cfg BreakerConfig) *breakerTransport {
@@ -119,15 +140,18 @@ func newBreakerTransport(next http.RoundTripper, cfg BreakerConfig) *breakerTran
 func (t *breakerTransport) acquire(host string) *hostBreaker {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	now := t.cfg.Now()
+	t.expireIdle(now)
 	if b, ok := t.breakers[host]; ok {
 		b.inFlight++
+		b.lastUsed = now
 		t.lru.MoveToFront(b.lru)
 		return b
 	}
 	if len(t.breakers) >= t.cfg.MaxHosts && !t.evictIdle() {
 		return nil
 	}
-	b := &hostBreaker{host: host, inFlight: 1, cb: gobreaker.NewTwoStepCircuitBreaker[*http.Response](gobreaker.Settings{
+	b := &hostBreaker{host: host, inFlight: 1, lastUsed: now, cb: gobreaker.NewTwoStepCircuitBreaker[*http.Response](gobreaker.Settings{
 		Name:        host,
 		MaxRequests: t.cfg.HalfOpenRequests,
 		Timeout:     t.cfg.OpenTimeout,
@@ -158,10 +182,46 @@ func (t *breakerTransport) evictIdle() bool {
 	return false
 }
 
+// expireIdle drops, with OnEvict, the breakers that have had nothing in flight for
+// IdleExpiry. t.mu is held.
+func (t *breakerTransport) expireIdle(now time.Time) {
+	for e := t.lru.Back(); e != nil; {
+		b := e.Value.(*hostBreaker)
+		if now.Sub(b.lastUsed) < t.cfg.IdleExpiry {
+			return // the list is ordered by last use: the rest are newer
+		}
+		prev := e.Prev()
+		if b.inFlight == 0 {
+			t.lru.Remove(e)
+			delete(t.breakers, b.host)
+			t.cfg.OnEvict(b.host)
+		}
+		e = prev
+	}
+}
+
 func (t *breakerTransport) release(b *hostBreaker) {
 	t.mu.Lock()
 	b.inFlight--
+	b.lastUsed = t.cfg.Now()
+	if _, kept := t.breakers[b.host]; kept {
+		t.lru.MoveToFront(b.lru)
+	}
 	t.mu.Unlock()
+}
+
+// states expires idle breakers and reads the state of every kept one now: gobreaker moves an
+// open breaker to half-open when its OpenTimeout has passed, without waiting for a request.
+func (t *breakerTransport) states() []BreakerState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.expireIdle(t.cfg.Now())
+	out := make([]BreakerState, 0, len(t.breakers))
+	for e := t.lru.Front(); e != nil; e = e.Next() {
+		b := e.Value.(*hostBreaker)
+		out = append(out, BreakerState{Host: b.host, State: b.cb.State().String()})
+	}
+	return out
 }
 
 // hosts is how many breakers are kept.

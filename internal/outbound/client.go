@@ -144,6 +144,10 @@ func (c *Client) Do(req *http.Request) (*Response, error) {
 // CloseIdle closes idle keep-alive connections.
 func (c *Client) CloseIdle() { c.transport.CloseIdleConnections() }
 
+// BreakerStates reads the state of every kept host breaker now, after dropping those idle for
+// BreakerConfig.IdleExpiry; at most BreakerConfig.MaxHosts entries.
+func (c *Client) BreakerStates() []BreakerState { return c.breakers.states() }
+
 // IsBlocked reports whether err is a request refused by the SSRF guard.
 func IsBlocked(err error) bool {
 	var b *BlockedAddressError

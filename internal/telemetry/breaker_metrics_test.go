@@ -38,6 +38,7 @@ func TestBreakerSeriesAreBounded(t *testing.T) {
 	c := outbound.NewClient(outbound.Config{AllowPrivate: true, Resolver: loopbackResolver{},
 		Breaker: m.ObserveBreakers(outbound.BreakerConfig{MaxHosts: maxHosts, Failures: 1})})
 	defer c.CloseIdle()
+	m.Registry.MustRegister(telemetry.NewBreakerCollector(c))
 	for i := range hosts {
 		kind := "ok"
 		if i%3 == 0 {

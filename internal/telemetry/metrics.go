@@ -23,7 +23,6 @@ type Metrics struct {
 	RunsFinished    *prometheus.CounterVec   // status
 	RunDuration     *prometheus.HistogramVec // status
 	HTTPDuration    *prometheus.HistogramVec // method, route, code
-	BreakerState    *prometheus.GaugeVec     // host (at most outbound.BreakerConfig.MaxHosts + "other")
 	BreakerRequests *prometheus.CounterVec   // host, outcome
 	Recovered       prometheus.Counter
 	Redeliveries    *prometheus.CounterVec // node_type, cause (panic, error, shutdown, lost)
@@ -65,9 +64,6 @@ func NewMetrics() *Metrics {
 			Name: "sequenceflow_http_request_duration_seconds", Help: "HTTP server request duration by route pattern.",
 			Buckets: latencyBuckets,
 		}, []string{"method", "route", "code"}),
-		BreakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "sequenceflow_breaker_state", Help: fmt.Sprintf("Circuit breaker state per outbound host: 0 closed, 1 half-open, 2 open; at most %d hosts (the least recently used idle ones are dropped).", outbound.DefaultMaxHosts),
-		}, []string{"host"}),
 		BreakerRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sequenceflow_breaker_requests_total", Help: fmt.Sprintf("Outbound requests by host and outcome (success, failure, rejected); at most %d hosts, requests beyond them under host=%q.", outbound.DefaultMaxHosts, outbound.OtherHost),
 		}, []string{"host", "outcome"}),
@@ -80,23 +76,7 @@ func NewMetrics() *Metrics {
 		}, []string{"node_type", "cause"}),
 	}
 	reg.MustRegister(m.TaskDuration, m.SchedulingDelay, m.TaskRetries, m.TaskFailures, m.RunsStarted, m.RunsFinished,
-		m.RunDuration, m.HTTPDuration, m.BreakerState, m.BreakerRequests, m.Recovered, m.Redeliveries,
+		m.RunDuration, m.HTTPDuration, m.BreakerRequests, m.Recovered, m.Redeliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
-}
-
-// breakerStates are the values of sequenceflow_breaker_state.
-var breakerStates = map[string]float64{"closed": 0, "half-open": 1, "open": 2}
-
-// ObserveBreakers returns cfg with callbacks that export each host's breaker state and request
-// outcomes, and delete a host's series when its breaker is dropped: the host label takes at
-// most cfg.MaxHosts values plus outbound.OtherHost.
-func (m *Metrics) ObserveBreakers(cfg outbound.BreakerConfig) outbound.BreakerConfig {
-	cfg.OnStateChange = func(host, state string) { m.BreakerState.WithLabelValues(host).Set(breakerStates[state]) }
-	cfg.OnOutcome = func(host, outcome string) { m.BreakerRequests.WithLabelValues(host, outcome).Inc() }
-	cfg.OnEvict = func(host string) {
-		m.BreakerState.DeleteLabelValues(host)
-		m.BreakerRequests.DeletePartialMatch(prometheus.Labels{"host": host})
-	}
-	return cfg
 }

@@ -1,0 +1,52 @@
+package telemetry
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sequenceflow/sequenceflow/internal/outbound"
+)
+
+// BreakerStates reads the current state of each host's circuit breaker (outbound.Client does).
+type BreakerStates interface {
+	BreakerStates() []outbound.BreakerState
+}
+
+// breakerStateValues are the values of sequenceflow_breaker_state.
+var breakerStateValues = map[string]float64{"closed": 0, "half-open": 1, "open": 2}
+
+var breakerStateDesc = prometheus.NewDesc("sequenceflow_breaker_state",
+	fmt.Sprintf("Circuit breaker state per outbound host, read at scrape time: 0 closed, 1 half-open, 2 open; "+
+		"at most %d hosts (the least recently used idle ones are dropped, and hosts with no request for %s).",
+		outbound.DefaultMaxHosts, outbound.DefaultIdleExpiry), []string{"host"}, nil)
+
+// BreakerCollector exports each kept host breaker's state as it is at scrape time, so an open
+// breaker reads half-open once its open timeout has passed, with or without traffic, and a
+// host whose breaker expired has no series.
+type BreakerCollector struct{ source BreakerStates }
+
+// NewBreakerCollector returns a collector of source's breaker states.
+func NewBreakerCollector(source BreakerStates) *BreakerCollector {
+	return &BreakerCollector{source: source}
+}
+
+// Describe implements prometheus.Collector.
+func (c *BreakerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- breakerStateDesc }
+
+// Collect implements prometheus.Collector.
+func (c *BreakerCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.source.BreakerStates() {
+		ch <- prometheus.MustNewConstMetric(breakerStateDesc, prometheus.GaugeValue, breakerStateValues[s.State], s.Host)
+	}
+}
+
+// ObserveBreakers returns cfg with callbacks that count each host's request outcomes and
+// delete a host's series when its breaker is dropped (to make room or idle): the host label
+// takes at most cfg.MaxHosts values plus outbound.OtherHost. The state is read by
+// BreakerCollector.
+func (m *Metrics) ObserveBreakers(cfg outbound.BreakerConfig) outbound.BreakerConfig {
+	cfg.OnOutcome = func(host, outcome string) { m.BreakerRequests.WithLabelValues(host, outcome).Inc() }
+	cfg.OnEvict = func(host string) { m.BreakerRequests.DeletePartialMatch(prometheus.Labels{"host": host}) }
+	return cfg
+}
