@@ -112,7 +112,7 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		TracerProvider:   tel.tracing.Provider,
 		Propagator:       tel.tracing.Propagator,
 	})
-	tel.metrics.Registry.MustRegister(telemetry.NewBreakerCollector(a.outbound))
+	tel.metrics.Registry.MustRegister(tel.metrics.NewBreakerCollector(a.outbound))
 	a.registry = nodes.NewRegistry(a.outbound, nodes.APICallConfig{SelfBaseURL: cfg.APIBaseURL, Secret: func(name string) (string, bool) {
 		v := cfg.Getenv("SECRET_" + strings.ToUpper(name))
 		return v, v != ""

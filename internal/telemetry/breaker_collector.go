@@ -21,24 +21,33 @@ var breakerStateDesc = prometheus.NewDesc("sequenceflow_breaker_state",
 		"at most %d hosts (the least recently used idle ones are dropped, and hosts with no request for %s).",
 		outbound.DefaultMaxHosts, outbound.DefaultIdleExpiry), []string{"host"}, nil)
 
-// BreakerCollector exports each kept host breaker's state as it is at scrape time, so an open
-// breaker reads half-open once its open timeout has passed, with or without traffic, and a
-// host whose breaker expired has no series.
-type BreakerCollector struct{ source BreakerStates }
+// BreakerCollector exports the breaker families: each kept host breaker's state as it is at
+// scrape time, so an open breaker reads half-open once its open timeout has passed, with or
+// without traffic, and the request outcomes per host. Breakers idle past their expiry are
+// dropped first, so an expired host has no series of either family in the same scrape.
+type BreakerCollector struct {
+	source   BreakerStates
+	requests *prometheus.CounterVec
+}
 
-// NewBreakerCollector returns a collector of source's breaker states.
-func NewBreakerCollector(source BreakerStates) *BreakerCollector {
-	return &BreakerCollector{source: source}
+// NewBreakerCollector returns the collector of source's breaker states and of m's breaker
+// request outcomes (counted by the callbacks of ObserveBreakers).
+func (m *Metrics) NewBreakerCollector(source BreakerStates) *BreakerCollector {
+	return &BreakerCollector{source: source, requests: m.BreakerRequests}
 }
 
 // Describe implements prometheus.Collector.
-func (c *BreakerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- breakerStateDesc }
+func (c *BreakerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- breakerStateDesc
+	c.requests.Describe(ch)
+}
 
 // Collect implements prometheus.Collector.
 func (c *BreakerCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.source.BreakerStates() {
 		ch <- prometheus.MustNewConstMetric(breakerStateDesc, prometheus.GaugeValue, breakerStateValues[s.State], s.Host)
 	}
+	c.requests.Collect(ch)
 }
 
 // ObserveBreakers returns cfg with callbacks that count each host's request outcomes and

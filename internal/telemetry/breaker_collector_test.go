@@ -63,7 +63,7 @@ func TestBreakerStateIsReadAtScrapeTimeAndIdleHostsExpire(t *testing.T) {
 	c := outbound.NewClient(outbound.Config{AllowPrivate: true, Breaker: m.ObserveBreakers(outbound.BreakerConfig{
 		Failures: 1, OpenTimeout: 50 * time.Millisecond, IdleExpiry: 10 * time.Minute, Now: clock.Now})})
 	defer c.CloseIdle()
-	m.Registry.MustRegister(telemetry.NewBreakerCollector(c))
+	m.Registry.MustRegister(m.NewBreakerCollector(c))
 	host := srv.Listener.Addr().String()
 
 	req, _ := http.NewRequestWithContext(context.Background(), "GET", srv.URL, nil)

@@ -38,7 +38,7 @@ func TestBreakerSeriesAreBounded(t *testing.T) {
 	c := outbound.NewClient(outbound.Config{AllowPrivate: true, Resolver: loopbackResolver{},
 		Breaker: m.ObserveBreakers(outbound.BreakerConfig{MaxHosts: maxHosts, Failures: 1})})
 	defer c.CloseIdle()
-	m.Registry.MustRegister(telemetry.NewBreakerCollector(c))
+	m.Registry.MustRegister(m.NewBreakerCollector(c))
 	for i := range hosts {
 		kind := "ok"
 		if i%3 == 0 {

@@ -23,7 +23,7 @@ type Metrics struct {
 	RunsFinished    *prometheus.CounterVec   // status
 	RunDuration     *prometheus.HistogramVec // status
 	HTTPDuration    *prometheus.HistogramVec // method, route, code
-	BreakerRequests *prometheus.CounterVec   // host, outcome
+	BreakerRequests *prometheus.CounterVec   // host, outcome; exported by BreakerCollector
 	Recovered       prometheus.Counter
 	Redeliveries    *prometheus.CounterVec // node_type, cause (panic, error, shutdown, lost)
 }
@@ -76,7 +76,7 @@ func NewMetrics() *Metrics {
 		}, []string{"node_type", "cause"}),
 	}
 	reg.MustRegister(m.TaskDuration, m.SchedulingDelay, m.TaskRetries, m.TaskFailures, m.RunsStarted, m.RunsFinished,
-		m.RunDuration, m.HTTPDuration, m.BreakerRequests, m.Recovered, m.Redeliveries,
+		m.RunDuration, m.HTTPDuration, m.Recovered, m.Redeliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
