@@ -23,6 +23,9 @@ var requiredMounts = map[string]map[string]string{
 		"/etc/prometheus/prometheus.yml": "./deploy/prometheus/prometheus.yml",
 		"/etc/prometheus/rules":          "./deploy/prometheus/rules",
 	},
+	"alertmanager": {
+		"/etc/alertmanager/alertmanager.yml": "./deploy/alertmanager/alertmanager.yml",
+	},
 	"grafana": {
 		"/etc/grafana/provisioning":   "./deploy/grafana/provisioning",
 		"/var/lib/grafana/dashboards": "./deploy/grafana/dashboards",
@@ -123,7 +126,14 @@ func checkPrometheusConfig(t *testing.T, cf *composeFile) {
 	t.Helper()
 	root := repoRoot(t)
 	var cfg struct {
-		RuleFiles     []string `yaml:"rule_files"`
+		RuleFiles []string `yaml:"rule_files"`
+		Alerting  struct {
+			Alertmanagers []struct {
+				StaticConfigs []struct {
+					Targets []string `yaml:"targets"`
+				} `yaml:"static_configs"`
+			} `yaml:"alertmanagers"`
+		} `yaml:"alerting"`
 		ScrapeConfigs []struct {
 			JobName       string `yaml:"job_name"`
 			StaticConfigs []struct {
@@ -154,6 +164,19 @@ func checkPrometheusConfig(t *testing.T, cf *composeFile) {
 		if matches, _ := filepath.Glob(host); len(matches) == 0 {
 			t.Errorf("prometheus.yml rule_files %q matches no file (looked for %s)", pattern, host)
 		}
+	}
+	// Alerts are sent to the stack's Alertmanager, and only there.
+	var alertTargets []string
+	for _, am := range cfg.Alerting.Alertmanagers {
+		for _, st := range am.StaticConfigs {
+			alertTargets = append(alertTargets, st.Targets...)
+		}
+	}
+	if !slices.Equal(alertTargets, []string{"alertmanager:9093"}) {
+		t.Errorf("prometheus.yml alerting sends to %v, want [alertmanager:9093], the stack's Alertmanager", alertTargets)
+	}
+	if cf.Services["alertmanager"] == nil {
+		t.Errorf("the stack has no alertmanager service for prometheus.yml's alerting section")
 	}
 	scraped := map[string]bool{}
 	for _, sc := range cfg.ScrapeConfigs {

@@ -25,6 +25,7 @@ func TestComposeDev(t *testing.T) {
 		"redis-commander": {"8081:8081"},
 		"grafana":         {"3002:3000"},
 		"prometheus":      {"9090:9090"},
+		"alertmanager":    {"9093:9093"},
 		"jaeger":          {"16686:16686", "4317:4317", "4318:4318"},
 		"postgres":        {"5432:5432"},
 		"redis":           {"6380:6379"},
@@ -124,7 +125,7 @@ func TestComposeProd(t *testing.T) {
 			t.Errorf("prod %s publishes %v: keep it on the compose network", name, cf.Services[name].Ports)
 		}
 	}
-	for _, name := range []string{"asynqmon", "prometheus", "jaeger", "redis-commander"} {
+	for _, name := range []string{"alertmanager", "asynqmon", "prometheus", "jaeger", "redis-commander"} {
 		for _, p := range cf.Services[name].Ports {
 			if !strings.HasPrefix(p, "127.0.0.1:") {
 				t.Errorf("prod %s publishes %q on every interface; bind it to 127.0.0.1", name, p)
@@ -138,8 +139,9 @@ func TestComposeProd(t *testing.T) {
 	if g["GF_AUTH_ANONYMOUS_ENABLED"] != "false" || !regexp.MustCompile(`^\$\{GRAFANA_ADMIN_PASSWORD:\?`).MatchString(g["GF_SECURITY_ADMIN_PASSWORD"]) {
 		t.Errorf("prod grafana: want anonymous access off and the admin password required from the environment, got %v", g)
 	}
-	if g["GF_LOG_CONSOLE_FORMAT"] != "json" || !slices.Contains(cf.Services["prometheus"].Command, "--log.format=json") {
-		t.Errorf("prod grafana and prometheus should log JSON")
+	if g["GF_LOG_CONSOLE_FORMAT"] != "json" || !slices.Contains(cf.Services["prometheus"].Command, "--log.format=json") ||
+		!slices.Contains(cf.Services["alertmanager"].Command, "--log.format=json") {
+		t.Errorf("prod grafana, prometheus and alertmanager should log JSON")
 	}
 
 	raw, err := os.ReadFile(filepath.Join(repoRoot(t), prodFile))

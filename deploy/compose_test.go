@@ -97,8 +97,8 @@ const (
 	prodFile = "docker-compose.prod.yml"
 )
 
-// stackServices is what both stacks run (issue 4).
-var stackServices = []string{"api", "asynqmon", "grafana", "jaeger", "migrate", "postgres", "prometheus", "redis", "redis-commander", "worker"}
+// stackServices is what both stacks run.
+var stackServices = []string{"alertmanager", "api", "asynqmon", "grafana", "jaeger", "migrate", "postgres", "prometheus", "redis", "redis-commander", "worker"}
 
 // prodSecrets are the variables docker-compose.prod.yml requires; checks that resolve the
 // prod file use these stand-ins.

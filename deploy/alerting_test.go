@@ -1,0 +1,159 @@
+package deploy_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const (
+	runbooksFile       = "../docs/RUNBOOKS.md"
+	runbooksURL        = "https://github.com/sequenceflow/sequenceflow/blob/main/docs/RUNBOOKS.md#"
+	alertmanagerConfig = "alertmanager/alertmanager.yml"
+)
+
+// runbookSections returns the sections of docs/RUNBOOKS.md by GitHub anchor (the heading in
+// lower case, spaces as dashes, punctuation dropped) with their text.
+func runbookSections(t *testing.T) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(runbooksFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop := regexp.MustCompile(`[^a-z0-9 _-]`)
+	sections := map[string]string{}
+	anchor := ""
+	for _, line := range strings.Split(string(raw), "\n") {
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			anchor = strings.ReplaceAll(drop.ReplaceAllString(strings.ToLower(strings.TrimSpace(h)), ""), " ", "-")
+			sections[anchor] = ""
+			continue
+		}
+		if anchor != "" {
+			sections[anchor] += line + "\n"
+		}
+	}
+	return sections
+}
+
+// dashboardUIDs returns the uid of every provisioned dashboard.
+func dashboardUIDs(t *testing.T) map[string]bool {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(monDashboardsDir, "*.json"))
+	uids := map[string]bool{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			UID string `json:"uid"`
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		uids[d.UID] = true
+	}
+	return uids
+}
+
+// TestAlertsLinkRunbooksAndDashboards: every alert's runbook_url points at its own section of
+// docs/RUNBOOKS.md, which says what it means, how to look and what to do, and its dashboard
+// annotation at a provisioned dashboard.
+func TestAlertsLinkRunbooksAndDashboards(t *testing.T) {
+	t.Parallel()
+	rules, err := monLoadRules(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := runbookSections(t)
+	uids := dashboardUIDs(t)
+	alerts := 0
+	for _, r := range rules {
+		if !r.alert {
+			continue
+		}
+		alerts++
+		runbook := monStr(r.annotations["runbook_url"])
+		anchor, ok := strings.CutPrefix(runbook, runbooksURL)
+		switch {
+		case !ok:
+			t.Errorf("alert %s: runbook_url %q, want %s<anchor>", r.name, runbook, runbooksURL)
+		case anchor != strings.ToLower(r.name):
+			t.Errorf("alert %s: runbook_url anchor %q, want its own section #%s", r.name, anchor, strings.ToLower(r.name))
+		default:
+			text, found := sections[anchor]
+			if !found {
+				t.Errorf("alert %s: docs/RUNBOOKS.md has no section ## %s (anchor #%s)", r.name, r.name, anchor)
+			}
+			for _, part := range []string{"**What it means.**", "**How to look.**", "**What to do.**"} {
+				if found && !strings.Contains(text, part) {
+					t.Errorf("alert %s: its runbook section lacks %s", r.name, part)
+				}
+			}
+		}
+		dash, err := url.Parse(monStr(r.annotations["dashboard"]))
+		uid, isDash := strings.CutPrefix(dash.Path, "/d/")
+		if err != nil || dash.Scheme == "" || !isDash || !uids[uid] {
+			t.Errorf("alert %s: dashboard %q is not a link to a provisioned dashboard (/d/<uid> of %v)", r.name, r.annotations["dashboard"], uids)
+		}
+	}
+	if alerts == 0 {
+		t.Fatal("no alerts found")
+	}
+	for anchor := range sections {
+		if !strings.HasPrefix(anchor, "sequenceflow") {
+			continue
+		}
+		used := false
+		for _, r := range rules {
+			used = used || (r.alert && strings.ToLower(r.name) == anchor)
+		}
+		if !used {
+			t.Errorf("docs/RUNBOOKS.md has a section #%s for no alert", anchor)
+		}
+	}
+}
+
+// TestAlertmanagerConfig: the stack's Alertmanager routes every alert to a webhook receiver
+// that also reports resolutions, and amtool accepts the file.
+func TestAlertmanagerConfig(t *testing.T) {
+	t.Parallel()
+	cfg := monYAMLFile(t, alertmanagerConfig)
+	route := monMap(cfg["route"])
+	receivers := map[string]map[string]any{}
+	for _, r := range monList(cfg["receivers"]) {
+		receivers[monStr(monMap(r)["name"])] = monMap(r)
+	}
+	def := receivers[monStr(route["receiver"])]
+	if def == nil {
+		t.Fatalf("route's default receiver %q is not defined (receivers %v)", route["receiver"], receivers)
+	}
+	hooks := monList(def["webhook_configs"])
+	if len(hooks) == 0 {
+		t.Fatalf("default receiver %q has no webhook_configs", route["receiver"])
+	}
+	for _, h := range hooks {
+		if fmt.Sprint(monMap(h)["send_resolved"]) != "true" {
+			t.Errorf("webhook %v does not send resolutions: the receiver would never hear an alert end", h)
+		}
+		if u, err := url.Parse(monStr(monMap(h)["url"])); err != nil || u.Host == "" {
+			t.Errorf("webhook url %q is not an absolute URL", monMap(h)["url"])
+		}
+	}
+
+	amtool, err := exec.LookPath("amtool")
+	if err != nil {
+		t.Fatalf("amtool is not installed (%v): apt-get install -y prometheus-alertmanager (.ci/run installs it when missing)", err)
+	}
+	out, err := monRun(t, amtool, "check-config", alertmanagerConfig)
+	if err != nil || !strings.Contains(out, "SUCCESS") {
+		t.Fatalf("amtool check-config %s: %v\n%s", alertmanagerConfig, err, out)
+	}
+}
