@@ -137,7 +137,7 @@ func (e *Engine) execute(ctx context.Context, c Claim) (outcome, reason string, 
 		return e.handleError(ctx, c, g, node, policy, &nodes.Error{Reason: "output_too_large", Logs: out.Logs,
 			Err: fmt.Errorf("output of %d bytes is larger than the limit of %d bytes", len(payload), e.cfg.MaxOutputBytes)})
 	}
-	return OutcomeCompleted, "", e.complete(ctx, c, g, workflow.TaskRunning, payload, out.Handles, logs)
+	return OutcomeCompleted, "", e.complete(ctx, c, g, TaskFinish{From: workflow.TaskRunning, Output: payload, Handles: out.Handles}, logs)
 }
 
 // Wake completes a task parked by a delay node once its wait is over.
@@ -159,7 +159,7 @@ func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 	if err != nil {
 		return fmt.Errorf("load version %s: %w", c.VersionID, err)
 	}
-	err = e.complete(ctx, c, g, workflow.TaskWaiting, nil, nil, nil)
+	err = e.complete(ctx, c, g, TaskFinish{From: workflow.TaskWaiting}, nil)
 	outcome := OutcomeCompleted
 	if errors.Is(err, errDropped) {
 		outcome, err = OutcomeDropped, nil
@@ -200,7 +200,8 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 	}
 	if p.OnError == nodes.OnErrorContinue {
 		logs = append(logs, LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, At: e.now(),
-			Message: fmt.Sprintf("Node %s failed: %s; continuing (onError: continue)", c.NodeID, msg), Data: map[string]any{"reason": xe.Reason}})
+			Message: fmt.Sprintf("Node %s failed: %s; continuing (onError: continue)", c.NodeID, msg),
+			Data:    map[string]any{"reason": xe.Reason, "outcome": TaskOutcomeFailedContinued}})
 		out := xe.Output
 		if out == nil {
 			out = map[string]any{"error": msg}
@@ -213,7 +214,8 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 		if workflow.Branching(node.Base.Type) {
 			handles = []string{} // a failed branch decision takes no branch
 		}
-		return OutcomeContinued, xe.Reason, e.complete(ctx, c, g, workflow.TaskRunning, payload, handles, logs)
+		return OutcomeContinued, xe.Reason, e.complete(ctx, c, g, TaskFinish{From: workflow.TaskRunning, Output: payload, Handles: handles,
+			Error: msg, Outcome: TaskOutcomeFailedContinued}, logs)
 	}
 	return OutcomeFailed, xe.Reason, e.fail(ctx, c, xe.Reason, fmt.Sprintf("Node %s failed: %s", c.NodeID, msg), logs)
 }

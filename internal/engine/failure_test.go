@@ -179,8 +179,8 @@ func TestPermanentErrorContinues(t *testing.T) {
 	if got := nodeLogs(r, "n"); len(got) != 1 || got[0] != "404 false no such thing" {
 		t.Fatalf("n logged %q, want the error envelope", got)
 	}
-	if errs := logsOfType(r, workflow.LogError); len(errs) != 1 {
-		t.Fatalf("error logs %q, want 1", errs)
+	if errs := logsOfType(r, workflow.LogError); len(errs) != 2 {
+		t.Fatalf("error logs %q, want the node's failure and the run's summary of failed nodes", errs)
 	}
 }
 
@@ -213,4 +213,79 @@ func TestTimeouts(t *testing.T) {
 		t.Fatalf("status %s error %v; want failed with a timeout", r.Status, a.Error)
 	}
 	testenv.WaitFor(h.t, 5*time.Second, "the hanging request to be cancelled", func() bool { return srv.cancelled.Load() >= 1 })
+}
+
+// Rule 13: a node whose failure onError: continue absorbs is recorded as failed-and-continued
+// on its task, in the run result's failedNodes and in the run's logs, and counted once as a
+// final task outcome however many attempts it took; the run's status stays succeeded.
+func TestContinuedFailureIsRecorded(t *testing.T) {
+	t.Parallel()
+	srv := newTarget(t)
+	h := newHarness(t)
+	h.startWorker(2)
+	w := h.createWorkflow(workflowtest.New().Input("in").
+		APICall("api", "GET", srv.URL+"/down", map[string]any{"retries": 1}).
+		Notify("n", "{{success}}").Chain("in", "api", "n").Build())
+	r := h.waitRun(h.start(w, nil))
+	if r.Status != workflow.RunSucceeded || srv.count("/down") != 2 {
+		t.Fatalf("status %s with %d calls, want succeeded after 2 attempts", r.Status, srv.count("/down"))
+	}
+	api := taskOf(t, r, "api")
+	if api.Status != workflow.TaskCompleted || api.Outcome != "failed_continued" || api.Error == nil || !strings.Contains(*api.Error, "500") {
+		t.Fatalf("api task status %s outcome %q error %v; want completed, failed_continued and the 500 in its error", api.Status, api.Outcome, api.Error)
+	}
+	for _, id := range []string{"in", "n"} {
+		if task := taskOf(t, r, id); task.Outcome != "" || task.Error != nil {
+			t.Errorf("task %s outcome %q error %v; want neither", id, task.Outcome, task.Error)
+		}
+	}
+	var result struct {
+		CompletedTasks       int
+		FailedTasks          int
+		FailedContinuedTasks int
+		FailedNodes          []string
+	}
+	if err := json.Unmarshal(r.Result, &result); err != nil {
+		t.Fatal(err)
+	}
+	if result.CompletedTasks != 3 || result.FailedTasks != 0 || result.FailedContinuedTasks != 1 || !reflect.DeepEqual(result.FailedNodes, []string{"api"}) {
+		t.Fatalf("result %s; want 3 completed, 0 failed, failedContinuedTasks 1 and failedNodes [api]", r.Result)
+	}
+	var summary []string
+	for _, m := range logsOfType(r, workflow.LogError) {
+		if strings.HasPrefix(m, "Workflow run succeeded with 1 failed node(s)") && strings.HasSuffix(m, ": api") {
+			summary = append(summary, m)
+		}
+	}
+	if len(summary) != 1 {
+		t.Fatalf("error logs %q; want one run summary naming the failed node api", logsOfType(r, workflow.LogError))
+	}
+	// The run's end is reported after its tasks' outcomes, so once it is, every count is final.
+	testenv.WaitFor(t, 5*time.Second, "the run's end to be reported", func() bool { return h.obs.count(workflow.RunSucceeded) == 1 })
+	outcomes, failedRuns := h.obs.taskOutcomes()
+	if want := map[string]int{"completed": 2, "failed_continued": 1}; !reflect.DeepEqual(outcomes, want) || failedRuns != 1 {
+		t.Fatalf("final task outcomes %v and %d runs with failed nodes; want %v and 1", outcomes, failedRuns, want)
+	}
+}
+
+// Failed, skipped and cancelled tasks are each counted once as a final outcome; a run without
+// continued failures lists no failed nodes.
+func TestFinalTaskOutcomesOfFailedRun(t *testing.T) {
+	t.Parallel()
+	srv := newTarget(t)
+	h := newHarness(t)
+	h.startWorker(2)
+	w := h.createWorkflow(workflowtest.New().Input("in").
+		APICall("api", "GET", srv.URL+"/down", map[string]any{"retries": 2, "onError": "fail"}).
+		Notify("next", "never").Notify("later", "never").Chain("in", "api", "next", "later").Build())
+	r := h.waitRun(h.start(w, nil))
+	var result struct{ FailedNodes []string }
+	if err := json.Unmarshal(r.Result, &result); err != nil || r.Status != workflow.RunFailed || result.FailedNodes == nil || len(result.FailedNodes) != 0 {
+		t.Fatalf("status %s result %s; want failed with an empty failedNodes", r.Status, r.Result)
+	}
+	testenv.WaitFor(t, 5*time.Second, "the run's end to be reported", func() bool { return h.obs.count(workflow.RunFailed) == 1 })
+	outcomes, failedRuns := h.obs.taskOutcomes()
+	if want := map[string]int{"completed": 1, "failed": 1, "skipped": 2}; !reflect.DeepEqual(outcomes, want) || failedRuns != 0 {
+		t.Fatalf("final task outcomes %v and %d runs with failed nodes; want %v and 0", outcomes, failedRuns, want)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +41,8 @@ type recordingObserver struct {
 	mu          sync.Mutex
 	finished    map[string]int // status → count
 	redelivered map[string]int // cause → count
+	tasks       map[string]int // final task outcome → count
+	failedRuns  int            // runs reported with nodes that failed but continued
 }
 
 func (o *recordingObserver) RunStarting(ctx context.Context, _ string) (context.Context, func(string, error)) {
@@ -60,10 +63,28 @@ func (o *recordingObserver) redeliveries(cause string) int {
 	defer o.mu.Unlock()
 	return o.redelivered[cause]
 }
-func (o *recordingObserver) RunFinished(_ context.Context, status string, _ time.Duration) {
+func (o *recordingObserver) RunFinished(_ context.Context, status string, failedNodes int, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.finished[status]++
+	if failedNodes > 0 {
+		o.failedRuns++
+	}
+}
+
+func (o *recordingObserver) TasksFinished(_ context.Context, tasks []engine.FinishedTask) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, t := range tasks {
+		o.tasks[t.Outcome]++
+	}
+}
+
+// taskOutcomes returns the final task outcomes reported so far and the runs with failed nodes.
+func (o *recordingObserver) taskOutcomes() (map[string]int, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return maps.Clone(o.tasks), o.failedRuns
 }
 
 func (o *recordingObserver) count(status string) int {
@@ -99,7 +120,7 @@ func newHarnessWith(t testing.TB, opts harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL(), obs: &recordingObserver{finished: map[string]int{}, redelivered: map[string]int{}}}
+	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL(), obs: &recordingObserver{finished: map[string]int{}, redelivered: map[string]int{}, tasks: map[string]int{}}}
 	h.queue = queue.NewClient(rc, h.qname)
 	h.opts = opts
 	h.eng = h.engineAt(nil)

@@ -15,6 +15,22 @@ const (
 	OutcomeDropped   = "dropped"   // the result was discarded: the run was cancelled or another delivery won
 )
 
+// Final outcomes of tasks, reported once per task when it becomes terminal (apart from the
+// per-execution outcomes above, which count attempts).
+const (
+	TaskOutcomeCompleted       = "completed"        // the node succeeded
+	TaskOutcomeFailedContinued = "failed_continued" // the node failed for good; onError: continue completed it
+	TaskOutcomeFailed          = "failed"           // the node failed and failed its run
+	TaskOutcomeCancelled       = "cancelled"        // ended by a cancel, a run failure or a deadline while running
+	TaskOutcomeSkipped         = "skipped"          // never ran: not on a taken branch, or its run ended first
+)
+
+// FinishedTask is a task that became terminal in a committed transition.
+type FinishedTask struct {
+	NodeType string
+	Outcome  string // one of the TaskOutcome constants
+}
+
 // Observer receives the engine's telemetry events. The telemetry package implements it with
 // OpenTelemetry spans and Prometheus metrics; the engine itself stays free of both.
 type Observer interface {
@@ -27,8 +43,11 @@ type Observer interface {
 	// TaskExecuted reports one execution: its node type, outcome, failure reason (if any) and
 	// duration.
 	TaskExecuted(ctx context.Context, nodeType, outcome, reason string, d time.Duration)
-	// RunFinished reports a run that reached a terminal status.
-	RunFinished(ctx context.Context, status string, d time.Duration)
+	// TasksFinished reports tasks that became terminal, each exactly once.
+	TasksFinished(ctx context.Context, tasks []FinishedTask)
+	// RunFinished reports a run that reached a terminal status, with the number of its nodes
+	// that failed but continued.
+	RunFinished(ctx context.Context, status string, failedNodes int, d time.Duration)
 	// Recovered reports deliveries the reconciler enqueued again.
 	Recovered(ctx context.Context, n int)
 	// Redelivered reports a delivery that took over a running task whose previous delivery
@@ -45,6 +64,7 @@ func (nopObserver) RunStarting(ctx context.Context, _ string) (context.Context, 
 func (nopObserver) TraceParent(context.Context) string                                  { return "" }
 func (nopObserver) TaskClaimed(context.Context, Claim, time.Duration)                   {}
 func (nopObserver) TaskExecuted(context.Context, string, string, string, time.Duration) {}
-func (nopObserver) RunFinished(context.Context, string, time.Duration)                  {}
+func (nopObserver) TasksFinished(context.Context, []FinishedTask)                       {}
+func (nopObserver) RunFinished(context.Context, string, int, time.Duration)             {}
 func (nopObserver) Recovered(context.Context, int)                                      {}
 func (nopObserver) Redelivered(context.Context, string, string)                         {}

@@ -14,12 +14,14 @@ import (
 // one edge was taken and skipped otherwise, and a skip resolves its own edges, recursively.
 // The counters are row-level and the run row is locked, so exactly one parent releases a join.
 type resolver struct {
-	tx       RunTx
-	runID    string
-	g        *workflow.Graph
-	now      time.Time
-	skipped  int
-	released []TaskRef
+	tx      RunTx
+	runID   string
+	g       *workflow.Graph
+	now     time.Time
+	skipped int
+	// skippedTypes are the node types of the tasks it skipped.
+	skippedTypes []string
+	released     []TaskRef
 }
 
 type source struct {
@@ -104,6 +106,9 @@ func (r *resolver) resolve(ctx context.Context, nodeID string, handles []string,
 			}
 			r.skipped += len(skip)
 			for _, id := range skip {
+				if n, ok := r.g.Node(id); ok {
+					r.skippedTypes = append(r.skippedTypes, n.Base.Type)
+				}
 				work = append(work, source{nodeID: id, skipped: true})
 			}
 		}

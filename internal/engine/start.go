@@ -92,7 +92,7 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (runID string, 
 		return runID, created, err
 	}
 	if len(r.Tasks) == 0 {
-		e.obs.RunFinished(ctx, workflow.RunSucceeded, 0)
+		e.obs.RunFinished(ctx, workflow.RunSucceeded, 0, 0)
 	}
 	e.enqueue(ctx, roots)
 	return runID, true, nil

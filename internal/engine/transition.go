@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,7 +25,7 @@ func dropped(err error) bool {
 // reportEnd tells the observer about a run that a committed transition finished.
 func (e *Engine) reportEnd(ctx context.Context, end RunEnd, now time.Time) {
 	if workflow.RunTerminal(end.Status) {
-		e.obs.RunFinished(ctx, end.Status, now.Sub(end.StartedAt))
+		e.obs.RunFinished(ctx, end.Status, end.FailedNodes, now.Sub(end.StartedAt))
 	}
 }
 
@@ -36,21 +37,22 @@ func (e *Engine) traceParent(ctx context.Context, fallback string) string {
 	return fallback
 }
 
-// complete records a task's success and, in the same transaction, resolves its outgoing
+// complete records a task's completion and, in the same transaction, resolves its outgoing
 // edges, releases or skips targets and settles the run's counter. Released tasks are enqueued
-// after commit.
-func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, from string, output json.RawMessage, handles []string, logs []LogEntry) error {
+// after commit. f carries what the completion stores (From, Output, Handles, and for a node
+// that failed and continued its Error and Outcome); complete fills in the rest.
+func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, f TaskFinish, logs []LogEntry) error {
 	now := e.now()
+	f.TaskID, f.Attempt, f.Redeliveries, f.To, f.Now = c.TaskID, c.Attempt, c.Redeliveries, workflow.TaskCompleted, now
 	var done completion
 	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-		return e.completeIn(ctx, tx, c, g, TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt, Redeliveries: c.Redeliveries,
-			To: workflow.TaskCompleted, Output: output, Handles: handles, Now: now}, logs, &done)
+		return e.completeIn(ctx, tx, c, g, f, logs, &done)
 	})
 	if dropped(err) {
 		return errDropped
 	}
 	if errors.Is(err, ErrUnstorable) {
-		return e.failUnstorable(ctx, c, from, "output or logs", err)
+		return e.failUnstorable(ctx, c, f.From, "output or logs", err)
 	}
 	if err != nil {
 		return fmt.Errorf("complete task %s: %w", c.TaskID, err)
@@ -59,10 +61,11 @@ func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, from 
 	return nil
 }
 
-// completion is what a committed completion leaves to do: enqueue released tasks and report a
-// finished run.
+// completion is what a committed completion leaves to do: enqueue released tasks and report
+// the tasks and the run it finished.
 type completion struct {
 	released []TaskRef
+	finished []FinishedTask
 	end      RunEnd
 }
 
@@ -85,12 +88,18 @@ func (e *Engine) completeIn(ctx context.Context, tx RunTx, c Claim, g *workflow.
 		return err
 	}
 	done.released = r.released
+	outcome := cmp.Or(f.Outcome, TaskOutcomeCompleted)
+	done.finished = append(make([]FinishedTask, 0, 1+len(r.skippedTypes)), FinishedTask{NodeType: c.NodeType, Outcome: outcome})
+	for _, t := range r.skippedTypes {
+		done.finished = append(done.finished, FinishedTask{NodeType: t, Outcome: TaskOutcomeSkipped})
+	}
 	return tx.SettleRun(ctx, c.RunID, 1+r.skipped, f.Now, &done.end)
 }
 
 // afterComplete reports a finished run and enqueues released tasks as children of the current
 // span.
 func (e *Engine) afterComplete(ctx context.Context, c Claim, done completion, now time.Time) {
+	e.obs.TasksFinished(ctx, done.finished)
 	e.reportEnd(ctx, done.end, now)
 	tp := e.traceParent(ctx, c.TraceContext)
 	for i := range done.released {
@@ -134,12 +143,13 @@ func (e *Engine) park(ctx context.Context, c Claim, out nodes.Output, logs []Log
 // runAbort ends a run early: optionally finishing one task first, then ending every other
 // unfinished task, writing log lines and giving the run its terminal status.
 type runAbort struct {
-	finish    *TaskFinish // the failing task, if any
-	cancelAll bool        // cancel every unfinished task (else running ones are cancelled, the rest skipped)
-	status    string
-	errMsg    string
-	extra     map[string]any
-	logs      []LogEntry
+	finish     *TaskFinish // the failing task, if any
+	finishType string      // its node type
+	cancelAll  bool        // cancel every unfinished task (else running ones are cancelled, the rest skipped)
+	status     string
+	errMsg     string
+	extra      map[string]any
+	logs       []LogEntry
 }
 
 // abortRun applies a runAbort in one transaction, then reports the run's end and stops the
@@ -167,6 +177,14 @@ func (e *Engine) abortRun(ctx context.Context, runID string, a runAbort, now tim
 	if err != nil {
 		return err
 	}
+	finished := make([]FinishedTask, 0, 1+len(aborted))
+	if a.finish != nil {
+		finished = append(finished, FinishedTask{NodeType: a.finishType, Outcome: TaskOutcomeFailed})
+	}
+	for _, t := range aborted {
+		finished = append(finished, FinishedTask{NodeType: t.NodeType, Outcome: t.Status})
+	}
+	e.obs.TasksFinished(ctx, finished)
 	e.reportEnd(ctx, end, now)
 	e.stop(ctx, runID, aborted)
 	return nil
@@ -201,8 +219,9 @@ func (e *Engine) abortFailed(ctx context.Context, c Claim, from, reason, msg str
 		LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now, Data: map[string]any{"reason": reason}},
 		LogEntry{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run failed", At: now})
 	return e.abortRun(ctx, c.RunID, runAbort{
-		finish: &TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt, Redeliveries: c.Redeliveries, To: workflow.TaskFailed, Error: msg, Now: now},
-		status: workflow.RunFailed, errMsg: msg, logs: lines,
+		finish:     &TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt, Redeliveries: c.Redeliveries, To: workflow.TaskFailed, Error: msg, Now: now},
+		finishType: c.NodeType,
+		status:     workflow.RunFailed, errMsg: msg, logs: lines,
 	}, now)
 }
 

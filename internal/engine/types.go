@@ -72,6 +72,9 @@ type NewTask struct {
 type RunEnd struct {
 	Status    string
 	StartedAt time.Time
+	// FailedNodes counts the run's tasks whose node failed but continued (onError: continue);
+	// set when the run is terminal.
+	FailedNodes int
 }
 
 // Claim is a task claimed for execution, with what executing it needs.
@@ -117,6 +120,9 @@ type TaskFinish struct {
 	Output  json.RawMessage
 	Handles []string
 	Error   string
+	// Outcome is stored with a completed task whose node failed and continued
+	// (TaskOutcomeFailedContinued); empty otherwise.
+	Outcome string
 	// DueAt is set for queued (retry) and waiting (delay) tasks.
 	DueAt time.Time
 	Now   time.Time
@@ -161,7 +167,10 @@ type Release struct {
 // AbortedTask is a task ended by a cancel or a run failure.
 type AbortedTask struct {
 	TaskID     string
+	NodeType   string
 	FromStatus string
+	// Status is what the task became: cancelled or skipped.
+	Status string
 	// Redeliveries is the task's count when it was ended: its delivery may be a recovery.
 	Redeliveries int
 }

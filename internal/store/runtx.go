@@ -137,6 +137,7 @@ func (t *runTx) FinishTask(_ context.Context, f engine.TaskFinish) error {
 			output = CASE WHEN $4 = 'completed' THEN coalesce($5, output, input) ELSE coalesce($5, output) END,
 			handles = $6,
 			error = nullif($7, ''),
+			outcome = nullif($13, ''),
 			due_at = $8,
 			queued_at = CASE WHEN $4 IN ('queued', 'waiting') THEN $9 ELSE queued_at END,
 			completed_at = CASE WHEN $4 IN ('completed', 'failed') THEN $9 ELSE completed_at END
@@ -146,7 +147,7 @@ func (t *runTx) FinishTask(_ context.Context, f engine.TaskFinish) error {
 		RETURNING 1)
 		SELECT sf_require((SELECT count(*) FROM finished) = 1, 'sf:lost_race')`,
 		[]any{f.TaskID, f.From, f.Attempt, f.To, nullJSON(storableJSON(f.Output)), handles, storableText(f.Error), nullTime(f.DueAt), f.Now, claimed,
-			nullTime(f.StartedAt), f.Redeliveries}, nil)
+			nullTime(f.StartedAt), f.Redeliveries, f.Outcome}, nil)
 	return nil
 }
 
@@ -216,10 +217,10 @@ func (t *runTx) AbortTasks(ctx context.Context, runID, exceptTaskID string, canc
 		      WHERE run_id = $1 AND status IN ('pending', 'queued', 'running', 'waiting') AND id::text <> $2
 		      FOR UPDATE) AS old
 		WHERE t.id = old.id
-		RETURNING t.id::text, old.status, t.redeliveries`, []any{runID, exceptTaskID, cancelAll, now},
+		RETURNING t.id::text, t.node_type, old.status, t.status, t.redeliveries`, []any{runID, exceptTaskID, cancelAll, now},
 		func(rows pgx.Rows) error {
 			var a engine.AbortedTask
-			err := rows.Scan(&a.TaskID, &a.FromStatus, &a.Redeliveries)
+			err := rows.Scan(&a.TaskID, &a.NodeType, &a.FromStatus, &a.Status, &a.Redeliveries)
 			out = append(out, a)
 			return err
 		})
@@ -281,15 +282,28 @@ func addLogs(ctx context.Context, tx pgx.Tx, logs []engine.LogEntry) error {
 	return nil
 }
 
-// resultSQL summarises a run's tasks as the seed's result object ($1 is the run id).
-const resultSQL = `(SELECT jsonb_build_object(
+// MaxFailedNodes caps the node ids listed in a run result's failedNodes (in node order);
+// failedContinuedTasks always has the full count.
+const MaxFailedNodes = 50
+
+// resultSQL summarises a run's tasks as the seed's result object ($1 is the run id), with the
+// nodes that failed but continued (onError: continue): their count and their ids, at most
+// MaxFailedNodes of them.
+var resultSQL = fmt.Sprintf(`(SELECT jsonb_build_object(
 		'completedTasks', count(*) FILTER (WHERE status = 'completed'), 'failedTasks', count(*) FILTER (WHERE status = 'failed'),
 		'skippedTasks', count(*) FILTER (WHERE status = 'skipped'), 'cancelledTasks', count(*) FILTER (WHERE status = 'cancelled'),
-		'totalTasks', count(*)) FROM tasks WHERE run_id = $1)`
+		'totalTasks', count(*), 'failedContinuedTasks', count(*) FILTER (WHERE outcome = 'failed_continued'),
+		'failedNodes', coalesce((SELECT jsonb_agg(f.node_id ORDER BY f.position) FROM (
+			SELECT node_id, position FROM tasks WHERE run_id = $1 AND outcome = 'failed_continued' ORDER BY position LIMIT %d) f), '[]'::jsonb))
+		FROM tasks WHERE run_id = $1)`, MaxFailedNodes)
+
+// failedNodesSQL reads the failed-and-continued count from a run's result.
+const failedNodesSQL = `coalesce((result->>'failedContinuedTasks')::int, 0)`
 
 func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now time.Time, end *engine.RunEnd) error {
 	// The CASE branches (and their subqueries) are evaluated only when the counter reaches 0;
-	// the same statement adds the "Workflow run <status>" log line then.
+	// the same statement adds the "Workflow run <status>" log line then and, for a run with
+	// nodes that failed but continued, an error line naming them.
 	t.queue(`
 		WITH settled AS (
 			UPDATE runs SET
@@ -300,11 +314,16 @@ func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now tim
 				finished_at = CASE WHEN pending_tasks - $2 > 0 THEN finished_at ELSE $3 END,
 				result = CASE WHEN pending_tasks - $2 > 0 THEN result ELSE `+resultSQL+` END
 			WHERE id = $1
-			RETURNING id, status, started_at, pending_tasks),
+			RETURNING id, status, started_at, pending_tasks, result, `+failedNodesSQL+` AS failed_nodes),
 		logged AS (
-			INSERT INTO run_logs (id, run_id, type, message, created_at)
-			SELECT $4, id, 'system', 'Workflow run ' || status, $3 FROM settled WHERE pending_tasks = 0)
-		SELECT status, started_at FROM settled`, []any{runID, terminal, now, uuid.NewString()}, scanEnd(end))
+			INSERT INTO run_logs (id, run_id, type, message, data, created_at)
+			SELECT $4::uuid, id, 'system', 'Workflow run ' || status, NULL::jsonb, $3::timestamptz FROM settled WHERE pending_tasks = 0
+			UNION ALL
+			SELECT $5::uuid, id, 'error', format('Workflow run %s with %s failed node(s) continued by onError: continue: %s', status, failed_nodes,
+					(SELECT string_agg(n, ', ') FROM jsonb_array_elements_text(result->'failedNodes') n)),
+				jsonb_build_object('failedNodes', result->'failedNodes', 'failedContinuedTasks', failed_nodes), $3
+			FROM settled WHERE pending_tasks = 0 AND failed_nodes > 0)
+		SELECT status, started_at, failed_nodes FROM settled`, []any{runID, terminal, now, uuid.NewString(), uuid.NewString()}, scanEnd(end))
 	return nil
 }
 
@@ -317,7 +336,7 @@ func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra ma
 		b = []byte(`{}`)
 	}
 	t.queue(`UPDATE runs SET status = $2, error = nullif($3, ''), result = `+resultSQL+` || $4::jsonb, finished_at = $5, pending_tasks = 0
-		WHERE id = $1 RETURNING status, started_at`,
+		WHERE id = $1 RETURNING status, started_at, `+failedNodesSQL,
 		[]any{runID, status, storableText(errMsg), storableJSON(b), now}, scanEnd(end))
 	return nil
 }
@@ -326,7 +345,7 @@ func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra ma
 func scanEnd(end *engine.RunEnd) func(pgx.BatchResults) error {
 	return func(br pgx.BatchResults) error {
 		var e engine.RunEnd
-		if err := br.QueryRow().Scan(&e.Status, &e.StartedAt); err != nil {
+		if err := br.QueryRow().Scan(&e.Status, &e.StartedAt, &e.FailedNodes); err != nil {
 			return fmt.Errorf("update run: %w", err)
 		}
 		if end != nil {

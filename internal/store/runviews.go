@@ -81,14 +81,14 @@ func (s *Store) GetRun(ctx context.Context, runID string) (workflow.Run, error) 
 		r.Error = *errMsg
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT id::text, node_id, node_type, status, attempt, redeliveries, error, started_at, completed_at
+		SELECT id::text, node_id, node_type, status, attempt, redeliveries, error, coalesce(outcome, ''), started_at, completed_at
 		FROM tasks WHERE run_id = $1 ORDER BY position`, runID)
 	if err != nil {
 		return r, fmt.Errorf("get run %s tasks: %w", runID, translate(err))
 	}
 	r.Tasks, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (workflow.Task, error) {
 		var t workflow.Task
-		err := row.Scan(&t.ID, &t.NodeID, &t.NodeType, &t.Status, &t.Attempt, &t.Redeliveries, &t.Error, &t.StartedAt, &t.CompletedAt)
+		err := row.Scan(&t.ID, &t.NodeID, &t.NodeType, &t.Status, &t.Attempt, &t.Redeliveries, &t.Error, &t.Outcome, &t.StartedAt, &t.CompletedAt)
 		return t, err
 	})
 	if err != nil {

@@ -19,8 +19,10 @@ type Metrics struct {
 	SchedulingDelay *prometheus.HistogramVec // node_type
 	TaskRetries     *prometheus.CounterVec   // node_type, reason
 	TaskFailures    *prometheus.CounterVec   // node_type, reason
+	TasksFinished   *prometheus.CounterVec   // node_type, outcome (final, one per task)
 	RunsStarted     prometheus.Counter
 	RunsFinished    *prometheus.CounterVec   // status
+	RunsFailedNodes *prometheus.CounterVec   // status
 	RunDuration     *prometheus.HistogramVec // status
 	HTTPDuration    *prometheus.HistogramVec // method, route, code
 	BreakerRequests *prometheus.CounterVec   // host, outcome; exported by BreakerCollector
@@ -53,6 +55,14 @@ func NewMetrics() *Metrics {
 		TaskFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sequenceflow_task_failures_total", Help: "Task executions that failed for good (onError fail or continue).",
 		}, []string{"node_type", "reason"}),
+		TasksFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sequenceflow_tasks_finished_total",
+			Help: "Tasks that became terminal, once per task, by node type and final outcome (completed, failed_continued, failed, cancelled, skipped); attempts are counted by sequenceflow_task_duration_seconds.",
+		}, []string{"node_type", "outcome"}),
+		RunsFailedNodes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sequenceflow_runs_with_failed_nodes_total",
+			Help: "Runs that reached a terminal status with at least one node that failed but continued (onError: continue), by run status.",
+		}, []string{"status"}),
 		RunsStarted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sequenceflow_runs_started_total", Help: "Runs started.",
 		}),
@@ -78,8 +88,8 @@ func NewMetrics() *Metrics {
 			Help: "Deliveries that took over a running task whose previous delivery ended without an outcome, by node type and cause (panic, error, shutdown, lost).",
 		}, []string{"node_type", "cause"}),
 	}
-	reg.MustRegister(m.TaskDuration, m.SchedulingDelay, m.TaskRetries, m.TaskFailures, m.RunsStarted, m.RunsFinished,
-		m.RunDuration, m.HTTPDuration, m.Recovered, m.Redeliveries,
+	reg.MustRegister(m.TaskDuration, m.SchedulingDelay, m.TaskRetries, m.TaskFailures, m.TasksFinished, m.RunsFailedNodes, m.RunsStarted,
+		m.RunsFinished, m.RunDuration, m.HTTPDuration, m.Recovered, m.Redeliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

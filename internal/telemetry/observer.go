@@ -76,9 +76,20 @@ func (o *Observer) TaskExecuted(ctx context.Context, nodeType, outcome, reason s
 	}
 }
 
-// RunFinished counts finished runs and their duration.
-func (o *Observer) RunFinished(_ context.Context, status string, d time.Duration) {
+// TasksFinished counts tasks by their final outcome.
+func (o *Observer) TasksFinished(_ context.Context, tasks []engine.FinishedTask) {
+	for _, t := range tasks {
+		o.metrics.TasksFinished.WithLabelValues(t.NodeType, t.Outcome).Inc()
+	}
+}
+
+// RunFinished counts finished runs, those with nodes that failed but continued, and their
+// duration.
+func (o *Observer) RunFinished(_ context.Context, status string, failedNodes int, d time.Duration) {
 	o.metrics.RunsFinished.WithLabelValues(status).Inc()
+	if failedNodes > 0 {
+		o.metrics.RunsFailedNodes.WithLabelValues(status).Inc()
+	}
 	o.metrics.RunDuration.WithLabelValues(status).Observe(d.Seconds())
 }
 

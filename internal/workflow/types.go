@@ -123,8 +123,11 @@ type Task struct {
 	Input        json.RawMessage
 	Output       json.RawMessage
 	Error        *string
-	StartedAt    *time.Time
-	CompletedAt  *time.Time
+	// Outcome is "failed_continued" for a completed task whose node failed and continued
+	// (onError: continue), empty otherwise.
+	Outcome     string
+	StartedAt   *time.Time
+	CompletedAt *time.Time
 }
 
 // LogLine is one run log entry.
