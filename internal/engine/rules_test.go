@@ -360,7 +360,7 @@ func TestCompletionCounts(t *testing.T) {
 	w := h.createWorkflow(workflowtest.New().Input("in").IfElse("if", "n", gt(1)).Notify("t", "t").Notify("f", "f").Notify("f2", "f2").
 		Chain("in", "if").Edge("if", "t", "out-true").Edge("if", "f", "out-false").Chain("f", "f2").Build())
 	r := h.waitRun(h.start(w, map[string]any{"n": 5}))
-	want := `{"failedTasks": 0, "totalTasks": 5, "skippedTasks": 2, "cancelledTasks": 0, "completedTasks": 3}`
+	want := `{"failedTasks": 0, "totalTasks": 5, "skippedTasks": 2, "cancelledTasks": 0, "completedTasks": 3, "failedContinuedTasks": 0, "failedNodes": []}`
 	if r.Status != workflow.RunSucceeded || !jsonEqual(t, r.Result, want) {
 		t.Fatalf("status %s result %s; want succeeded %s", r.Status, r.Result, want)
 	}
