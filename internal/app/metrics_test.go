@@ -47,8 +47,9 @@ func TestMetricsFamilies(t *testing.T) {
 	def := workflowtest.New().Input("in").
 		APICall("ok", "GET", srv.URL+"/workflows/api/test-weather?city=Oslo", nil).
 		APICall("flaky", "GET", flaky+"/flaky", map[string]any{"retries": 2}).
+		APICall("soft", "GET", flaky+"/missing", nil).
 		APICall("broken", "GET", flaky+"/missing", map[string]any{"onError": "fail"}).
-		Chain("in", "ok", "flaky", "broken").JSON()
+		Chain("in", "ok", "flaky", "soft", "broken").JSON()
 	wfID := createWorkflow(t, srv.URL, def)
 	runID := execute(t, srv.URL, wfID)
 	waitTerminal(t, nil, srv.URL, runID)
@@ -64,6 +65,7 @@ func TestMetricsFamilies(t *testing.T) {
 		"sequenceflow_db_pool_max_connections", "sequenceflow_db_pool_acquires_total", "sequenceflow_db_pool_acquire_wait_seconds_total",
 		"sequenceflow_http_request_duration_seconds", "sequenceflow_breaker_state", "sequenceflow_breaker_requests_total",
 		"sequenceflow_reconciler_recovered_total", "asynq_queue_size", "asynq_queue_latency_seconds",
+		"sequenceflow_tasks_finished_total", "sequenceflow_runs_with_failed_nodes_total",
 	} {
 		if _, ok := all[want]; !ok {
 			t.Errorf("/metrics lacks %s", want)
