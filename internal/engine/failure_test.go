@@ -260,6 +260,9 @@ func TestContinuedFailureIsRecorded(t *testing.T) {
 	if len(summary) != 1 {
 		t.Fatalf("error logs %q; want one run summary naming the failed node api", logsOfType(r, workflow.LogError))
 	}
+	if last := r.Logs[len(r.Logs)-1]; last.Type != workflow.LogSystem || last.Message != "Workflow run succeeded" {
+		t.Errorf("last log %s %q, want the system line \"Workflow run succeeded\" the front end expects", last.Type, last.Message)
+	}
 	// The run's end is reported after its tasks' outcomes, so once it is, every count is final.
 	testenv.WaitFor(t, 5*time.Second, "the run's end to be reported", func() bool { return h.obs.count(workflow.RunSucceeded) == 1 })
 	outcomes, failedRuns := h.obs.taskOutcomes()

@@ -302,8 +302,8 @@ const failedNodesSQL = `coalesce((result->>'failedContinuedTasks')::int, 0)`
 
 func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now time.Time, end *engine.RunEnd) error {
 	// The CASE branches (and their subqueries) are evaluated only when the counter reaches 0;
-	// the same statement adds the "Workflow run <status>" log line then and, for a run with
-	// nodes that failed but continued, an error line naming them.
+	// the same statement adds the "Workflow run <status>" log line then, preceded, for a run
+	// with nodes that failed but continued, by an error line naming them.
 	t.queue(`
 		WITH settled AS (
 			UPDATE runs SET
@@ -317,12 +317,12 @@ func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now tim
 			RETURNING id, status, started_at, pending_tasks, result, `+failedNodesSQL+` AS failed_nodes),
 		logged AS (
 			INSERT INTO run_logs (id, run_id, type, message, data, created_at)
-			SELECT $4::uuid, id, 'system', 'Workflow run ' || status, NULL::jsonb, $3::timestamptz FROM settled WHERE pending_tasks = 0
-			UNION ALL
-			SELECT $5::uuid, id, 'error', format('Workflow run %s with %s failed node(s) continued by onError: continue: %s', status, failed_nodes,
+			SELECT $4::uuid, id, 'error', format('Workflow run %s with %s failed node(s) (onError: continue): %s', status, failed_nodes,
 					(SELECT string_agg(n, ', ') FROM jsonb_array_elements_text(result->'failedNodes') n)),
-				jsonb_build_object('failedNodes', result->'failedNodes', 'failedContinuedTasks', failed_nodes), $3
-			FROM settled WHERE pending_tasks = 0 AND failed_nodes > 0)
+				jsonb_build_object('failedNodes', result->'failedNodes', 'failedContinuedTasks', failed_nodes), $3::timestamptz
+			FROM settled WHERE pending_tasks = 0 AND failed_nodes > 0
+			UNION ALL
+			SELECT $5::uuid, id, 'system', 'Workflow run ' || status, NULL::jsonb, $3::timestamptz FROM settled WHERE pending_tasks = 0)
 		SELECT status, started_at, failed_nodes FROM settled`, []any{runID, terminal, now, uuid.NewString(), uuid.NewString()}, scanEnd(end))
 	return nil
 }
