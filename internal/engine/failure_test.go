@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sequenceflow/sequenceflow/internal/store"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
@@ -290,5 +292,35 @@ func TestFinalTaskOutcomesOfFailedRun(t *testing.T) {
 	outcomes, failedRuns := h.obs.taskOutcomes()
 	if want := map[string]int{"completed": 1, "failed": 1, "skipped": 2}; !reflect.DeepEqual(outcomes, want) || failedRuns != 0 {
 		t.Fatalf("final task outcomes %v and %d runs with failed nodes; want %v and 0", outcomes, failedRuns, want)
+	}
+}
+
+// A run result lists at most store.MaxFailedNodes failed nodes, in node order, and counts all.
+func TestFailedNodesAreBounded(t *testing.T) {
+	t.Parallel()
+	srv := newTarget(t)
+	h := newHarness(t)
+	h.startWorker(4)
+	const n = store.MaxFailedNodes + 3
+	b := workflowtest.New().Input("in")
+	var want []string
+	for i := range n {
+		id := fmt.Sprintf("api%02d", i)
+		b.APICall(id, "GET", srv.URL+"/missing", map[string]any{"retries": 0}).Chain("in", id)
+		if i < store.MaxFailedNodes {
+			want = append(want, id)
+		}
+	}
+	r := h.waitRun(h.start(h.createWorkflow(b.Build()), nil))
+	var result struct {
+		FailedContinuedTasks int
+		FailedNodes          []string
+	}
+	if err := json.Unmarshal(r.Result, &result); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != workflow.RunSucceeded || result.FailedContinuedTasks != n || !reflect.DeepEqual(result.FailedNodes, want) {
+		t.Fatalf("status %s, %d failed nodes counted, listed %v; want succeeded, %d counted and the first %d listed",
+			r.Status, result.FailedContinuedTasks, result.FailedNodes, n, store.MaxFailedNodes)
 	}
 }
