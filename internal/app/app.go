@@ -82,7 +82,7 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 			return nil, err
 		}
 	}
-	tel, err := newObservability(ctx, cfg, role)
+	tel, err := newObservability(ctx, cfg, role, log)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -24,17 +25,20 @@ type observability struct {
 	observer *telemetry.Observer
 }
 
-func newObservability(ctx context.Context, cfg Config, role Role) (*observability, error) {
+func newObservability(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*observability, error) {
+	m := telemetry.NewMetrics()
 	var tracing *telemetry.Tracing
 	if cfg.TracerProvider != nil {
 		tracing = &telemetry.Tracing{Provider: cfg.TracerProvider, Propagator: telemetry.Propagator(), Exporting: true}
 	} else {
 		var err error
-		if tracing, err = telemetry.SetupTracing(ctx, "sequenceflow-"+string(role), cfg.Getenv); err != nil {
+		tracing, err = telemetry.SetupTracing(ctx, telemetry.TracingConfig{
+			ServiceName: "sequenceflow-" + string(role), Getenv: cfg.Getenv, Log: log, Registerer: m.Registry,
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
-	m := telemetry.NewMetrics()
 	return &observability{tracing: tracing, metrics: m, observer: telemetry.NewObserver(tracing.Provider, tracing.Propagator, m)}, nil
 }
 

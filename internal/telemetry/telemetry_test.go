@@ -53,7 +53,7 @@ func TestTraceParentRoundTrip(t *testing.T) {
 
 func TestSetupTracingWithoutEndpointStillMakesIDs(t *testing.T) {
 	t.Parallel()
-	tr, err := telemetry.SetupTracing(context.Background(), "svc", func(string) string { return "" })
+	tr, err := telemetry.SetupTracing(context.Background(), telemetry.TracingConfig{ServiceName: "svc"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestSetupTracingWithoutEndpointStillMakesIDs(t *testing.T) {
 		t.Fatal("no trace ids without an exporter")
 	}
 	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_SDK_DISABLED": "true"}
-	tr2, err := telemetry.SetupTracing(context.Background(), "svc", func(k string) string { return env[k] })
+	tr2, err := telemetry.SetupTracing(context.Background(), telemetry.TracingConfig{ServiceName: "svc", Getenv: func(k string) string { return env[k] }})
 	if err != nil || tr2.Exporting {
 		t.Fatalf("OTEL_SDK_DISABLED=true still exports (%v)", err)
 	}

@@ -5,12 +5,15 @@
 package telemetry
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -24,6 +27,7 @@ type Tracing struct {
 	// Exporting is true when spans leave the process (an OTLP endpoint is configured).
 	Exporting bool
 	shutdown  func(context.Context) error
+	flush     func(context.Context) error
 }
 
 // Shutdown flushes pending spans.
@@ -34,34 +38,97 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 	return t.shutdown(ctx)
 }
 
+// ForceFlush exports the spans ended so far.
+func (t *Tracing) ForceFlush(ctx context.Context) error {
+	if t.flush == nil {
+		return nil
+	}
+	return t.flush(ctx)
+}
+
 // Propagator is the W3C trace-context (and baggage) propagator.
 func Propagator() propagation.TextMapPropagator {
 	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 }
 
-// SetupTracing builds the tracer provider from the standard OTEL_* variables: spans are
-// exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set and
-// OTEL_SDK_DISABLED is not true. Without export, trace and span ids are still created and
-// propagated, so run responses and logs carry them.
-func SetupTracing(ctx context.Context, serviceName string, getenv func(string) string) (*Tracing, error) {
-	if name := getenv("OTEL_SERVICE_NAME"); name != "" {
-		serviceName = name
+// TracingConfig configures SetupTracing.
+type TracingConfig struct {
+	// ServiceName is service.name unless OTEL_SERVICE_NAME is set.
+	ServiceName string
+	// Getenv reads the OTEL_* variables.
+	Getenv func(string) string
+	// Log receives export failures (default slog.Default()).
+	Log *slog.Logger
+	// Registerer, when set, gets the export failures counter.
+	Registerer prometheus.Registerer
+	// FailureLogInterval is the least time between two export failure lines
+	// (default DefaultExportFailureLogInterval).
+	FailureLogInterval time.Duration
+	// Now is the clock of the failure log's rate limit (default time.Now).
+	Now func() time.Time
+}
+
+// WithDefaults fills what is unset.
+func (c TracingConfig) WithDefaults() TracingConfig {
+	c.ServiceName = cmp.Or(c.ServiceName, "sequenceflow")
+	if c.Getenv == nil {
+		c.Getenv = func(string) string { return "" }
 	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	c.FailureLogInterval = cmp.Or(c.FailureLogInterval, DefaultExportFailureLogInterval)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// SetupTracing builds the tracer provider from the standard OTEL_* variables. Spans are
+// exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set, unless
+// OTEL_SDK_DISABLED is true or OTEL_TRACES_EXPORTER is none; the protocol is
+// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf.
+// Without export, trace and span ids are still created and propagated, so logs and outbound
+// requests carry them. A value the SDK does not understand is refused with its variable named.
+func SetupTracing(ctx context.Context, cfg TracingConfig) (*Tracing, error) {
+	cfg = cfg.WithDefaults()
+	getenv := cfg.Getenv
+	serviceName := cmp.Or(getenv("OTEL_SERVICE_NAME"), cfg.ServiceName)
 	res := resource.NewSchemaless(attribute.String("service.name", serviceName))
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
-	t := &Tracing{Propagator: Propagator()}
-	disabled := strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true")
-	endpoint := getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != ""
-	if endpoint && !disabled {
-		exp, err := otlptracehttp.New(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("OTLP trace exporter: %w", err)
+	sampler, err := samplerFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := readOTLPSettings(getenv)
+	if err != nil {
+		return nil, err
+	}
+	failures := newExportFailures(cfg.Log, cfg.FailureLogInterval, cfg.Now)
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(failures.counter); err != nil {
+			return nil, fmt.Errorf("register trace export metric: %w", err)
 		}
-		opts = append(opts, sdktrace.WithBatcher(exp))
+	}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
+	t := &Tracing{Propagator: Propagator()}
+	disabled := strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true")
+	switch exporter := strings.ToLower(strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER"))); exporter {
+	case "", "otlp":
+	case "none":
+		disabled = true
+	default:
+		return nil, fmt.Errorf("OTEL_TRACES_EXPORTER: %q is not supported (otlp or none)", exporter)
+	}
+	if settings.endpoint != "" && !disabled {
+		exp, err := newOTLPExporter(ctx, settings)
+		if err != nil {
+			return nil, fmt.Errorf("OTLP trace exporter (%s): %w", settings.protocol, err)
+		}
+		opts = append(opts, sdktrace.WithBatcher(reportingExporter{SpanExporter: exp, failures: failures}))
 		t.Exporting = true
 	}
 	tp := sdktrace.NewTracerProvider(opts...)
-	t.Provider, t.shutdown = tp, tp.Shutdown
+	t.Provider, t.shutdown, t.flush = tp, tp.Shutdown, tp.ForceFlush
 	return t, nil
 }
 
