@@ -69,6 +69,7 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	cfg.Version = version
 	log := slog.New(telemetry.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)})}).
 		With("role", string(role))
 	slog.SetDefault(log)

@@ -82,7 +82,8 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 			return nil, err
 		}
 	}
-	tel, err := newObservability(ctx, cfg, role, log)
+	instanceID := newWorkerID()
+	tel, err := newObservability(ctx, cfg, role, instanceID, log)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 	}})
 	engCfg := cfg.engineConfig()
 	if role == RoleWorker || role == RoleDev {
-		engCfg.WorkerID = newWorkerID()
+		engCfg.WorkerID = instanceID // the worker is the process: its heartbeat id is its service.instance.id
 	}
 	if a.Engine, err = engine.New(engCfg, engine.Deps{Store: st, Queue: a.queue, Registry: a.registry, Observer: tel.observer, Log: log}); err != nil {
 		a.Close()

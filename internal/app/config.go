@@ -116,6 +116,8 @@ type Config struct {
 	// Process.
 	AutoMigrate bool   // AUTO_MIGRATE
 	LogLevel    string // LOG_LEVEL
+	// Version is the binary's build version, service.version on its spans.
+	Version string
 	// Getenv reads the OpenTelemetry SDK's OTEL_* variables and SECRET_* values.
 	Getenv func(string) string
 

@@ -25,7 +25,7 @@ type observability struct {
 	observer *telemetry.Observer
 }
 
-func newObservability(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*observability, error) {
+func newObservability(ctx context.Context, cfg Config, role Role, instanceID string, log *slog.Logger) (*observability, error) {
 	m := telemetry.NewMetrics()
 	var tracing *telemetry.Tracing
 	if cfg.TracerProvider != nil {
@@ -33,7 +33,8 @@ func newObservability(ctx context.Context, cfg Config, role Role, log *slog.Logg
 	} else {
 		var err error
 		tracing, err = telemetry.SetupTracing(ctx, telemetry.TracingConfig{
-			ServiceName: "sequenceflow-" + string(role), Getenv: cfg.Getenv, Log: log, Registerer: m.Registry,
+			ServiceName: "sequenceflow-" + string(role), ServiceVersion: cfg.Version, Role: string(role), InstanceID: instanceID,
+			Getenv: cfg.Getenv, Log: log, Registerer: m.Registry,
 		})
 		if err != nil {
 			return nil, err

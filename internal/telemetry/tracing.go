@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -26,8 +25,10 @@ type Tracing struct {
 	Propagator propagation.TextMapPropagator
 	// Exporting is true when spans leave the process (an OTLP endpoint is configured).
 	Exporting bool
-	shutdown  func(context.Context) error
-	flush     func(context.Context) error
+	// Resource describes the process on every span it exports.
+	Resource *resource.Resource
+	shutdown func(context.Context) error
+	flush    func(context.Context) error
 }
 
 // Shutdown flushes pending spans.
@@ -53,8 +54,14 @@ func Propagator() propagation.TextMapPropagator {
 
 // TracingConfig configures SetupTracing.
 type TracingConfig struct {
-	// ServiceName is service.name unless OTEL_SERVICE_NAME is set.
+	// ServiceName is service.name unless OTEL_SERVICE_NAME (or OTEL_RESOURCE_ATTRIBUTES) sets it.
 	ServiceName string
+	// ServiceVersion is service.version (the binary's build version).
+	ServiceVersion string
+	// Role is the process role, the sequenceflow.role resource attribute.
+	Role string
+	// InstanceID is service.instance.id, unique per process (default a random UUID).
+	InstanceID string
 	// Getenv reads the OTEL_* variables.
 	Getenv func(string) string
 	// Log receives export failures (default slog.Default()).
@@ -93,8 +100,10 @@ func (c TracingConfig) WithDefaults() TracingConfig {
 func SetupTracing(ctx context.Context, cfg TracingConfig) (*Tracing, error) {
 	cfg = cfg.WithDefaults()
 	getenv := cfg.Getenv
-	serviceName := cmp.Or(getenv("OTEL_SERVICE_NAME"), cfg.ServiceName)
-	res := resource.NewSchemaless(attribute.String("service.name", serviceName))
+	res, err := newResource(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	sampler, err := samplerFromEnv(getenv)
 	if err != nil {
 		return nil, err
@@ -110,7 +119,7 @@ func SetupTracing(ctx context.Context, cfg TracingConfig) (*Tracing, error) {
 		}
 	}
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
-	t := &Tracing{Propagator: Propagator()}
+	t := &Tracing{Propagator: Propagator(), Resource: res}
 	disabled := strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true")
 	switch exporter := strings.ToLower(strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER"))); exporter {
 	case "", "otlp":

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -311,5 +313,74 @@ func TestOTLPSettingsRefusedWithTheirVariable(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "secret-without-equals") {
 			t.Errorf("error %q echoes a header value", err)
 		}
+	}
+}
+
+func resourceAttrs(t *testing.T, tr *telemetry.Tracing) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, kv := range tr.Resource.Attributes() {
+		out[string(kv.Key)] = kv.Value.Emit()
+	}
+	return out
+}
+
+// TestTraceResourceIdentifiesTheProcess checks the resource on every exported span: the
+// detectors' host, process and SDK attributes, the service's name, namespace, version,
+// instance and role, and OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME winning over them.
+func TestTraceResourceIdentifiesTheProcess(t *testing.T) {
+	t.Parallel()
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup := func(env map[string]string, instance string) map[string]string {
+		tr, err := telemetry.SetupTracing(context.Background(), telemetry.TracingConfig{
+			ServiceName: "sequenceflow-worker", ServiceVersion: "1.2.3", Role: "worker", InstanceID: instance,
+			Getenv: func(k string) string { return env[k] },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tr.Shutdown(context.Background()) })
+		return resourceAttrs(t, tr)
+	}
+	got := setup(nil, "worker-a")
+	for k, want := range map[string]string{
+		"service.name": "sequenceflow-worker", "service.namespace": "sequenceflow", "service.version": "1.2.3",
+		"service.instance.id": "worker-a", "sequenceflow.role": "worker", "host.name": host,
+		"process.pid": strconv.Itoa(os.Getpid()), "telemetry.sdk.language": "go",
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %q, want %q (resource %v)", k, got[k], want, got)
+		}
+	}
+	if got["process.runtime.name"] == "" || got["telemetry.sdk.version"] == "" {
+		t.Errorf("runtime or SDK attributes missing: %v", got)
+	}
+
+	got = setup(map[string]string{
+		"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=prod,service.namespace=team%20a,service.name=from-attrs",
+		"OTEL_SERVICE_NAME":        "billing-flows",
+	}, "worker-a")
+	for k, want := range map[string]string{
+		"deployment.environment.name": "prod", "service.namespace": "team a", "service.name": "billing-flows",
+		"service.instance.id": "worker-a", "sequenceflow.role": "worker",
+	} {
+		if got[k] != want {
+			t.Errorf("with OTEL_RESOURCE_ATTRIBUTES: %s = %q, want %q", k, got[k], want)
+		}
+	}
+
+	a, b := setup(nil, ""), setup(nil, "")
+	if a["service.instance.id"] == "" || a["service.instance.id"] == b["service.instance.id"] {
+		t.Errorf("default service.instance.id %q and %q: want unique per process", a["service.instance.id"], b["service.instance.id"])
+	}
+
+	_, err = telemetry.SetupTracing(context.Background(), telemetry.TracingConfig{
+		Getenv: func(k string) string { return map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "just-a-word"}[k] },
+	})
+	if err == nil || !strings.Contains(err.Error(), "OTEL_RESOURCE_ATTRIBUTES") {
+		t.Errorf("malformed OTEL_RESOURCE_ATTRIBUTES: error %v, want one naming the variable", err)
 	}
 }
