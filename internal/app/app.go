@@ -179,7 +179,9 @@ func (a *App) Handler() http.Handler {
 	if a.watcher != nil {
 		waiter = a.watcher
 	}
-	api := httpapi.New(a.cfg.apiConfig(), httpapi.Deps{
+	apiCfg := a.cfg.apiConfig()
+	apiCfg.TracesExported = a.tel.tracing.Exporting
+	api := httpapi.New(apiCfg, httpapi.Deps{
 		Workflows:      a.store,
 		Runs:           a.store,
 		Templates:      a.store,

@@ -67,8 +67,12 @@ type Config struct {
 	SyncTimeout time.Duration
 	// SyncPoll is how often it reads the run when Deps.Waiter is nil (default 1 s).
 	SyncPoll time.Duration
-	// JaegerUIURL, when set, adds a link to each run's trace in run responses.
+	// JaegerUIURL, when set, adds a link to each run's trace in run responses, for runs
+	// whose trace was sampled when TracesExported says spans leave the process.
 	JaegerUIURL string
+	// TracesExported is true when the process exports its spans; without it no trace can be
+	// found in Jaeger, so run responses carry no traceUrl.
+	TracesExported bool
 	// APIKeys, when set, are required on every route but health, readiness, metrics and the
 	// mock endpoints.
 	APIKeys []string

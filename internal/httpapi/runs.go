@@ -290,7 +290,7 @@ func (a *API) viewRun(run workflow.RunView) runView {
 	if run.LogsNext != "" {
 		v.LogsNextCursor = &run.LogsNext
 	}
-	if v.TraceID != "" && a.cfg.JaegerUIURL != "" {
+	if a.cfg.JaegerUIURL != "" && a.cfg.TracesExported && traceSampled(run.TraceContext) {
 		v.TraceURL = strings.TrimRight(a.cfg.JaegerUIURL, "/") + "/trace/" + v.TraceID
 	}
 	if run.Error != "" {
@@ -305,6 +305,18 @@ func (a *API) viewRun(run workflow.RunView) runView {
 		}
 	}
 	return v
+}
+
+// traceSampled reports whether a W3C traceparent has its sampled flag: only then were the
+// run's spans recorded and exported. The trace id is shown either way: every log line of the
+// run and the traceparent of its outbound calls carry it, so it still correlates them.
+func traceSampled(traceparent string) bool {
+	parts := strings.Split(traceparent, "-")
+	if traceID(traceparent) == "" || len(parts[3]) != 2 {
+		return false
+	}
+	flags, err := strconv.ParseUint(parts[3], 16, 8)
+	return err == nil && flags&0x01 == 1
 }
 
 // traceID extracts the trace id of a W3C traceparent ("00-<trace id>-<span id>-<flags>").
