@@ -65,7 +65,10 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	}
 	start(t, "api", sf, append(env, fmt.Sprintf("PORT=%d", apiPort), "OTEL_SERVICE_NAME=sequenceflow-api",
 		"WORKER_CONCURRENCY=1", "DB_MAX_CONNS=4"), "api")
+	// The API exports over OTLP/HTTP (the default protocol), the worker over OTLP/gRPC: the
+	// run's trace holds spans of both only if both protocols land in Jaeger.
 	start(t, "worker", sf, append(env, fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", workerPort), "OTEL_SERVICE_NAME=sequenceflow-worker",
+		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc", fmt.Sprintf("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:%d", ports[4]),
 		"WORKER_CONCURRENCY=10", "DB_MAX_CONNS=12"), "worker")
 	waitHTTP(t, api+"/readyz", 30*time.Second)
 	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", workerPort), 30*time.Second)
