@@ -320,7 +320,7 @@ func resourceAttrs(t *testing.T, tr *telemetry.Tracing) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, kv := range tr.Resource.Attributes() {
-		out[string(kv.Key)] = kv.Value.Emit()
+		out[string(kv.Key)] = kv.Value.String()
 	}
 	return out
 }
