@@ -43,6 +43,8 @@ type recordingObserver struct {
 	redelivered map[string]int // cause → count
 	tasks       map[string]int // final task outcome → count
 	failedRuns  int            // runs reported with nodes that failed but continued
+	// redeliveryLog keeps every reported redelivery, in order.
+	redeliveryLog []engine.Redelivery
 }
 
 func (o *recordingObserver) RunStarting(ctx context.Context, _ string) (context.Context, func(string, error)) {
@@ -52,10 +54,11 @@ func (o *recordingObserver) TraceParent(context.Context) string                 
 func (o *recordingObserver) TaskClaimed(context.Context, engine.Claim, time.Duration)            {}
 func (o *recordingObserver) TaskExecuted(context.Context, string, string, string, time.Duration) {}
 func (o *recordingObserver) Recovered(context.Context, int)                                      {}
-func (o *recordingObserver) Redelivered(_ context.Context, _, cause string) {
+func (o *recordingObserver) Redelivered(_ context.Context, r engine.Redelivery) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.redelivered[cause]++
+	o.redelivered[r.Cause]++
+	o.redeliveryLog = append(o.redeliveryLog, r)
 }
 
 func (o *recordingObserver) redeliveries(cause string) int {

@@ -51,8 +51,21 @@ type Observer interface {
 	// Recovered reports deliveries the reconciler enqueued again.
 	Recovered(ctx context.Context, n int)
 	// Redelivered reports a delivery that took over a running task whose previous delivery
-	// ended without an outcome, with its cause (one of the Cause constants).
-	Redelivered(ctx context.Context, nodeType, cause string)
+	// ended without an outcome.
+	Redelivered(ctx context.Context, r Redelivery)
+}
+
+// Redelivery describes a delivery that took over a running task.
+type Redelivery struct {
+	NodeType string
+	// Cause is one of the Cause constants; Detail says how it was detected or what failed.
+	Cause  string
+	Detail string
+	// Attempt is the attempt that begins again; Redeliveries counts this one.
+	Attempt      int
+	Redeliveries int
+	// PreviousWorker held the task before (empty when it was released or unknown).
+	PreviousWorker string
 }
 
 // nopObserver discards every event.
@@ -67,4 +80,4 @@ func (nopObserver) TaskExecuted(context.Context, string, string, string, time.Du
 func (nopObserver) TasksFinished(context.Context, []FinishedTask)                       {}
 func (nopObserver) RunFinished(context.Context, string, int, time.Duration)             {}
 func (nopObserver) Recovered(context.Context, int)                                      {}
-func (nopObserver) Redelivered(context.Context, string, string)                         {}
+func (nopObserver) Redelivered(context.Context, Redelivery)                             {}

@@ -71,9 +71,11 @@ func interruptionCause(recorded string) (cause, detail string) {
 // outcome means the delivery ends here.
 func (e *Engine) redelivered(ctx context.Context, c Claim) (outcome, reason string, err error) {
 	cause, detail := interruptionCause(c.Interruption)
-	e.obs.Redelivered(ctx, c.NodeType, cause)
+	e.obs.Redelivered(ctx, Redelivery{NodeType: c.NodeType, Cause: cause, Detail: detail, Attempt: c.Attempt,
+		Redeliveries: c.Redeliveries, PreviousWorker: c.PreviousWorker})
 	e.log.WarnContext(ctx, "task delivered again", "task_id", c.TaskID, "run_id", c.RunID, "node_type", c.NodeType,
-		"attempt", c.Attempt, "redelivery", c.Redeliveries, "max_redeliveries", e.cfg.MaxRedeliveries, "cause", cause)
+		"attempt", c.Attempt, "redelivery", c.Redeliveries, "max_redeliveries", e.cfg.MaxRedeliveries, "cause", cause,
+		"previous_worker", c.PreviousWorker)
 	now := e.now()
 	if c.Redeliveries <= e.cfg.MaxRedeliveries {
 		line := LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, At: now,

@@ -3,10 +3,13 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
@@ -99,7 +102,7 @@ func TestReconcilerRecoversStaleRunningTask(t *testing.T) {
 	w := h.createWorkflow(workflowtest.New().Input("a").Notify("b", "b").Chain("a", "b").Build())
 	runID := h.start(w, nil)
 	a := taskOf(t, h.run(runID), "a")
-	if _, err := h.store.ClaimTask(context.Background(), a.ID, "", time.Now()); err != nil { // the worker claimed it, then died
+	if _, err := h.store.ClaimTask(context.Background(), a.ID, "worker-that-died", time.Now()); err != nil { // the worker claimed it, then died
 		t.Fatal(err)
 	}
 	if err := h.queue.Inspector().DeleteTask(h.qname, a.ID); err != nil {
@@ -115,6 +118,15 @@ func TestReconcilerRecoversStaleRunningTask(t *testing.T) {
 	r := h.waitRun(runID)
 	if a := taskOf(t, r, "a"); r.Status != workflow.RunSucceeded || a.Attempt != 1 || a.Redeliveries != 1 || len(nodeLogs(r, "a")) != 1 {
 		t.Fatalf("status %s, a attempt %d redeliveries %d, a logs %d; want succeeded, 1, 1, 1", r.Status, a.Attempt, a.Redeliveries, len(nodeLogs(r, "a")))
+	}
+	// The observer hears which attempt was lost, on which worker, and why.
+	h.obs.mu.Lock()
+	got := slices.Clone(h.obs.redeliveryLog)
+	h.obs.mu.Unlock()
+	want := []engine.Redelivery{{NodeType: "inputText", Cause: engine.CauseLost, Detail: "the worker executing it stopped or lost its lease",
+		Attempt: 1, Redeliveries: 1, PreviousWorker: "worker-that-died"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reported redeliveries (-want +got):\n%s", diff)
 	}
 }
 

@@ -96,8 +96,11 @@ type Claim struct {
 	// without an outcome, for the reason in Interruption when that is known.
 	Redelivered  bool
 	Interruption string
-	Input        json.RawMessage
-	Deadline     time.Time
+	// PreviousWorker is the worker that held the task when this claim took it over (empty when
+	// the previous delivery released it or held none).
+	PreviousWorker string
+	Input          json.RawMessage
+	Deadline       time.Time
 	// DueAt is when the task became due to run (released, or its retry time).
 	DueAt time.Time
 	// Status is the task's status when it was claimed inline (queued, or running on a

@@ -100,10 +100,10 @@ func scanClaim(row pgx.Row, extra ...any) (engine.Claim, error) {
 // statement; workerID becomes the task's holder.
 func (s *Store) ClaimTask(ctx context.Context, taskID, workerID string, now time.Time) (engine.Claim, error) {
 	var redelivered bool
-	var interruption string
+	var interruption, previousWorker string
 	c, err := scanClaim(s.pool.QueryRow(ctx, `
 		WITH old AS (
-			SELECT t.id, t.status, t.interruption FROM tasks t JOIN runs r ON r.id = t.run_id
+			SELECT t.id, t.status, t.interruption, t.worker_id FROM tasks t JOIN runs r ON r.id = t.run_id
 			WHERE t.id = $1 AND r.status = 'running'
 			  AND (t.status = 'queued' OR t.status = 'running' AND NOT `+heldSQL("$2", "$3")+`)
 			FOR UPDATE OF t)
@@ -113,15 +113,15 @@ func (s *Store) ClaimTask(ctx context.Context, taskID, workerID string, now time
 			started_at = $2, worker_id = nullif($3, ''), interruption = NULL
 		FROM old, runs r
 		WHERE t.id = old.id AND r.id = t.run_id
-		RETURNING `+claimColumns+`, old.status = 'running', coalesce(old.interruption, '')`, taskID, now, workerID),
-		&redelivered, &interruption)
+		RETURNING `+claimColumns+`, old.status = 'running', coalesce(old.interruption, ''), coalesce(old.worker_id, '')`, taskID, now, workerID),
+		&redelivered, &interruption, &previousWorker)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, engine.ErrNotClaimable
 	}
 	if err != nil {
 		return c, fmt.Errorf("claim task %s: %w", taskID, translate(err))
 	}
-	c.Redelivered, c.Interruption = redelivered, interruption
+	c.Redelivered, c.Interruption, c.PreviousWorker = redelivered, interruption, previousWorker
 	return c, nil
 }
 

@@ -96,9 +96,17 @@ func (o *Observer) RunFinished(_ context.Context, status string, failedNodes int
 // Recovered counts reconciler recoveries.
 func (o *Observer) Recovered(_ context.Context, n int) { o.metrics.Recovered.Add(float64(n)) }
 
-// Redelivered counts redeliveries by node type and cause.
-func (o *Observer) Redelivered(_ context.Context, nodeType, cause string) {
-	o.metrics.Redeliveries.WithLabelValues(nodeType, cause).Inc()
+// Redelivered counts redeliveries by node type and cause, and records the lost attempt as an
+// event on the task's span, so the trace explains the gap before the attempt begins again.
+func (o *Observer) Redelivered(ctx context.Context, r engine.Redelivery) {
+	o.metrics.Redeliveries.WithLabelValues(r.NodeType, r.Cause).Inc()
+	trace.SpanFromContext(ctx).AddEvent("task.redelivered", trace.WithAttributes(
+		attribute.String("redelivery.cause", r.Cause),
+		attribute.String("redelivery.detail", r.Detail),
+		attribute.Int("task.attempt", r.Attempt),
+		attribute.Int("task.redeliveries", r.Redeliveries),
+		attribute.String("redelivery.previous_worker", r.PreviousWorker),
+	))
 }
 
 func observeWithTrace(obs prometheus.Observer, v float64, sc trace.SpanContext) {
