@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -143,8 +144,24 @@ func TestAlertmanagerConfig(t *testing.T) {
 		if fmt.Sprint(monMap(h)["send_resolved"]) != "true" {
 			t.Errorf("webhook %v does not send resolutions: the receiver would never hear an alert end", h)
 		}
-		if u, err := url.Parse(monStr(monMap(h)["url"])); err != nil || u.Host == "" {
+		u, err := url.Parse(monStr(monMap(h)["url"]))
+		if err != nil || u.Host == "" {
 			t.Errorf("webhook url %q is not an absolute URL", monMap(h)["url"])
+			continue
+		}
+		// Both stacks run the receiver the default webhook names, listening where it points.
+		for _, file := range []string{devFile, prodFile} {
+			svc := loadCompose(t, file).Services[u.Hostname()]
+			if svc == nil {
+				t.Errorf("%s has no service %q to receive the default webhook %s", file, u.Hostname(), u)
+				continue
+			}
+			if want := []string{"alert-log", ":" + u.Port()}; !slices.Equal(svc.Command, want) || !slices.Contains(svc.Expose, u.Port()) {
+				t.Errorf("%s: service %s runs %v exposing %v, want %v exposing %s", file, u.Hostname(), svc.Command, svc.Expose, want, u.Port())
+			}
+			if u.Path != "/alerts" {
+				t.Errorf("webhook path %q: the receiver serves /alerts", u.Path)
+			}
 		}
 	}
 

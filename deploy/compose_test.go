@@ -98,7 +98,7 @@ const (
 )
 
 // stackServices is what both stacks run.
-var stackServices = []string{"alertmanager", "api", "asynqmon", "grafana", "jaeger", "migrate", "postgres", "prometheus", "redis", "redis-commander", "worker"}
+var stackServices = []string{"alert-webhook", "alertmanager", "api", "asynqmon", "grafana", "jaeger", "migrate", "postgres", "prometheus", "redis", "redis-commander", "worker"}
 
 // prodSecrets are the variables docker-compose.prod.yml requires; checks that resolve the
 // prod file use these stand-ins.

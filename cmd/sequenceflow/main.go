@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sequenceflow/sequenceflow/internal/alertlog"
 	"github.com/sequenceflow/sequenceflow/internal/app"
 	"github.com/sequenceflow/sequenceflow/internal/queue"
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
@@ -25,6 +26,7 @@ var version = "dev"
 
 const usage = `usage: sequenceflow <role>
        sequenceflow healthcheck <url>
+       sequenceflow alert-log <addr>
        sequenceflow version
 
 roles:
@@ -35,6 +37,9 @@ roles:
 
 healthcheck exits 0 when the URL answers 2xx within 3 s, 1 otherwise (the container
 HEALTHCHECK: the image has no shell or curl).
+
+alert-log receives Alertmanager's webhook notifications on addr (POST /alerts), logs one
+JSON line per alert and lists the latest at GET /alerts: the stacks' default receiver.
 
 Configuration comes from environment variables; see README.md.
 `
@@ -53,6 +58,9 @@ func run(args []string) error {
 	}
 	if len(args) == 2 && args[0] == "healthcheck" {
 		return healthcheck(args[1])
+	}
+	if len(args) == 2 && args[0] == "alert-log" {
+		return alertLog(args[1])
 	}
 	if len(args) != 1 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(os.Stderr, usage)
@@ -110,4 +118,23 @@ func logLevel(s string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// alertLog serves the alert receiver on addr until SIGTERM or SIGINT.
+func alertLog(addr string) error {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("role", "alert-log")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := &http.Server{Addr: addr, Handler: alertlog.New(log, nil), ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("alert receiver listening", "addr", addr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
 }
