@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -202,18 +203,8 @@ func waitTerminal(t *testing.T, c *http.Client, base, runID string) string {
 // scrape returns metric family name → sorted label names (without le/quantile).
 func scrape(t *testing.T, url string) map[string][]string {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse %s: %v", url, err)
-	}
 	out := map[string][]string{}
-	for name, mf := range families {
+	for name, mf := range scrapeFamilies(t, url) {
 		labels := map[string]bool{}
 		for _, m := range mf.GetMetric() {
 			for _, lp := range m.GetLabel() {
@@ -228,6 +219,22 @@ func scrape(t *testing.T, url string) map[string][]string {
 		out[name] = names
 	}
 	return out
+}
+
+// scrapeFamilies reads a /metrics endpoint in the Prometheus text format.
+func scrapeFamilies(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse %s: %v", url, err)
+	}
+	return families
 }
 
 func merge(a, b map[string][]string) map[string][]string {
