@@ -51,15 +51,20 @@ func TestObservabilityEndToEnd(t *testing.T) {
 
 	// Every listener on a port of its own, so the check runs beside anything else on the
 	// machine (another Jaeger on 4318 or 16686 included).
-	ports := freePorts(t, 7)
+	ports := freePorts(t, 9)
 	apiPort, workerPort, promPort := ports[0], ports[1], ports[2]
 	jaeger := startJaeger(t, jaegerBin, jaegerPorts{otlpHTTP: ports[3], otlpGRPC: ports[4], queryHTTP: ports[5], queryGRPC: ports[6]})
+	alertmanager, alertLog := startAlerting(t, root, sf, ports[7], ports[8])
 	api := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	env := []string{
 		"DATABASE_URL=" + testenv.DatabaseConns(t, 4+1+12), // the pools of the api (and its run watcher's connection) and the worker below
 		"REDIS_URL=" + testenv.RedisURL(), "QUEUE_NAME=" + testenv.QueueName(t),
 		"API_BASE_URL=" + api, "SEED_SAMPLES=false", "OUTBOUND_ALLOW_PRIVATE=true", "LOG_LEVEL=warn",
-		"BREAKER_FAILURES=2", "BREAKER_OPEN_TIMEOUT=5m", "RETRY_BASE_DELAY=100ms",
+		// The breaker opens during the load and, with no traffic after it, leaves the open state
+		// by itself 15 s later: its alert fires and then resolves.
+		"BREAKER_FAILURES=2", "BREAKER_OPEN_TIMEOUT=15s", "RETRY_BASE_DELAY=100ms",
+		// A killed worker's tasks are redelivered within seconds.
+		"WORKER_HEARTBEAT_INTERVAL=1s", "WORKER_LEASE=3s", "RECONCILE_INTERVAL=1s", "RECONCILE_AFTER=2s",
 		"OTEL_EXPORTER_OTLP_ENDPOINT=" + jaeger.otlpHTTP, "OTEL_BSP_SCHEDULE_DELAY=200",
 		"JAEGER_UI_URL=" + jaeger.query,
 	}
@@ -67,9 +72,10 @@ func TestObservabilityEndToEnd(t *testing.T) {
 		"WORKER_CONCURRENCY=1", "DB_MAX_CONNS=4"), "api")
 	// The API exports over OTLP/HTTP (the default protocol), the worker over OTLP/gRPC: the
 	// run's trace holds spans of both only if both protocols land in Jaeger.
-	start(t, "worker", sf, append(env, fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", workerPort), "OTEL_SERVICE_NAME=sequenceflow-worker",
+	workerEnv := append(env, "OTEL_SERVICE_NAME=sequenceflow-worker",
 		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc", fmt.Sprintf("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:%d", ports[4]),
-		"WORKER_CONCURRENCY=10", "DB_MAX_CONNS=12"), "worker")
+		"WORKER_CONCURRENCY=10", "DB_MAX_CONNS=12")
+	worker := start(t, "worker", sf, append(workerEnv, fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", workerPort)), "worker")
 	waitHTTP(t, api+"/readyz", 30*time.Second)
 	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", workerPort), 30*time.Second)
 
@@ -80,12 +86,14 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	}
 	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
 rule_files: [%s]
+alerting:
+  alertmanagers: [{static_configs: [{targets: [%q]}]}]
 scrape_configs:
   - job_name: sequenceflow-api
     static_configs: [{targets: ["127.0.0.1:%d"]}]
   - job_name: sequenceflow-worker
     static_configs: [{targets: ["127.0.0.1:%d"]}]
-`, strings.Join(quoteAll(rules), ", "), apiPort, workerPort)
+`, strings.Join(quoteAll(rules), ", "), alertmanager, apiPort, workerPort)
 	if err := os.WriteFile(filepath.Join(promDir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +129,82 @@ scrape_configs:
 
 	t.Run("jaeger", func(t *testing.T) { checkJaeger(t, jaeger.query, api, runs[0]) })
 	t.Run("prometheus", func(t *testing.T) { checkPrometheus(t, root, prom) })
+	t.Run("kill -9", func(t *testing.T) {
+		checkKilledAttempt(t, jaeger.query, api, func() {
+			if err := worker.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			_ = worker.Wait()
+			// The replacement listens where the killed one did, so Prometheus keeps scraping a worker.
+			start(t, "worker-2", sf, append(workerEnv, fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", workerPort)), "worker")
+		})
+	})
+	t.Run("alert delivered", func(t *testing.T) { checkBreakerAlertDelivered(t, root, alertLog) })
+}
+
+// checkKilledAttempt runs a call that hangs, kills the worker executing it (kill -9, through
+// kill) once the call is in flight, and checks the run still finishes and its trace shows the
+// lost attempt: the task span of the next attempt has a task.redelivered event naming the
+// killed worker.
+func checkKilledAttempt(t *testing.T, jaeger, api string, kill func()) {
+	target, calls := hangingServer(t)
+	wf := createWorkflow(t, api, "hangs", workflowtest.New().Input("in").
+		APICall("hang", "GET", target+"/hang", nil).Chain("in", "hang").JSON())
+	runID := execute(t, api, wf, nil)
+	testenv.WaitFor(t, 30*time.Second, "the call to be in flight", func() bool { return calls.Load() == 1 })
+	kill()
+	waitRun(t, api, runID)
+	var status struct {
+		Status  string `json:"status"`
+		TraceID string `json:"traceId"`
+		Tasks   []struct {
+			NodeID       string `json:"nodeId"`
+			Status       string `json:"status"`
+			Redeliveries int    `json:"redeliveries"`
+		} `json:"tasks"`
+	}
+	getJSON(t, api+"/workflows/runs/"+runID+"/status", &status)
+	if status.Status != "succeeded" {
+		t.Fatalf("run after the kill: %+v", status)
+	}
+	deadline := time.Now().Add(testenv.Scaled(30 * time.Second))
+	for {
+		var res struct {
+			Data []struct {
+				Spans []struct {
+					OperationName string `json:"operationName"`
+					Logs          []struct {
+						Fields []struct {
+							Key   string `json:"key"`
+							Value any    `json:"value"`
+						} `json:"fields"`
+					} `json:"logs"`
+				} `json:"spans"`
+			} `json:"data"`
+		}
+		getJSON(t, jaeger+"/api/traces/"+status.TraceID, &res)
+		var seen []string
+		for _, tr := range res.Data {
+			for _, s := range tr.Spans {
+				for _, l := range s.Logs {
+					f := map[string]string{}
+					for _, kv := range l.Fields {
+						f[kv.Key] = fmt.Sprint(kv.Value)
+					}
+					if f["event"] == "task.redelivered" {
+						seen = append(seen, fmt.Sprintf("%s: %v", s.OperationName, f))
+						if f["redelivery.cause"] == "lost" && f["redelivery.previous_worker"] != "" {
+							return
+						}
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("trace %s has no task.redelivered event naming the killed worker; redelivery events: %v", status.TraceID, seen)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // checkJaeger finds the run's trace by run.id and checks it holds the run's spans from both
@@ -220,7 +304,7 @@ func checkPrometheus(t *testing.T, root, prom string) {
 	}
 	// Wait until the families of the load are scraped and rates have two samples.
 	deadline := time.Now().Add(testenv.Scaled(60 * time.Second))
-	for !hasData(t, prom, `rate(sequenceflow_task_duration_seconds_count[1m])`) || !hasData(t, prom, `sequenceflow_breaker_state == 2`) {
+	for !hasData(t, prom, `rate(sequenceflow_task_duration_seconds_count[1m])`) || !hasData(t, prom, `max_over_time(sequenceflow_breaker_state[10m]) == 2`) {
 		if time.Now().After(deadline) {
 			t.Fatalf("Prometheus has no task rates or open breaker after %v", testenv.Scaled(60*time.Second))
 		}
@@ -310,7 +394,7 @@ func query(t *testing.T, prom, expr string) []any {
 
 func hasData(t *testing.T, prom, expr string) bool { return len(query(t, prom, expr)) > 0 }
 
-func start(t *testing.T, name, bin string, env []string, args ...string) {
+func start(t *testing.T, name, bin string, env []string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -336,6 +420,7 @@ func start(t *testing.T, name, bin string, env []string, args ...string) {
 			t.Logf("%s log (tail):\n%s", name, tail(string(b), 3000))
 		}
 	})
+	return cmd
 }
 
 func tail(s string, n int) string {
