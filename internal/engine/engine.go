@@ -112,6 +112,8 @@ type Store interface {
 	// CreateRun stores a run and all its tasks in one transaction. With an idempotency key
 	// that already has a run, it returns that run with created false.
 	CreateRun(ctx context.Context, r NewRun) (runID string, created bool, err error)
+	// RunTraceContext returns the W3C traceparent stored with a run ("" when it has none).
+	RunTraceContext(ctx context.Context, runID string) (string, error)
 	// ClaimTask moves a task from queued to running as its next attempt, or takes over a
 	// running task as a redelivery of the same attempt, and records workerID as its holder. A
 	// running task whose holder is another live worker still executing it is not taken over.

@@ -43,18 +43,33 @@ func requestHash(input json.RawMessage, timeout time.Duration) []byte {
 	return h.Sum(nil)
 }
 
+// Started is the run a start request created or, for a repeated idempotency key, found.
+type Started struct {
+	RunID   string
+	Created bool
+	// TraceContext is the W3C traceparent stored with the run ("" when it has none): the
+	// original run's for a repeated idempotency key.
+	TraceContext string
+}
+
 // StartRun creates the run and its tasks in one transaction, then enqueues every root task.
 // With an idempotency key that already started a run with the same input and timeout, it
 // returns that run and created false; with a different request, ErrIdempotencyMismatch.
 func (e *Engine) StartRun(ctx context.Context, req StartRequest) (runID string, created bool, err error) {
+	s, err := e.Start(ctx, req)
+	return s.RunID, s.Created, err
+}
+
+// Start is StartRun returning the run's stored trace context too.
+func (e *Engine) Start(ctx context.Context, req StartRequest) (started Started, err error) {
 	ctx, end := e.obs.RunStarting(ctx, req.WorkflowID)
-	defer func() { end(runID, err) }()
+	defer func() { end(started.RunID, err) }()
 	if req.TraceContext == "" {
 		req.TraceContext = e.obs.TraceParent(ctx)
 	}
 	g, err := e.graph(ctx, req.VersionID)
 	if err != nil {
-		return "", false, fmt.Errorf("start run: %w", err)
+		return Started{}, fmt.Errorf("start run: %w", err)
 	}
 	input := req.Input
 	if len(bytes.TrimSpace(input)) == 0 || bytes.Equal(bytes.TrimSpace(input), []byte("null")) {
@@ -87,15 +102,19 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (runID string, 
 	for i := range r.Logs {
 		r.Logs[i].RunID = r.ID
 	}
-	runID, created, err = e.store.CreateRun(ctx, r)
-	if err != nil || !created {
-		return runID, created, err
+	runID, created, err := e.store.CreateRun(ctx, r)
+	if err != nil {
+		return Started{}, err
+	}
+	if !created {
+		tc, err := e.store.RunTraceContext(ctx, runID)
+		return Started{RunID: runID, TraceContext: tc}, err
 	}
 	if len(r.Tasks) == 0 {
 		e.obs.RunFinished(ctx, workflow.RunSucceeded, 0, 0)
 	}
 	e.enqueue(ctx, roots)
-	return runID, true, nil
+	return Started{RunID: runID, Created: true, TraceContext: r.TraceContext}, nil
 }
 
 // enqueue hands released tasks to the queue after their transaction committed. A failure is

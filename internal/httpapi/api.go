@@ -31,7 +31,7 @@ type WorkflowStore interface {
 
 // RunStore reads runs. Lists come in pages, and every value a run view carries is bounded.
 type RunStore interface {
-	ListRuns(ctx context.Context, workflowID string, page workflow.Page) ([]workflow.RunSummary, string, error)
+	ListRuns(ctx context.Context, workflowID string, f workflow.RunFilter, page workflow.Page) ([]workflow.RunSummary, string, error)
 	RunView(ctx context.Context, key workflow.RunKey, logs workflow.Page) (workflow.RunView, error)
 	RunLogs(ctx context.Context, key workflow.RunKey, page workflow.Page) ([]workflow.LogView, string, error)
 	RunExists(ctx context.Context, key workflow.RunKey) error
@@ -49,7 +49,7 @@ type TemplateStore interface {
 
 // Engine starts and cancels runs.
 type Engine interface {
-	StartRun(ctx context.Context, req engine.StartRequest) (runID string, created bool, err error)
+	Start(ctx context.Context, req engine.StartRequest) (engine.Started, error)
 	Cancel(ctx context.Context, runID string) error
 }
 
@@ -73,8 +73,9 @@ type Config struct {
 	// TracesExported is true when the process exports its spans; without it no trace can be
 	// found in Jaeger, so run responses carry no traceUrl.
 	TracesExported bool
-	// APIKeys, when set, are required on every route but health, readiness, metrics and the
-	// mock endpoints.
+	// APIKeys, when set, are required on every route but health, readiness, metrics, the
+	// mock endpoints and the queue UI's login and logout; the queue UI also accepts the
+	// session its login sets.
 	APIKeys []string
 	// RunsPerSecond limits run creation per API key when keys are enforced, else per client
 	// address (0: no limit); RunBurst is the bucket size (default: one second's worth).
@@ -163,10 +164,17 @@ func New(cfg Config, deps Deps) http.Handler {
 
 	// Every other route needs a key when keys are configured. The check is chained onto each
 	// endpoint (With), so it runs once the request has matched that endpoint.
-	keyed := requireAPIKey(a.cfg.APIKeys)
+	keyed := requireAPIKey(newKeyring(a.cfg.APIKeys))
 	if deps.Monitoring != nil {
-		r.With(keyed).Handle("/monitoring", deps.Monitoring)
-		r.With(keyed).Handle("/monitoring/*", deps.Monitoring)
+		// The queue UI also takes the session cookie its login page sets (monitoring.go);
+		// no other route does.
+		m := newMonitoringAuth(a.cfg.APIKeys, a.Now, nil)
+		r.With(m.guard).Handle(monitoringPath, deps.Monitoring)
+		r.With(m.guard).Handle(monitoringPath+"/*", deps.Monitoring)
+		r.Get(monitoringLogin, m.login)
+		r.Post(monitoringLogin, m.login)
+		r.Get(monitoringLogout, m.logout)
+		r.Post(monitoringLogout, m.logout)
 	}
 	r.Route("/workflows", func(r chi.Router) {
 		k := r.With(keyed)

@@ -21,11 +21,12 @@ import (
 const walkKey = "walk-key"
 
 // publicRoute is this test's own list of what may be served without a key: liveness,
-// readiness, metrics and the mock endpoints apiCall nodes call. Any other route the router
-// has must need a key.
+// readiness, metrics, the mock endpoints apiCall nodes call and the queue UI's login and
+// logout (the form a browser sends the key from). Any other route the router has must need
+// a key.
 func publicRoute(pattern string) bool {
 	switch pattern {
-	case "/health", "/healthz", "/readyz", "/metrics":
+	case "/health", "/healthz", "/readyz", "/metrics", "/monitoring/login", "/monitoring/logout":
 		return true
 	}
 	return strings.HasPrefix(pattern, "/workflows/api/")
@@ -168,7 +169,7 @@ func TestAuthEveryRouteEverySpelling(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"/health", "/workflows/runs/{runID}/status", "/workflows/{id}/runs/{runID}/cancel",
-		"/api-templates/{id}", "/monitoring/*", "/workflows/api/test-weather"} {
+		"/api-templates/{id}", "/monitoring/*", "/monitoring/login", "/workflows/api/test-weather"} {
 		if !seen[want] {
 			t.Errorf("the walk did not reach %s", want)
 		}

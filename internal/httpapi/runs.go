@@ -61,7 +61,7 @@ func (a *API) startRequest(w http.ResponseWriter, r *http.Request) (engine.Start
 }
 
 // startRun starts a run from the request; on failure it has answered and returns false.
-func (a *API) startRun(w http.ResponseWriter, r *http.Request) (runID string, ok bool) {
+func (a *API) startRun(w http.ResponseWriter, r *http.Request) (started engine.Started, ok bool) {
 	req, err := a.startRequest(w, r)
 	if err == nil && a.QueueRefusal != nil {
 		if refusal := a.QueueRefusal(r.Context()); refusal != nil {
@@ -70,7 +70,7 @@ func (a *API) startRun(w http.ResponseWriter, r *http.Request) (runID string, ok
 		}
 	}
 	if err == nil {
-		runID, _, err = a.Engine.StartRun(r.Context(), req)
+		started, err = a.Engine.Start(r.Context(), req)
 	}
 	if errors.Is(err, workflow.ErrIdempotencyMismatch) {
 		// Stripe's rule: a key names one request; sent again with another, it is refused.
@@ -78,17 +78,24 @@ func (a *API) startRun(w http.ResponseWriter, r *http.Request) (runID string, ok
 	}
 	if err != nil {
 		a.fail(w, r, err, workflowNotFound)
-		return "", false
+		return engine.Started{}, false
 	}
-	return runID, true
+	return started, true
+}
+
+// startedView is the seed's answer to a run start ({"runId"}) plus the run's traceId when its
+// trace can be found (see exportedTraceID).
+type startedView struct {
+	RunID   string `json:"runId"`
+	TraceID string `json:"traceId,omitempty"`
 }
 
 func (a *API) executeAsync(w http.ResponseWriter, r *http.Request) {
-	runID, ok := a.startRun(w, r)
+	started, ok := a.startRun(w, r)
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"runId": runID})
+	writeJSON(w, http.StatusCreated, startedView{RunID: started.RunID, TraceID: a.exportedTraceID(started.TraceContext)})
 }
 
 // parseExecuteBody checks an execute body: input an object within the size limit, an optional
@@ -131,10 +138,11 @@ type legacyLog struct {
 // any other run and waits for it to finish (up to SyncTimeout; see waitRun), then answers with
 // the node logs in the legacy shape plus the run's status.
 func (a *API) executeSync(w http.ResponseWriter, r *http.Request) {
-	runID, ok := a.startRun(w, r)
+	started, ok := a.startRun(w, r)
 	if !ok {
 		return
 	}
+	runID := started.RunID
 	run, err := a.waitRun(r.Context(), runID)
 	if err != nil {
 		if r.Context().Err() == nil {
@@ -154,7 +162,11 @@ func (a *API) executeSync(w http.ResponseWriter, r *http.Request) {
 		_ = json.Unmarshal(l.Data, &data)
 		logs = append(logs, legacyLog{Kind: data.Kind, NodeID: *l.NodeID, Name: data.Name, Content: l.Message})
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"runId": runID, "status": run.Status, "logs": logs})
+	body := map[string]any{"runId": runID, "status": run.Status, "logs": logs}
+	if id := a.exportedTraceID(run.TraceContext); id != "" {
+		body["traceId"] = id
+	}
+	writeJSON(w, http.StatusCreated, body)
 }
 
 type runSummaryView struct {
@@ -162,10 +174,13 @@ type runSummaryView struct {
 	Status     string `json:"status"`
 	StartedAt  int64  `json:"startedAt"`
 	FinishedAt *int64 `json:"finishedAt,omitempty"`
+	TraceID    string `json:"traceId,omitempty"`
 }
 
 // listRuns answers one page of a workflow's runs as the seed's array; the next page, if any, is
-// named by a Link header (rel="next") and its cursor by X-Next-Cursor.
+// named by a Link header (rel="next") and its cursor by X-Next-Cursor. ?status= (one or more
+// comma-separated run statuses) keeps the runs in any of them; the next page's link keeps the
+// filter.
 func (a *API) listRuns(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r, "id")
 	if !ok {
@@ -177,14 +192,19 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, workflowNotFound)
 		return
 	}
-	runs, next, err := a.Runs.ListRuns(r.Context(), id, page)
+	filter, err := runFilterOf(r)
+	if err != nil {
+		a.fail(w, r, err, workflowNotFound)
+		return
+	}
+	runs, next, err := a.Runs.ListRuns(r.Context(), id, filter, page)
 	if err != nil {
 		a.fail(w, r, err, workflowNotFound)
 		return
 	}
 	out := make([]runSummaryView, len(runs))
 	for i, s := range runs {
-		out[i] = runSummaryView{ID: s.ID, Status: s.Status, StartedAt: millis(s.StartedAt)}
+		out[i] = runSummaryView{ID: s.ID, Status: s.Status, StartedAt: millis(s.StartedAt), TraceID: a.exportedTraceID(s.TraceContext)}
 		if s.FinishedAt != nil {
 			ms := millis(*s.FinishedAt)
 			out[i].FinishedAt = &ms
@@ -194,6 +214,9 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request) {
 		q := url.Values{"cursor": {next}}
 		if page.Limit > 0 {
 			q.Set("limit", strconv.Itoa(page.Limit))
+		}
+		if len(filter.Statuses) > 0 {
+			q.Set("status", strings.Join(filter.Statuses, ","))
 		}
 		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, q.Encode()))
 		w.Header().Set("X-Next-Cursor", next)
@@ -290,7 +313,7 @@ func (a *API) viewRun(run workflow.RunView) runView {
 	if run.LogsNext != "" {
 		v.LogsNextCursor = &run.LogsNext
 	}
-	if a.cfg.JaegerUIURL != "" && a.cfg.TracesExported && traceSampled(run.TraceContext) {
+	if a.cfg.JaegerUIURL != "" && a.exportedTraceID(run.TraceContext) != "" {
 		v.TraceURL = strings.TrimRight(a.cfg.JaegerUIURL, "/") + "/trace/" + v.TraceID
 	}
 	if run.Error != "" {
@@ -305,6 +328,17 @@ func (a *API) viewRun(run workflow.RunView) runView {
 		}
 	}
 	return v
+}
+
+// exportedTraceID is the trace id of a run's stored traceparent when its trace can be looked
+// up: the trace was sampled and the process exports spans, the rule of traceUrl. Otherwise "":
+// run lists and run starts name only traces that exist (the run view keeps the id in every
+// case, for correlating the run's log lines).
+func (a *API) exportedTraceID(traceparent string) string {
+	if !a.cfg.TracesExported || !traceSampled(traceparent) {
+		return ""
+	}
+	return traceID(traceparent)
 }
 
 // traceSampled reports whether a W3C traceparent has its sampled flag: only then were the

@@ -59,6 +59,15 @@ func (s *Store) CreateRun(ctx context.Context, r engine.NewRun) (string, bool, e
 	return runID, created, nil
 }
 
+// RunTraceContext returns the W3C traceparent stored with a run ("" when it has none).
+func (s *Store) RunTraceContext(ctx context.Context, runID string) (string, error) {
+	var tc string
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(trace_context, '') FROM runs WHERE id = $1`, runID).Scan(&tc); err != nil {
+		return "", fmt.Errorf("read trace context of run %s: %w", runID, translate(err))
+	}
+	return tc, nil
+}
+
 func insertTasks(ctx context.Context, tx pgx.Tx, r engine.NewRun) error {
 	n := len(r.Tasks)
 	if n == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,13 +14,21 @@ import (
 )
 
 // ListRuns returns one page of a workflow's runs, newest first, and the cursor of the next
-// page (empty after the last); ErrNotFound when the workflow is missing.
-func (s *Store) ListRuns(ctx context.Context, workflowID string, page workflow.Page) ([]workflow.RunSummary, string, error) {
+// page (empty after the last); ErrNotFound when the workflow is missing. With statuses in the
+// filter it keeps the runs in any of them. The cursor is a position in the list's order
+// (started_at, then id, neither of which ever changes), so it continues a filtered list as well
+// as an unfiltered one: a run never appears twice across pages, and one whose status changes
+// between pages shows wherever its status matches when its page is read.
+func (s *Store) ListRuns(ctx context.Context, workflowID string, f workflow.RunFilter, page workflow.Page) ([]workflow.RunSummary, string, error) {
 	workflowID, err := lookupID("list runs of workflow", workflowID)
 	if err != nil {
 		return nil, "", err
 	}
 	limit, err := pageLimit(page, DefaultRunPage, MaxRunPage)
+	if err != nil {
+		return nil, "", err
+	}
+	statuses, err := runStatuses(f.Statuses)
 	if err != nil {
 		return nil, "", err
 	}
@@ -43,16 +52,17 @@ func (s *Store) ListRuns(ctx context.Context, workflowID string, page workflow.P
 	if after != nil {
 		afterAt, afterID = &after.at, &after.key
 	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT id::text, status, started_at, finished_at FROM runs
-		WHERE workflow_id = $1 AND ($2::timestamptz IS NULL OR started_at < $2 OR started_at = $2 AND id > $3::uuid)
-		ORDER BY started_at DESC, id LIMIT $4`, workflowID, afterAt, afterID, limit+1)
+	query, args := listRunsAll, []any{workflowID, afterAt, afterID, limit + 1}
+	if len(statuses) > 0 {
+		query, args = listRunsByStatus, append(args, statuses)
+	}
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list runs of %s: %w", workflowID, translate(err))
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflow.RunSummary, error) {
 		var s workflow.RunSummary
-		err := r.Scan(&s.ID, &s.Status, &s.StartedAt, &s.FinishedAt)
+		err := r.Scan(&s.ID, &s.Status, &s.StartedAt, &s.FinishedAt, &s.TraceContext)
 		return s, err
 	})
 	if err != nil {
@@ -63,6 +73,45 @@ func (s *Store) ListRuns(ctx context.Context, workflowID string, page workflow.P
 	}
 	last := out[limit-1]
 	return out[:limit], cursor{at: last.StartedAt, key: last.ID}.String(), nil
+}
+
+// The run list's queries: $1 workflow, $2 and $3 the cursor's position (NULL for the first
+// page), $4 the page size (plus one, to know whether a next page exists), $5 the statuses.
+const (
+	listRunsAll = `
+		SELECT id::text, status, started_at, finished_at, coalesce(trace_context, '') FROM runs
+		WHERE workflow_id = $1 AND ($2::timestamptz IS NULL OR started_at < $2 OR started_at = $2 AND id > $3::uuid)
+		ORDER BY started_at DESC, id LIMIT $4`
+	// listRunsByStatus reads each status's runs in order from runs_workflow_status_started_idx
+	// (one index range per status, at most a page each) and merges them: however few runs
+	// match, it never walks the workflow's other runs.
+	listRunsByStatus = `
+		SELECT r.id::text, r.status, r.started_at, r.finished_at, coalesce(r.trace_context, '')
+		FROM unnest($5::text[]) AS s(status)
+		CROSS JOIN LATERAL (
+			SELECT id, status, started_at, finished_at, trace_context FROM runs
+			WHERE workflow_id = $1 AND status = s.status
+			  AND ($2::timestamptz IS NULL OR started_at < $2 OR started_at = $2 AND id > $3::uuid)
+			ORDER BY started_at DESC, id LIMIT $4
+		) r
+		ORDER BY r.started_at DESC, r.id LIMIT $4`
+)
+
+// runStatuses checks a filter's statuses and returns them without repeats; an unknown one is
+// an error naming the status parameter.
+func runStatuses(in []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, st := range in {
+		if !workflow.IsRunStatus(st) {
+			return nil, workflow.Invalid("status", "%.40q is not a run status (one of %s)", st, strings.Join(workflow.RunStatuses(), ", "))
+		}
+		if !seen[st] {
+			seen[st] = true
+			out = append(out, st)
+		}
+	}
+	return out, nil
 }
 
 // GetRun returns a run with all of its tasks (creation order) and logs (oldest first), in

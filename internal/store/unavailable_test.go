@@ -144,7 +144,10 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 		"list workflows": func() error { _, err := st.ListWorkflows(ctx); return err },
 		"get workflow":   func() error { _, err := st.GetWorkflow(ctx, uuid.NewString()); return err },
 		"get run":        func() error { _, err := st.GetRun(ctx, uuid.NewString()); return err },
-		"list runs":      func() error { _, _, err := st.ListRuns(ctx, uuid.NewString(), workflow.Page{}); return err },
+		"list runs": func() error {
+			_, _, err := st.ListRuns(ctx, uuid.NewString(), workflow.RunFilter{}, workflow.Page{})
+			return err
+		},
 		"run logs": func() error {
 			_, _, err := st.RunLogs(ctx, workflow.RunKey{RunID: uuid.NewString()}, workflow.Page{})
 			return err

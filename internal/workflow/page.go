@@ -12,6 +12,12 @@ type Page struct {
 	Cursor string
 }
 
+// RunFilter narrows a run list. Statuses, when not empty, keeps the runs in any of them
+// (run statuses, see RunStatuses).
+type RunFilter struct {
+	Statuses []string
+}
+
 // RunKey addresses a run, through its workflow when WorkflowID is set: a run of another
 // workflow is then not found.
 type RunKey struct {

@@ -9,6 +9,20 @@ const (
 	RunCancelled = "cancelled"
 )
 
+// RunStatuses lists every run status, in lifecycle order.
+func RunStatuses() []string {
+	return []string{RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled}
+}
+
+// IsRunStatus reports whether s is a run status.
+func IsRunStatus(s string) bool {
+	switch s {
+	case RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled:
+		return true
+	}
+	return false
+}
+
 // Task statuses.
 const (
 	TaskPending   = "pending"

@@ -108,6 +108,8 @@ type RunSummary struct {
 	Status     string
 	StartedAt  time.Time
 	FinishedAt *time.Time
+	// TraceContext is the run's stored W3C traceparent ("" when it has none).
+	TraceContext string
 }
 
 // Task is one node's execution state within a run.
