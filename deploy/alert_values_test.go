@@ -16,7 +16,7 @@ func monServiceBuckets(t *testing.T) map[string]map[float64]bool {
 	m := telemetry.NewMetrics()
 	m.TaskDuration.WithLabelValues("apiCall", "completed").Observe(1)
 	m.SchedulingDelay.WithLabelValues("apiCall").Observe(1)
-	m.RunDuration.WithLabelValues("succeeded").Observe(1)
+	m.RunDuration.WithLabelValues("", "succeeded").Observe(1)
 	m.HTTPDuration.WithLabelValues("GET", "/", "200").Observe(1)
 	families, err := m.Registry.Gather()
 	if err != nil {

@@ -64,7 +64,8 @@ type App struct {
 	outbound *outbound.Client
 	tel      *observability
 	monitor  *asynqmon.HTTPHandler
-	watcher  *store.RunWatcher // api, dev: wakes synchronous execute requests
+	watcher  *store.RunWatcher      // api, dev: wakes synchronous execute requests
+	slots    *telemetry.WorkerSlots // worker, dev: task slots in use
 	writes   *writeProbe
 	Engine   *engine.Engine
 }
@@ -127,6 +128,9 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		return nil, err
 	}
 	tel.registerCollectors(st, a.queue, role)
+	if role == RoleWorker || role == RoleDev {
+		a.slots = tel.metrics.NewWorkerSlots(cfg.WorkerConcurrency)
+	}
 	if role == RoleAPI || role == RoleDev {
 		if a.watcher, err = store.NewRunWatcher(st, store.RunWatcherConfig{Poll: cfg.SyncWaitPoll}, log); err != nil {
 			a.Close()
@@ -260,7 +264,7 @@ func (a *App) Run(ctx context.Context) error {
 	var srv *queue.Server
 	if a.role == RoleWorker || a.role == RoleDev {
 		srvCfg := a.cfg.serverConfig()
-		srvCfg.Middleware = []asynq.MiddlewareFunc{telemetry.TaskSpans(a.tel.tracing.Provider, a.tel.tracing.Propagator)}
+		srvCfg.Middleware = []asynq.MiddlewareFunc{a.slots.Middleware(), telemetry.TaskSpans(a.tel.tracing.Provider, a.tel.tracing.Propagator)}
 		var err error
 		if srv, err = queue.NewServer(a.redis, srvCfg, a.Engine, a.log); err != nil {
 			return err

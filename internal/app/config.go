@@ -19,6 +19,7 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/httpapi"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/queue"
+	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 )
 
 // Config is every setting of every role, grouped by the component that reads it.
@@ -70,6 +71,10 @@ type Config struct {
 	// MetricsAddr is the worker's own HTTP server for /healthz, /readyz and /metrics
 	// (METRICS_ADDR, default :9091 for the worker role; "off" disables it).
 	MetricsAddr string
+	// MetricsWorkflowLabels caps the workflow names that get their own value of the metrics'
+	// workflow label per process; later names count as "other", and 0 turns the dimension off
+	// (METRICS_WORKFLOW_LABELS, default 100; nil means the default).
+	MetricsWorkflowLabels *int
 
 	// Engine.
 	NodeTimeout    time.Duration // NODE_TIMEOUT
@@ -153,6 +158,10 @@ func (c Config) WithDefaults() Config {
 	c.Port = cmp.Or(c.Port, 3000)
 	c.APIBaseURL = strings.TrimRight(cmp.Or(c.APIBaseURL, fmt.Sprintf("http://localhost:%d", c.Port)), "/")
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
+	if c.MetricsWorkflowLabels == nil {
+		n := telemetry.DefaultWorkflowLabels
+		c.MetricsWorkflowLabels = &n
+	}
 	if c.Getenv == nil {
 		c.Getenv = func(string) string { return "" }
 	}
@@ -252,6 +261,8 @@ func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
 		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT"),
 		MetricsAddr:       getenv("METRICS_ADDR"),
 
+		MetricsWorkflowLabels: r.optionalInt("METRICS_WORKFLOW_LABELS"),
+
 		NodeTimeout:    r.duration("NODE_TIMEOUT"),
 		RetryBaseDelay: r.duration("RETRY_BASE_DELAY"),
 		RetryMaxDelay:  r.duration("RETRY_MAX_DELAY"),
@@ -301,6 +312,18 @@ func (r *envReader) int(name string) int {
 		return 0
 	}
 	return n
+}
+
+// optionalInt reads a whole number where 0 is a value of its own: nil when unset.
+func (r *envReader) optionalInt(name string) *int {
+	if r.get(name) == "" {
+		return nil
+	}
+	n := r.int(name)
+	if r.problems.seen[name] {
+		return nil
+	}
+	return &n
 }
 
 func (r *envReader) float(name string) float64 {

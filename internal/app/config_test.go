@@ -26,8 +26,12 @@ func TestConfigDefaults(t *testing.T) {
 	if cfg.DatabaseURL != app.DefaultDatabaseURL || cfg.RedisURL != app.DefaultRedisURL || cfg.Port != 3000 ||
 		cfg.WorkerConcurrency != 10 || cfg.APIBaseURL != "http://localhost:3000" || cfg.Queue != "sequenceflow" || !cfg.SeedSamples ||
 		cfg.WorkerHeartbeatInterval != 5*time.Second || cfg.WorkerLease != 30*time.Second || cfg.MaxRedeliveries != 5 ||
-		cfg.EvalSteps != 1_000_000 || cfg.EvalBytes != 16<<20 || cfg.PreparedVersions != 256 {
+		cfg.EvalSteps != 1_000_000 || cfg.EvalBytes != 16<<20 || cfg.PreparedVersions != 256 || cfg.MetricsWorkflowLabels == nil || *cfg.MetricsWorkflowLabels != 100 {
 		t.Fatalf("defaults: %+v", cfg)
+	}
+	// 0 is a value of its own: the workflow dimension off, not the default.
+	if off, err := app.ConfigFromEnv(env(map[string]string{"METRICS_WORKFLOW_LABELS": "0"}), app.RoleDev); err != nil || off.MetricsWorkflowLabels == nil || *off.MetricsWorkflowLabels != 0 {
+		t.Fatalf("METRICS_WORKFLOW_LABELS=0: %v, %v", off.MetricsWorkflowLabels, err)
 	}
 	// The components' own defaults show through, so the rules between them see real values.
 	if cfg.DBMaxConns != 20 || cfg.NodeTimeout != 30*time.Second || cfg.RetryBaseDelay != time.Second || cfg.RetryMaxDelay != 5*time.Minute ||
@@ -103,6 +107,10 @@ func TestConfigRules(t *testing.T) {
 		{name: "shutdown negative", env: map[string]string{"SHUTDOWN_TIMEOUT": "-10s"}, bad: "SHUTDOWN_TIMEOUT", says: "positive"},
 		{name: "metrics address", env: map[string]string{"METRICS_ADDR": "9091"}, bad: "METRICS_ADDR", says: "host:port"},
 		{name: "metrics off", env: map[string]string{"METRICS_ADDR": "off"}, role: app.RoleWorker},
+		{name: "workflow labels not a number", env: map[string]string{"METRICS_WORKFLOW_LABELS": "all"}, bad: "METRICS_WORKFLOW_LABELS", says: "whole number"},
+		{name: "workflow labels negative", env: map[string]string{"METRICS_WORKFLOW_LABELS": "-1"}, bad: "METRICS_WORKFLOW_LABELS", says: "from 0 (no workflow label) to 10000"},
+		{name: "workflow labels too many", env: map[string]string{"METRICS_WORKFLOW_LABELS": "10001"}, bad: "METRICS_WORKFLOW_LABELS", says: "from 0"},
+		{name: "workflow labels off", env: map[string]string{"METRICS_WORKFLOW_LABELS": "0"}, role: app.RoleWorker},
 
 		// Engine.
 		{name: "node timeout negative", env: map[string]string{"NODE_TIMEOUT": "-1s"}, bad: "NODE_TIMEOUT", says: "positive"},

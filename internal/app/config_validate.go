@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
+	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 )
 
 // Bounds of the configuration. Each one keeps a value inside what the component can honour
@@ -150,6 +151,9 @@ func (c Config) check(role Role, p *problems) {
 	p.positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)
 	if c.MetricsAddr != "" && c.MetricsAddr != "off" && !isListenAddr(c.MetricsAddr) {
 		p.add("METRICS_ADDR", "must be host:port or :port (e.g. :9091), or off, got %q", c.MetricsAddr)
+	}
+	if n := c.MetricsWorkflowLabels; n != nil && (*n < 0 || *n > telemetry.MaxWorkflowLabels) {
+		p.add("METRICS_WORKFLOW_LABELS", "must be from 0 (no workflow label) to %d, got %d", telemetry.MaxWorkflowLabels, *n)
 	}
 
 	// Engine.

@@ -26,7 +26,7 @@ type observability struct {
 }
 
 func newObservability(ctx context.Context, cfg Config, role Role, instanceID string, log *slog.Logger) (*observability, error) {
-	m := telemetry.NewMetrics()
+	m := telemetry.NewMetrics(telemetry.WithWorkflowLabels(*cfg.MetricsWorkflowLabels))
 	var tracing *telemetry.Tracing
 	if cfg.TracerProvider != nil {
 		tracing = &telemetry.Tracing{Provider: cfg.TracerProvider, Propagator: telemetry.Propagator(), Exporting: true}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/sequenceflow/sequenceflow/internal/expr"
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
-	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
 // ErrNotClaimable means a delivered task must be dropped: it is terminal, its run is finished
@@ -130,8 +129,9 @@ type Store interface {
 	// WaitingTask returns a task parked by a delay node; ErrNotClaimable when it is no longer
 	// waiting.
 	WaitingTask(ctx context.Context, taskID string) (Claim, error)
-	// Definition returns a workflow version's definition (immutable).
-	Definition(ctx context.Context, versionID string) (workflow.Definition, error)
+	// Definition returns a workflow version's definition (immutable), with its workflow's id
+	// and name and the version's number.
+	Definition(ctx context.Context, versionID string) (VersionDefinition, error)
 	// PeekTask reads a task a delivery may claim (queued, or running on a re-delivery, in a
 	// running run) without claiming or locking it: Attempt and Redeliveries are what a claim
 	// would give it (a claim from running is a redelivery of the same attempt) and Status the

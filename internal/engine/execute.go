@@ -48,6 +48,8 @@ func (e *Engine) Execute(ctx context.Context, ref TaskRef) (err error) {
 		return err
 	}
 	started := e.now()
+	e.describe(ctx, &c)
+	c.Wait = claimWait(c)
 	e.obs.TaskClaimed(ctx, c, max(0, started.Sub(c.DueAt)))
 	var outcome, reason string
 	defer func() {
@@ -154,6 +156,8 @@ func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 		// Delivered before the delay is over: have the queue deliver it again when it is due.
 		return &RetryLater{Delay: early, Err: fmt.Errorf("wake-up of task %s is %s early", c.TaskID, early)}
 	}
+	e.describe(ctx, &c)
+	c.Wait = WaitDelay
 	e.obs.TaskClaimed(ctx, c, max(0, started.Sub(c.DueAt)))
 	g, err := e.graph(ctx, c.VersionID)
 	if err != nil {

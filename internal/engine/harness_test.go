@@ -45,13 +45,27 @@ type recordingObserver struct {
 	failedRuns  int            // runs reported with nodes that failed but continued
 	// redeliveryLog keeps every reported redelivery, in order.
 	redeliveryLog []engine.Redelivery
+	// claims keeps every reported claim, in order; started and ended the workflows of the
+	// runs reported started and finished.
+	claims  []engine.Claim
+	started []engine.WorkflowRef
+	ended   []engine.WorkflowRef
 }
 
 func (o *recordingObserver) RunStarting(ctx context.Context, _ string) (context.Context, func(string, error)) {
 	return ctx, func(string, error) {}
 }
-func (o *recordingObserver) TraceParent(context.Context) string                                  { return "" }
-func (o *recordingObserver) TaskClaimed(context.Context, engine.Claim, time.Duration)            {}
+func (o *recordingObserver) RunStarted(_ context.Context, wf engine.WorkflowRef) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.started = append(o.started, wf)
+}
+func (o *recordingObserver) TraceParent(context.Context) string { return "" }
+func (o *recordingObserver) TaskClaimed(_ context.Context, c engine.Claim, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.claims = append(o.claims, c)
+}
 func (o *recordingObserver) TaskExecuted(context.Context, string, string, string, time.Duration) {}
 func (o *recordingObserver) Recovered(context.Context, int)                                      {}
 func (o *recordingObserver) Redelivered(_ context.Context, r engine.Redelivery) {
@@ -66,16 +80,17 @@ func (o *recordingObserver) redeliveries(cause string) int {
 	defer o.mu.Unlock()
 	return o.redelivered[cause]
 }
-func (o *recordingObserver) RunFinished(_ context.Context, status string, failedNodes int, _ time.Duration) {
+func (o *recordingObserver) RunFinished(_ context.Context, wf engine.WorkflowRef, status string, failedNodes int, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.ended = append(o.ended, wf)
 	o.finished[status]++
 	if failedNodes > 0 {
 		o.failedRuns++
 	}
 }
 
-func (o *recordingObserver) TasksFinished(_ context.Context, tasks []engine.FinishedTask) {
+func (o *recordingObserver) TasksFinished(_ context.Context, _ engine.WorkflowRef, tasks []engine.FinishedTask) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, t := range tasks {

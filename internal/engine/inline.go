@@ -43,6 +43,7 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 	if err != nil {
 		return false, nil
 	}
+	c.WorkflowName, c.WorkflowVersion, c.NodeName, c.Wait = v.workflow.Name, v.workflow.Version, node.Base.Name, claimWait(c)
 	e.obs.TaskClaimed(ctx, c, max(0, now.Sub(c.DueAt)))
 	out, execErr := prepared.exec.Execute(ctx, nodes.Input{NodeID: node.ID, NodeName: node.Base.Name, Attempt: c.Attempt,
 		Config: node.Base.Config, Scope: scope, Meter: expr.NewMeter(e.cfg.EvalBudget)})

@@ -25,6 +25,23 @@ const (
 	TaskOutcomeSkipped         = "skipped"          // never ran: not on a taken branch, or its run ended first
 )
 
+// WorkflowRef names the workflow version a run executes, for telemetry: its workflow's id and
+// name and the version's number. The engine reads it with the prepared version, so reporting
+// it costs no query per node.
+type WorkflowRef struct {
+	ID      string
+	Name    string
+	Version int
+}
+
+// Waits a claim ends, by what made its task due (Claim.Wait). The time from Claim.DueAt to the
+// start is queue wait for a released task and timer lateness for a retry or delay wake-up.
+const (
+	WaitQueue = "queue" // released (first attempt) or enqueued again, waiting for a worker slot
+	WaitRetry = "retry" // a retry's backoff ended
+	WaitDelay = "delay" // a delay node's wait ended
+)
+
 // FinishedTask is a task that became terminal in a committed transition.
 type FinishedTask struct {
 	NodeType string
@@ -36,18 +53,23 @@ type FinishedTask struct {
 type Observer interface {
 	// RunStarting opens the run's span; end is called with the run id (or the error).
 	RunStarting(ctx context.Context, workflowID string) (_ context.Context, end func(runID string, err error))
+	// RunStarted reports a run that was created (not one an idempotency key returned again),
+	// with ctx the run's span.
+	RunStarted(ctx context.Context, wf WorkflowRef)
 	// TraceParent returns the W3C traceparent of ctx's span, "" without one.
 	TraceParent(ctx context.Context) string
-	// TaskClaimed reports a claimed task and how long it waited to start after it was due.
+	// TaskClaimed reports a claimed task and how long it waited to start after it was due;
+	// c.Wait says what that wait was (a WaitQueue, WaitRetry or WaitDelay, or empty for a
+	// redelivery that took over a running task).
 	TaskClaimed(ctx context.Context, c Claim, schedulingDelay time.Duration)
 	// TaskExecuted reports one execution: its node type, outcome, failure reason (if any) and
 	// duration.
 	TaskExecuted(ctx context.Context, nodeType, outcome, reason string, d time.Duration)
 	// TasksFinished reports tasks that became terminal, each exactly once.
-	TasksFinished(ctx context.Context, tasks []FinishedTask)
+	TasksFinished(ctx context.Context, wf WorkflowRef, tasks []FinishedTask)
 	// RunFinished reports a run that reached a terminal status, with the number of its nodes
 	// that failed but continued.
-	RunFinished(ctx context.Context, status string, failedNodes int, d time.Duration)
+	RunFinished(ctx context.Context, wf WorkflowRef, status string, failedNodes int, d time.Duration)
 	// Recovered reports deliveries the reconciler enqueued again.
 	Recovered(ctx context.Context, n int)
 	// Redelivered reports a delivery that took over a running task whose previous delivery
@@ -74,10 +96,11 @@ type nopObserver struct{}
 func (nopObserver) RunStarting(ctx context.Context, _ string) (context.Context, func(string, error)) {
 	return ctx, func(string, error) {}
 }
-func (nopObserver) TraceParent(context.Context) string                                  { return "" }
-func (nopObserver) TaskClaimed(context.Context, Claim, time.Duration)                   {}
-func (nopObserver) TaskExecuted(context.Context, string, string, string, time.Duration) {}
-func (nopObserver) TasksFinished(context.Context, []FinishedTask)                       {}
-func (nopObserver) RunFinished(context.Context, string, int, time.Duration)             {}
-func (nopObserver) Recovered(context.Context, int)                                      {}
-func (nopObserver) Redelivered(context.Context, Redelivery)                             {}
+func (nopObserver) RunStarted(context.Context, WorkflowRef)                              {}
+func (nopObserver) TraceParent(context.Context) string                                   { return "" }
+func (nopObserver) TaskClaimed(context.Context, Claim, time.Duration)                    {}
+func (nopObserver) TaskExecuted(context.Context, string, string, string, time.Duration)  {}
+func (nopObserver) TasksFinished(context.Context, WorkflowRef, []FinishedTask)           {}
+func (nopObserver) RunFinished(context.Context, WorkflowRef, string, int, time.Duration) {}
+func (nopObserver) Recovered(context.Context, int)                                       {}
+func (nopObserver) Redelivered(context.Context, Redelivery)                              {}

@@ -23,8 +23,9 @@ type Nodes interface {
 // of the run its templates read. Versions are immutable, so it is cached by version id (the
 // PreparedVersions most recently used).
 type version struct {
-	graph *workflow.Graph
-	nodes map[string]preparedNode
+	graph    *workflow.Graph
+	nodes    map[string]preparedNode
+	workflow WorkflowRef // what telemetry names the version by
 }
 
 // preparedNode is one node of a prepared version.
@@ -39,15 +40,17 @@ func (e *Engine) version(ctx context.Context, versionID string) (*version, error
 	if v, ok := e.versions.Get(versionID); ok {
 		return v, nil
 	}
-	def, err := e.store.Definition(ctx, versionID)
+	vd, err := e.store.Definition(ctx, versionID)
 	if err != nil {
 		return nil, err
 	}
+	def := vd.Definition
 	g, err := workflow.Compile(def)
 	if err != nil {
 		return nil, err
 	}
-	v := &version{graph: g, nodes: make(map[string]preparedNode, len(def.Nodes))}
+	v := &version{graph: g, nodes: make(map[string]preparedNode, len(def.Nodes)),
+		workflow: WorkflowRef{ID: vd.WorkflowID, Name: vd.WorkflowName, Version: vd.Version}}
 	for _, n := range def.Nodes {
 		pn := preparedNode{node: n, refs: expr.ReferencesOf(configStrings(n.Base.Config)...)}
 		if exec, ok := e.nodes.Prepare(n.Base.Type, n.Base.Config); ok {
@@ -57,6 +60,45 @@ func (e *Engine) version(ctx context.Context, versionID string) (*version, error
 	}
 	e.versions.Add(versionID, v)
 	return v, nil
+}
+
+// describe fills in what telemetry reports of a claim from its prepared version (cached, so no
+// query per node): the workflow's name and version and the node's name. A version that cannot
+// be loaded leaves them empty; executing the claim reports that error.
+func (e *Engine) describe(ctx context.Context, c *Claim) *version {
+	v, err := e.version(ctx, c.VersionID)
+	if err != nil {
+		return nil
+	}
+	c.WorkflowName, c.WorkflowVersion = v.workflow.Name, v.workflow.Version
+	if pn, ok := v.nodes[c.NodeID]; ok {
+		c.NodeName = pn.node.Base.Name
+	}
+	return v
+}
+
+// workflowOf names the workflow of a version for telemetry; a version that cannot be loaded
+// is reported with its run's workflow id only.
+func (e *Engine) workflowOf(ctx context.Context, versionID string) WorkflowRef {
+	v, err := e.version(ctx, versionID)
+	if err != nil {
+		e.log.DebugContext(ctx, "name workflow version for telemetry", "version_id", versionID, "error", err)
+		return WorkflowRef{}
+	}
+	return v.workflow
+}
+
+// claimWait says what a claimed execution waited for between its due time and its start: a
+// redelivery that took over a running task is none of them; a claim from queued with a later
+// attempt than the first is a retry's wake-up, the first attempt a release.
+func claimWait(c Claim) string {
+	switch {
+	case c.Redelivered:
+		return ""
+	case c.Attempt > 1:
+		return WaitRetry
+	}
+	return WaitQueue
 }
 
 // graph returns the compiled graph of a workflow version.

@@ -67,10 +67,11 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (started Started, 
 	if req.TraceContext == "" {
 		req.TraceContext = e.obs.TraceParent(ctx)
 	}
-	g, err := e.graph(ctx, req.VersionID)
+	v, err := e.version(ctx, req.VersionID)
 	if err != nil {
 		return Started{}, fmt.Errorf("start run: %w", err)
 	}
+	g := v.graph
 	input := req.Input
 	if len(bytes.TrimSpace(input)) == 0 || bytes.Equal(bytes.TrimSpace(input), []byte("null")) {
 		input = json.RawMessage(`{}`)
@@ -110,8 +111,9 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (started Started, 
 		tc, err := e.store.RunTraceContext(ctx, runID)
 		return Started{RunID: runID, TraceContext: tc}, err
 	}
+	e.obs.RunStarted(ctx, v.workflow)
 	if len(r.Tasks) == 0 {
-		e.obs.RunFinished(ctx, workflow.RunSucceeded, 0, 0)
+		e.obs.RunFinished(ctx, v.workflow, workflow.RunSucceeded, 0, 0)
 	}
 	e.enqueue(ctx, roots)
 	return Started{RunID: runID, Created: true, TraceContext: r.TraceContext}, nil

@@ -23,9 +23,9 @@ func dropped(err error) bool {
 }
 
 // reportEnd tells the observer about a run that a committed transition finished.
-func (e *Engine) reportEnd(ctx context.Context, end RunEnd, now time.Time) {
+func (e *Engine) reportEnd(ctx context.Context, wf WorkflowRef, end RunEnd, now time.Time) {
 	if workflow.RunTerminal(end.Status) {
-		e.obs.RunFinished(ctx, end.Status, end.FailedNodes, now.Sub(end.StartedAt))
+		e.obs.RunFinished(ctx, wf, end.Status, end.FailedNodes, now.Sub(end.StartedAt))
 	}
 }
 
@@ -99,8 +99,9 @@ func (e *Engine) completeIn(ctx context.Context, tx RunTx, c Claim, g *workflow.
 // afterComplete reports a finished run and enqueues released tasks as children of the current
 // span.
 func (e *Engine) afterComplete(ctx context.Context, c Claim, done completion, now time.Time) {
-	e.obs.TasksFinished(ctx, done.finished)
-	e.reportEnd(ctx, done.end, now)
+	wf := e.workflowOf(ctx, c.VersionID)
+	e.obs.TasksFinished(ctx, wf, done.finished)
+	e.reportEnd(ctx, wf, done.end, now)
 	tp := e.traceParent(ctx, c.TraceContext)
 	for i := range done.released {
 		done.released[i].TraceContext = tp
@@ -184,8 +185,9 @@ func (e *Engine) abortRun(ctx context.Context, runID string, a runAbort, now tim
 	for _, t := range aborted {
 		finished = append(finished, FinishedTask{NodeType: t.NodeType, Outcome: t.Status})
 	}
-	e.obs.TasksFinished(ctx, finished)
-	e.reportEnd(ctx, end, now)
+	wf := e.workflowOf(ctx, end.VersionID)
+	e.obs.TasksFinished(ctx, wf, finished)
+	e.reportEnd(ctx, wf, end, now)
 	e.stop(ctx, runID, aborted)
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
 // TaskID is the id of a node's task in a run: derived from both (UUID v5), so the engine knows
@@ -72,6 +74,8 @@ type NewTask struct {
 type RunEnd struct {
 	Status    string
 	StartedAt time.Time
+	// VersionID is the workflow version the run executes.
+	VersionID string
 	// FailedNodes counts the run's tasks whose node failed but continued (onError: continue);
 	// set when the run is terminal.
 	FailedNodes int
@@ -108,6 +112,22 @@ type Claim struct {
 	Status string
 	// TraceContext is the run's stored trace context.
 	TraceContext string
+
+	// Filled in by the engine from the prepared version, for telemetry (no query): the
+	// workflow's name and version number and the node's name; and what the task waited for
+	// between DueAt and its start (Wait*; empty for a redelivery that took over a running task).
+	WorkflowName    string
+	WorkflowVersion int
+	NodeName        string
+	Wait            string
+}
+
+// VersionDefinition is a workflow version's definition with the workflow it belongs to.
+type VersionDefinition struct {
+	Definition   workflow.Definition
+	WorkflowID   string
+	WorkflowName string
+	Version      int
 }
 
 // TaskFinish moves one task between statuses.

@@ -148,17 +148,21 @@ func (s *Store) WaitingTask(ctx context.Context, taskID string) (engine.Claim, e
 	return c, nil
 }
 
-// Definition returns a workflow version's definition.
-func (s *Store) Definition(ctx context.Context, versionID string) (workflow.Definition, error) {
-	var def workflow.Definition
+// Definition returns a workflow version's definition with its workflow's id and name and the
+// version's number, in one statement.
+func (s *Store) Definition(ctx context.Context, versionID string) (engine.VersionDefinition, error) {
+	var vd engine.VersionDefinition
 	var raw []byte
-	if err := s.pool.QueryRow(ctx, `SELECT definition FROM workflow_versions WHERE id = $1`, versionID).Scan(&raw); err != nil {
-		return def, fmt.Errorf("load version %s: %w", versionID, translate(err))
+	if err := s.pool.QueryRow(ctx, `
+		SELECT v.definition, w.id::text, w.name, v.version
+		FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id WHERE v.id = $1`, versionID).
+		Scan(&raw, &vd.WorkflowID, &vd.WorkflowName, &vd.Version); err != nil {
+		return vd, fmt.Errorf("load version %s: %w", versionID, translate(err))
 	}
-	if err := json.Unmarshal(raw, &def); err != nil {
-		return def, fmt.Errorf("decode version %s: %w", versionID, err)
+	if err := json.Unmarshal(raw, &vd.Definition); err != nil {
+		return vd, fmt.Errorf("decode version %s: %w", versionID, err)
 	}
-	return def, nil
+	return vd, nil
 }
 
 // InRun runs fn in a transaction that first locks the run's row, so the transitions of one run

@@ -314,7 +314,7 @@ func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now tim
 				finished_at = CASE WHEN pending_tasks - $2 > 0 THEN finished_at ELSE $3 END,
 				result = CASE WHEN pending_tasks - $2 > 0 THEN result ELSE `+resultSQL+` END
 			WHERE id = $1
-			RETURNING id, status, started_at, pending_tasks, result, `+failedNodesSQL+` AS failed_nodes),
+			RETURNING id, status, started_at, pending_tasks, result, `+failedNodesSQL+` AS failed_nodes, version_id),
 		logged AS (
 			INSERT INTO run_logs (id, run_id, type, message, data, created_at)
 			SELECT $4::uuid, id, 'error', format('Workflow run %s with %s failed node(s) (onError: continue): %s', status, failed_nodes,
@@ -323,7 +323,7 @@ func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now tim
 			FROM settled WHERE pending_tasks = 0 AND failed_nodes > 0
 			UNION ALL
 			SELECT $5::uuid, id, 'system', 'Workflow run ' || status, NULL::jsonb, $3::timestamptz FROM settled WHERE pending_tasks = 0)
-		SELECT status, started_at, failed_nodes FROM settled`, []any{runID, terminal, now, uuid.NewString(), uuid.NewString()}, scanEnd(end))
+		SELECT status, started_at, failed_nodes, version_id::text FROM settled`, []any{runID, terminal, now, uuid.NewString(), uuid.NewString()}, scanEnd(end))
 	return nil
 }
 
@@ -336,7 +336,7 @@ func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra ma
 		b = []byte(`{}`)
 	}
 	t.queue(`UPDATE runs SET status = $2, error = nullif($3, ''), result = `+resultSQL+` || $4::jsonb, finished_at = $5, pending_tasks = 0
-		WHERE id = $1 RETURNING status, started_at, `+failedNodesSQL,
+		WHERE id = $1 RETURNING status, started_at, `+failedNodesSQL+`, version_id::text`,
 		[]any{runID, status, storableText(errMsg), storableJSON(b), now}, scanEnd(end))
 	return nil
 }
@@ -345,7 +345,7 @@ func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra ma
 func scanEnd(end *engine.RunEnd) func(pgx.BatchResults) error {
 	return func(br pgx.BatchResults) error {
 		var e engine.RunEnd
-		if err := br.QueryRow().Scan(&e.Status, &e.StartedAt, &e.FailedNodes); err != nil {
+		if err := br.QueryRow().Scan(&e.Status, &e.StartedAt, &e.FailedNodes, &e.VersionID); err != nil {
 			return fmt.Errorf("update run: %w", err)
 		}
 		if end != nil {

@@ -14,7 +14,7 @@ func TestLatencyBucketsAreDenseWhereAlertsReadThem(t *testing.T) {
 	m := telemetry.NewMetrics()
 	m.TaskDuration.WithLabelValues("apiCall", "completed").Observe(6)
 	m.SchedulingDelay.WithLabelValues("apiCall").Observe(6)
-	m.RunDuration.WithLabelValues("succeeded").Observe(6)
+	m.RunDuration.WithLabelValues("", "succeeded").Observe(6)
 	m.HTTPDuration.WithLabelValues("GET", "/", "200").Observe(6)
 	families, err := m.Registry.Gather()
 	if err != nil {

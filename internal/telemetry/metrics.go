@@ -10,24 +10,29 @@ import (
 )
 
 // Metrics are SequenceFlow's own Prometheus metrics, registered on an explicit registry.
-// Labels are low-cardinality only: node types, outcomes, reasons, statuses, route patterns and
-// outbound hosts; never run or task ids.
+// Labels are low-cardinality only: node types, outcomes, reasons, statuses, route patterns,
+// outbound hosts and workflow names (bounded by Workflows); never run or task ids.
 type Metrics struct {
 	Registry *prometheus.Registry
+	// Workflows bounds the values of the workflow label.
+	Workflows *WorkflowLabels
 
-	TaskDuration    *prometheus.HistogramVec // node_type, outcome
-	SchedulingDelay *prometheus.HistogramVec // node_type
-	TaskRetries     *prometheus.CounterVec   // node_type, reason
-	TaskFailures    *prometheus.CounterVec   // node_type, reason
-	TasksFinished   *prometheus.CounterVec   // node_type, outcome (final, one per task)
-	RunsStarted     prometheus.Counter
-	RunsFinished    *prometheus.CounterVec   // status
-	RunsFailedNodes *prometheus.CounterVec   // status
-	RunDuration     *prometheus.HistogramVec // status
-	HTTPDuration    *prometheus.HistogramVec // method, route, code
-	BreakerRequests *prometheus.CounterVec   // host, outcome; exported by BreakerCollector
-	Recovered       prometheus.Counter
-	Redeliveries    *prometheus.CounterVec // node_type, cause (panic, error, shutdown, lost)
+	TaskDuration        *prometheus.HistogramVec // node_type, outcome
+	SchedulingDelay     *prometheus.HistogramVec // node_type
+	TaskRetries         *prometheus.CounterVec   // node_type, reason
+	TaskFailures        *prometheus.CounterVec   // node_type, reason
+	TasksFinished       *prometheus.CounterVec   // node_type, outcome (final, one per task)
+	RunsStarted         *prometheus.CounterVec   // workflow
+	RunsFinished        *prometheus.CounterVec   // workflow, status
+	RunsFailedNodes     *prometheus.CounterVec   // workflow, status
+	RunDuration         *prometheus.HistogramVec // workflow, status
+	WorkflowFailedNodes *prometheus.CounterVec   // workflow, outcome (failed, failed_continued; one per task)
+	QueueWait           *prometheus.HistogramVec // node_type
+	TimerLateness       *prometheus.HistogramVec // node_type, timer (delay, retry)
+	HTTPDuration        *prometheus.HistogramVec // method, route, code
+	BreakerRequests     *prometheus.CounterVec   // host, outcome; exported by BreakerCollector
+	Recovered           prometheus.Counter
+	Redeliveries        *prometheus.CounterVec // node_type, cause (panic, error, shutdown, lost)
 }
 
 // latencyBuckets span sub-millisecond engine steps to multi-minute API calls. From 1 s to 30 s
@@ -36,11 +41,25 @@ type Metrics struct {
 // worst, not the 10 s of a 5 -> 10 s jump).
 var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120, 300}
 
+// MetricsOption changes what NewMetrics builds.
+type MetricsOption func(*Metrics)
+
+// WithWorkflowLabels caps the distinct values of the workflow label at limit names (0 turns
+// the dimension off); the default is DefaultWorkflowLabels.
+func WithWorkflowLabels(limit int) MetricsOption {
+	return func(m *Metrics) { m.Workflows = NewWorkflowLabels(limit) }
+}
+
+// workflowLabelHelp documents the workflow label in every family that carries it.
+var workflowLabelHelp = fmt.Sprintf("workflow is the workflow's name (cut to %d bytes); a process gives at most METRICS_WORKFLOW_LABELS names (default %d) their own value, later ones %q, and with 0 every series has workflow=\"\"",
+	MaxWorkflowLabelBytes, DefaultWorkflowLabels, OtherWorkflow)
+
 // NewMetrics creates the metrics on a new registry, with Go runtime and process collectors.
-func NewMetrics() *Metrics {
+func NewMetrics(opts ...MetricsOption) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
-		Registry: reg,
+		Registry:  reg,
+		Workflows: NewWorkflowLabels(DefaultWorkflowLabels),
 		TaskDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "sequenceflow_task_duration_seconds", Help: "Duration of one task execution (claim to recorded outcome), by node type and outcome.",
 			Buckets: latencyBuckets,
@@ -61,18 +80,30 @@ func NewMetrics() *Metrics {
 		}, []string{"node_type", "outcome"}),
 		RunsFailedNodes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sequenceflow_runs_with_failed_nodes_total",
-			Help: "Runs that reached a terminal status with at least one node that failed but continued (onError: continue), by run status.",
-		}, []string{"status"}),
-		RunsStarted: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sequenceflow_runs_started_total", Help: "Runs started.",
-		}),
+			Help: "Runs that reached a terminal status with at least one node that failed but continued (onError: continue), by workflow and run status; " + workflowLabelHelp + ".",
+		}, []string{"workflow", "status"}),
+		RunsStarted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sequenceflow_runs_started_total", Help: "Runs started, by workflow; " + workflowLabelHelp + ".",
+		}, []string{"workflow"}),
 		RunsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sequenceflow_runs_finished_total", Help: "Runs that reached a terminal status, by status.",
-		}, []string{"status"}),
+			Name: "sequenceflow_runs_finished_total", Help: "Runs that reached a terminal status, by workflow and status; " + workflowLabelHelp + ".",
+		}, []string{"workflow", "status"}),
 		RunDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "sequenceflow_run_duration_seconds", Help: "Run duration from start to terminal status.",
+			Name: "sequenceflow_run_duration_seconds", Help: "Run duration from start to terminal status, by workflow and status; " + workflowLabelHelp + ".",
 			Buckets: latencyBuckets,
-		}, []string{"status"}),
+		}, []string{"workflow", "status"}),
+		WorkflowFailedNodes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sequenceflow_workflow_failed_nodes_total",
+			Help: "Tasks whose node failed for good, once per task, by workflow and outcome (failed: it failed its run; failed_continued: onError continue completed it); " + workflowLabelHelp + ".",
+		}, []string{"workflow", "outcome"}),
+		QueueWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sequenceflow_task_queue_wait_seconds", Help: "Time from a task's release (or its enqueueing again) to a worker starting its first attempt, by node type; retries and delays are in sequenceflow_timer_lateness_seconds.",
+			Buckets: latencyBuckets,
+		}, []string{"node_type"}),
+		TimerLateness: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sequenceflow_timer_lateness_seconds", Help: "Time from a timer's due time to a worker starting the task, by node type and timer (delay: a delay node's wake-up; retry: a retry's backoff ended).",
+			Buckets: latencyBuckets,
+		}, []string{"node_type", "timer"}),
 		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "sequenceflow_http_request_duration_seconds", Help: "HTTP server request duration by route pattern.",
 			Buckets: latencyBuckets,
@@ -88,8 +119,11 @@ func NewMetrics() *Metrics {
 			Help: "Deliveries that took over a running task whose previous delivery ended without an outcome, by node type and cause (panic, error, shutdown, lost).",
 		}, []string{"node_type", "cause"}),
 	}
+	for _, o := range opts {
+		o(m)
+	}
 	reg.MustRegister(m.TaskDuration, m.SchedulingDelay, m.TaskRetries, m.TaskFailures, m.TasksFinished, m.RunsFailedNodes, m.RunsStarted,
-		m.RunsFinished, m.RunDuration, m.HTTPDuration, m.Recovered, m.Redeliveries,
+		m.RunsFinished, m.RunDuration, m.HTTPDuration, m.Recovered, m.Redeliveries, m.WorkflowFailedNodes, m.QueueWait, m.TimerLateness,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

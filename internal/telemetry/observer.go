@@ -36,24 +36,39 @@ func (o *Observer) RunStarting(ctx context.Context, workflowID string) (context.
 			span.SetStatus(codes.Error, err.Error())
 		} else {
 			span.SetAttributes(attribute.String("run.id", runID))
-			o.metrics.RunsStarted.Inc()
 		}
 		span.End()
 	}
 }
 
+// RunStarted names the run's workflow on its span and counts the run under its workflow.
+func (o *Observer) RunStarted(ctx context.Context, wf engine.WorkflowRef) {
+	trace.SpanFromContext(ctx).SetAttributes(attribute.String("workflow.name", cutUTF8(wf.Name, MaxSpanNameBytes)),
+		attribute.Int("workflow.version", wf.Version))
+	o.metrics.RunsStarted.WithLabelValues(o.metrics.Workflows.Label(wf.Name)).Inc()
+}
+
 // TraceParent returns ctx's span as a traceparent.
 func (o *Observer) TraceParent(ctx context.Context) string { return TraceParent(o.propagator, ctx) }
 
-// TaskClaimed names the task span and records the scheduling delay.
+// TaskClaimed names the task span after its node type (the node is an attribute, so span
+// names stay few) and records the scheduling delay, and the queue wait or timer lateness it
+// stands for.
 func (o *Observer) TaskClaimed(ctx context.Context, c engine.Claim, delay time.Duration) {
 	span := trace.SpanFromContext(ctx)
-	span.SetName("task " + c.NodeType + " " + c.NodeID)
+	span.SetName("task " + c.NodeType)
 	span.SetAttributes(
-		attribute.String("workflow.id", c.WorkflowID), attribute.String("run.id", c.RunID), attribute.String("task.id", c.TaskID),
-		attribute.String("node.id", c.NodeID), attribute.String("node.type", c.NodeType), attribute.Int("task.attempt", c.Attempt),
-		attribute.Int("task.redeliveries", c.Redeliveries))
+		attribute.String("workflow.id", c.WorkflowID), attribute.String("workflow.name", cutUTF8(c.WorkflowName, MaxSpanNameBytes)),
+		attribute.Int("workflow.version", c.WorkflowVersion), attribute.String("run.id", c.RunID), attribute.String("task.id", c.TaskID),
+		attribute.String("node.id", c.NodeID), attribute.String("node.name", cutUTF8(c.NodeName, MaxSpanNameBytes)),
+		attribute.String("node.type", c.NodeType), attribute.Int("task.attempt", c.Attempt), attribute.Int("task.redeliveries", c.Redeliveries))
 	o.metrics.SchedulingDelay.WithLabelValues(c.NodeType).Observe(delay.Seconds())
+	switch c.Wait {
+	case engine.WaitQueue:
+		o.metrics.QueueWait.WithLabelValues(c.NodeType).Observe(delay.Seconds())
+	case engine.WaitRetry, engine.WaitDelay:
+		o.metrics.TimerLateness.WithLabelValues(c.NodeType, c.Wait).Observe(delay.Seconds())
+	}
 }
 
 // TaskExecuted records the outcome on the span and in the metrics, with the trace id as the
@@ -76,21 +91,26 @@ func (o *Observer) TaskExecuted(ctx context.Context, nodeType, outcome, reason s
 	}
 }
 
-// TasksFinished counts tasks by their final outcome.
-func (o *Observer) TasksFinished(_ context.Context, tasks []engine.FinishedTask) {
+// TasksFinished counts tasks by their final outcome, and those whose node failed for good by
+// their workflow.
+func (o *Observer) TasksFinished(_ context.Context, wf engine.WorkflowRef, tasks []engine.FinishedTask) {
 	for _, t := range tasks {
 		o.metrics.TasksFinished.WithLabelValues(t.NodeType, t.Outcome).Inc()
+		if t.Outcome == engine.TaskOutcomeFailed || t.Outcome == engine.TaskOutcomeFailedContinued {
+			o.metrics.WorkflowFailedNodes.WithLabelValues(o.metrics.Workflows.Label(wf.Name), t.Outcome).Inc()
+		}
 	}
 }
 
 // RunFinished counts finished runs, those with nodes that failed but continued, and their
-// duration.
-func (o *Observer) RunFinished(_ context.Context, status string, failedNodes int, d time.Duration) {
-	o.metrics.RunsFinished.WithLabelValues(status).Inc()
+// duration (with the trace id as exemplar), by workflow.
+func (o *Observer) RunFinished(ctx context.Context, wf engine.WorkflowRef, status string, failedNodes int, d time.Duration) {
+	label := o.metrics.Workflows.Label(wf.Name)
+	o.metrics.RunsFinished.WithLabelValues(label, status).Inc()
 	if failedNodes > 0 {
-		o.metrics.RunsFailedNodes.WithLabelValues(status).Inc()
+		o.metrics.RunsFailedNodes.WithLabelValues(label, status).Inc()
 	}
-	o.metrics.RunDuration.WithLabelValues(status).Observe(d.Seconds())
+	observeWithTrace(o.metrics.RunDuration.WithLabelValues(label, status), d.Seconds(), trace.SpanContextFromContext(ctx))
 }
 
 // Recovered counts reconciler recoveries.
