@@ -134,6 +134,9 @@ func TestWorkflowLabelValues(t *testing.T) {
 	if got := l.Label("bad\xffname"); got != "bad\uFFFDname" {
 		t.Errorf("label of invalid UTF-8 = %q", got)
 	}
+	if got := l.Label(""); got != telemetry.OtherWorkflow {
+		t.Errorf("label of an unknown workflow = %q, want %q", got, telemetry.OtherWorkflow)
+	}
 	l.Label("third")
 	if got := l.Label("fourth"); got != telemetry.OtherWorkflow {
 		t.Errorf("a name beyond the cap = %q, want %q", got, telemetry.OtherWorkflow)

@@ -41,13 +41,14 @@ func NewWorkflowLabels(limit int) *WorkflowLabels {
 	return &WorkflowLabels{limit: limit, names: make(map[string]struct{}, min(limit, DefaultWorkflowLabels))}
 }
 
-// Limit is the number of names that get their own value.
-func (l *WorkflowLabels) Limit() int { return l.limit }
-
-// Label returns the workflow label value of a workflow name.
+// Label returns the workflow label value of a workflow name; an unknown (empty) name reads
+// OtherWorkflow, so "" only ever means the dimension is off.
 func (l *WorkflowLabels) Label(name string) string {
 	if l.limit == 0 {
 		return ""
+	}
+	if name == "" {
+		return OtherWorkflow
 	}
 	name = cutUTF8(name, MaxWorkflowLabelBytes)
 	l.mu.RLock()
