@@ -163,7 +163,7 @@ func TestTaskSpanNameAndAttributes(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, kv := range got.Attributes() {
-		attrs[string(kv.Key)] = kv.Value.Emit()
+		attrs[string(kv.Key)] = kv.Value.String()
 	}
 	want := map[string]string{
 		"node.id": "fetch-7", "node.name": longName[:telemetry.MaxSpanNameBytes], "node.type": "apiCall",
@@ -184,7 +184,7 @@ func TestRunStartSpanNamesTheWorkflow(t *testing.T) {
 	end("r1", nil)
 	attrs := map[string]string{}
 	for _, kv := range spans.Ended()[0].Attributes() {
-		attrs[string(kv.Key)] = kv.Value.Emit()
+		attrs[string(kv.Key)] = kv.Value.String()
 	}
 	if attrs["workflow.name"] != "orders" || attrs["workflow.version"] != "2" || attrs["workflow.id"] != "w1" || attrs["run.id"] != "r1" {
 		t.Errorf("run.start attributes %v", attrs)
