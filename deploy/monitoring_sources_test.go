@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
@@ -122,10 +124,31 @@ func monHistograms(t testing.TB) map[string]bool {
 			}
 		}
 	}
+	// Histograms made at scrape time by a collector: the outbound request durations.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(telemetry.NewMetrics().NewBreakerCollector(oneOutboundRequest{}))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetType() == dto.MetricType_HISTOGRAM {
+			out[f.GetName()] = true
+		}
+	}
 	if len(out) == 0 {
 		t.Fatal("found no histogram in telemetry.Metrics")
 	}
 	return out
+}
+
+// oneOutboundRequest is a breaker source with one request's duration and no breaker.
+type oneOutboundRequest struct{}
+
+func (oneOutboundRequest) BreakerStates() []outbound.BreakerState { return nil }
+
+func (oneOutboundRequest) RequestDurations() []outbound.RequestDurations {
+	return []outbound.RequestDurations{{Host: "h", Outcome: outbound.OutcomeSuccess, Count: 1, Sum: 0.1, Buckets: map[float64]uint64{1: 1}}}
 }
 
 // monJobs returns the scrape job names of prometheus.yml.

@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 	a.outbound = outbound.NewClient(outbound.Config{
 		MaxResponseBytes: cfg.MaxResponseBytes,
 		AllowPrivate:     allowPrivate,
-		Breaker:          tel.breakerConfig(cfg),
+		Breaker:          tel.breakerConfig(cfg, log),
 		TracerProvider:   tel.tracing.Provider,
 		Propagator:       tel.tracing.Propagator,
 	})

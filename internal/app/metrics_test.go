@@ -65,6 +65,7 @@ func TestMetricsFamilies(t *testing.T) {
 		"sequenceflow_db_pool_acquired_connections", "sequenceflow_db_pool_idle_connections", "sequenceflow_db_pool_total_connections",
 		"sequenceflow_db_pool_max_connections", "sequenceflow_db_pool_acquires_total", "sequenceflow_db_pool_acquire_wait_seconds_total",
 		"sequenceflow_http_request_duration_seconds", "sequenceflow_breaker_state", "sequenceflow_breaker_requests_total",
+		"sequenceflow_outbound_request_duration_seconds",
 		"sequenceflow_reconciler_recovered_total", "asynq_queue_size", "asynq_queue_latency_seconds",
 		"sequenceflow_tasks_finished_total", "sequenceflow_runs_with_failed_nodes_total",
 	} {

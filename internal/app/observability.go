@@ -70,9 +70,10 @@ func queryTracers(tracers ...pgx.QueryTracer) pgx.QueryTracer {
 	return multitracer.New(set...)
 }
 
-// breakerConfig exports breaker states and outcomes per host.
-func (o *observability) breakerConfig(cfg Config) outbound.BreakerConfig {
-	return o.metrics.ObserveBreakers(outbound.BreakerConfig{Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout})
+// breakerConfig exports breaker states, outcomes and request durations per host, and logs
+// breaker transitions to log.
+func (o *observability) breakerConfig(cfg Config, log *slog.Logger) outbound.BreakerConfig {
+	return o.metrics.ObserveBreakers(outbound.BreakerConfig{Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout, Log: log})
 }
 
 // registerCollectors adds the pool collector to every process, and the queue and runs

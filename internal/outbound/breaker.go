@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -59,6 +60,12 @@ type BreakerConfig struct {
 	OnOutcome func(host, outcome string)
 	// OnEvict observes a host's breaker being dropped to make room, so that its series can go.
 	OnEvict func(host string)
+	// DurationBuckets are the upper bounds (seconds, ascending) of the request duration
+	// histograms kept with each host's breaker (default DefaultDurationBuckets).
+	DurationBuckets []float64
+	// Log receives one line per breaker transition: WARN when a breaker opens, INFO when it
+	// turns half-open or closes, with host, from, to and consecutive_failures (default: none).
+	Log *slog.Logger
 }
 
 // WithDefaults fills unset fields.
@@ -79,6 +86,12 @@ func (c BreakerConfig) WithDefaults() BreakerConfig {
 	}
 	if c.OnEvict == nil {
 		c.OnEvict = func(string) {}
+	}
+	if c.DurationBuckets == nil {
+		c.DurationBuckets = DefaultDurationBuckets
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
 	}
 	return c
 }
@@ -102,14 +115,54 @@ func (e *InvalidHeaderError) Error() string {
 // back to the caller.
 var errServerError = errors.New("server error")
 
-// hostBreaker is one host's breaker, how many of its requests are in flight and when it was
-// last used; only breakers with nothing in flight are evicted or expired.
+// hostBreaker is one host's breaker, how many of its requests are in flight, when it was last
+// used and the durations of its requests; only breakers with nothing in flight are evicted or
+// expired, and their durations go with them.
 type hostBreaker struct {
-	host     string
-	cb       *gobreaker.TwoStepCircuitBreaker[*http.Response]
-	inFlight int
-	lastUsed time.Time
-	lru      *list.Element
+	host      string
+	inFlight  int           // guarded by breakerTransport.mu
+	lastUsed  time.Time     // guarded by breakerTransport.mu
+	lru       *list.Element // guarded by breakerTransport.mu
+	durations durationStats // guarded by breakerTransport.mu
+
+	// mu serialises the calls into cb, so that a transition it reports is logged with the
+	// context of the request that caused it (trigger) and the failure streak it ended.
+	mu      sync.Mutex
+	cb      *gobreaker.TwoStepCircuitBreaker[*http.Response]
+	trigger context.Context
+	streak  uint32 // consecutive failures of the target
+}
+
+// allow asks the breaker to let a request for ctx through.
+func (b *hostBreaker) allow(ctx context.Context) (func(error), error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.trigger = ctx
+	defer func() { b.trigger = nil }()
+	done, err := b.cb.Allow()
+	if err != nil {
+		return nil, err
+	}
+	return func(err error) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch {
+		case err == nil:
+			b.streak = 0
+		case !notTheTargets(err):
+			b.streak++
+		}
+		b.trigger = ctx
+		done(err)
+		b.trigger = nil
+	}, nil
+}
+
+// state reads the breaker's state now (an open breaker past its timeout turns half-open).
+func (b *hostBreaker) state() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cb.State().String()
 }
 
 // BreakerState is one host's breaker state as read now: "closed", "half-open" or "open".
@@ -128,7 +181,8 @@ type breakerTransport struct {
 	cfg      BreakerConfig
 	mu       sync.Mutex
 	breakers map[string]*hostBreaker
-	lru      *list.List // of *hostBreaker, most recently used (acquired or released) first
+	lru      *list.List    // of *hostBreaker, most recently used (acquired or released) first
+	other    durationStats // requests to hosts beyond the cap
 }
 
 func newBreakerTransport(next http.RoundTripper, cfg BreakerConfig) *breakerTransport {
@@ -151,16 +205,18 @@ func (t *breakerTransport) acquire(host string) *hostBreaker {
 	if len(t.breakers) >= t.cfg.MaxHosts && !t.evictIdle() {
 		return nil
 	}
-	b := &hostBreaker{host: host, inFlight: 1, lastUsed: now, cb: gobreaker.NewTwoStepCircuitBreaker[*http.Response](gobreaker.Settings{
+	b := &hostBreaker{host: host, inFlight: 1, lastUsed: now}
+	b.cb = gobreaker.NewTwoStepCircuitBreaker[*http.Response](gobreaker.Settings{
 		Name:        host,
 		MaxRequests: t.cfg.HalfOpenRequests,
 		Timeout:     t.cfg.OpenTimeout,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= t.cfg.Failures },
-		OnStateChange: func(name string, _, to gobreaker.State) {
+		OnStateChange: func(name string, from, to gobreaker.State) {
 			t.cfg.OnStateChange(name, to.String())
+			t.logTransition(b, from, to) // b.mu is held
 		},
 		IsExcluded: notTheTargets,
-	})}
+	})
 	b.lru = t.lru.PushFront(b)
 	t.breakers[host] = b
 	t.cfg.OnStateChange(host, gobreaker.StateClosed.String())
@@ -200,6 +256,45 @@ func (t *breakerTransport) expireIdle(now time.Time) {
 	}
 }
 
+// logTransition writes one line for a breaker's transition, with the context of the request
+// that caused it (its trace id) when there is one. b.mu is held.
+func (t *breakerTransport) logTransition(b *hostBreaker, from, to gobreaker.State) {
+	ctx, level := b.trigger, slog.LevelInfo
+	if ctx == nil {
+		ctx = context.Background() // a timeout that passed, noticed by a scrape
+	}
+	if to == gobreaker.StateOpen {
+		level = slog.LevelWarn
+	}
+	t.cfg.Log.Log(ctx, level, "circuit breaker "+to.String(), slog.String("host", b.host), slog.String("from", from.String()),
+		slog.String("to", to.String()), slog.Uint64("consecutive_failures", uint64(b.streak)))
+}
+
+// observe records one request's duration under b's host, or under OtherHost when b is nil.
+func (t *breakerTransport) observe(b *hostBreaker, outcome string, took time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	stats := &t.other
+	if b != nil {
+		stats = &b.durations
+	}
+	stats.observe(t.cfg.DurationBuckets, outcome, took)
+}
+
+// durations expires idle breakers and returns the request duration histograms of every kept
+// host and of OtherHost.
+func (t *breakerTransport) durations() []RequestDurations {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.expireIdle(t.cfg.Now())
+	var out []RequestDurations
+	for e := t.lru.Front(); e != nil; e = e.Next() {
+		b := e.Value.(*hostBreaker)
+		out = b.durations.appendTo(out, b.host, t.cfg.DurationBuckets)
+	}
+	return t.other.appendTo(out, OtherHost, t.cfg.DurationBuckets)
+}
+
 func (t *breakerTransport) release(b *hostBreaker) {
 	t.mu.Lock()
 	b.inFlight--
@@ -219,7 +314,7 @@ func (t *breakerTransport) states() []BreakerState {
 	out := make([]BreakerState, 0, len(t.breakers))
 	for e := t.lru.Front(); e != nil; e = e.Next() {
 		b := e.Value.(*hostBreaker)
-		out = append(out, BreakerState{Host: b.host, State: b.cb.State().String()})
+		out = append(out, BreakerState{Host: b.host, State: b.state()})
 	}
 	return out
 }
@@ -253,30 +348,59 @@ func checkHeaders(h http.Header) error {
 	return nil
 }
 
+// RoundTrip sends req through its host's breaker and names the client span in req's context
+// "<METHOD> <host>", host being the label the breaker reports it under (OtherHost beyond the
+// cap), so span names are as bounded as the metric series.
 func (t *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	host := hostKey(req.URL)
+	b := t.acquire(host)
+	label := host
+	if b == nil {
+		label = OtherHost
+	}
+	span := trace.SpanFromContext(req.Context())
+	span.SetName(methodName(req.Method) + " " + label)
 	if err := checkHeaders(req.Header); err != nil {
+		if b != nil {
+			t.release(b)
+		}
 		if req.Body != nil {
 			_ = req.Body.Close()
 		}
 		return nil, err
 	}
-	host := hostKey(req.URL)
-	b := t.acquire(host)
 	if b == nil {
 		return t.unguarded(req)
 	}
-	done, err := b.cb.Allow()
+	done, err := b.allow(req.Context())
 	if err != nil {
+		state := gobreaker.StateOpen.String()
+		if errors.Is(err, gobreaker.ErrTooManyRequests) {
+			state = gobreaker.StateHalfOpen.String()
+		}
+		t.cfg.OnOutcome(host, "rejected") // before the release: an evicted host gets no series back
 		t.release(b)
-		t.cfg.OnOutcome(host, "rejected")
-		trace.SpanFromContext(req.Context()).AddEvent("circuit breaker open", trace.WithAttributes(
-			attribute.String("server.address", host), attribute.String("breaker.state", b.cb.State().String())))
+		span.AddEvent("circuit breaker open", trace.WithAttributes(
+			attribute.String("server.address", host), attribute.String("breaker.state", state)))
 		return nil, &BreakerOpenError{Host: host}
 	}
 	return t.send(req, host, func(err error) {
 		done(err)
 		t.release(b)
 	})
+}
+
+// methodName is a request method as span names carry it: the standard methods, else OTHER,
+// as the server's HTTP spans and metrics fold them.
+func methodName(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	case "":
+		return http.MethodGet
+	}
+	return "OTHER"
 }
 
 // unguarded sends a request to a host beyond the cap while every kept breaker is busy.
@@ -287,13 +411,15 @@ func (t *breakerTransport) unguarded(req *http.Request) (*http.Response, error) 
 // send makes the request and reports its outcome through settle and OnOutcome once.
 func (t *breakerTransport) send(req *http.Request, label string, settle func(error)) (*http.Response, error) {
 	report := func(err error) {
-		settle(err)
+		// OnOutcome comes first: until settle releases the breaker it cannot be evicted, so an
+		// evicted host never gets a series back.
 		switch {
 		case err == nil:
 			t.cfg.OnOutcome(label, "success")
 		case !notTheTargets(err):
 			t.cfg.OnOutcome(label, "failure")
 		}
+		settle(err)
 	}
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {

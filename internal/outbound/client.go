@@ -109,8 +109,11 @@ func NewClient(cfg Config) *Client {
 	if cfg.TracerProvider != nil {
 		// No otelhttp metrics: their server.address attribute is one series per target host,
 		// unbounded; the breaker callbacks export per-host outcomes under the host cap.
+		// The breaker names each span "<METHOD> <host>" once it knows the host's label; until
+		// then it carries the folded method alone, never a client's invented one.
 		rt = otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(scrubbingTracerProvider(cfg.TracerProvider)),
-			otelhttp.WithPropagators(cfg.Propagator), otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()))
+			otelhttp.WithPropagators(cfg.Propagator), otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return methodName(r.Method) }))
 	}
 	return &Client{cfg: cfg, transport: transport, breakers: breakers, http: &http.Client{
 		Transport:     rt,
@@ -118,9 +121,32 @@ func NewClient(cfg Config) *Client {
 	}}
 }
 
+// errNoURL is a request without a URL.
+var errNoURL = errors.New("request has no URL")
+
 // Do sends req and reads the whole body, up to MaxResponseBytes. The request's context bounds
-// the whole exchange.
+// the whole exchange. Its duration, redirects and body included, is recorded once under the
+// first host's label with the outcome (see RequestDurations); the host's breaker is kept for as
+// long, so the series cannot be evicted under it.
 func (c *Client) Do(req *http.Request) (*Response, error) {
+	if req.URL == nil {
+		return nil, errNoURL
+	}
+	start := time.Now()
+	b := c.breakers.acquire(hostKey(req.URL))
+	resp, err := c.do(req)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	c.breakers.observe(b, outcomeOf(status, err), time.Since(start))
+	if b != nil {
+		c.breakers.release(b)
+	}
+	return resp, err
+}
+
+func (c *Client) do(req *http.Request) (*Response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err
@@ -147,6 +173,12 @@ func (c *Client) CloseIdle() { c.transport.CloseIdleConnections() }
 // BreakerStates reads the state of every kept host breaker now, after dropping those idle for
 // BreakerConfig.IdleExpiry; at most BreakerConfig.MaxHosts entries.
 func (c *Client) BreakerStates() []BreakerState { return c.breakers.states() }
+
+// RequestDurations reads the duration histograms of the requests made by Do, per kept host and
+// outcome (see the Outcome constants), after dropping the hosts idle for
+// BreakerConfig.IdleExpiry; a host's histograms go with its breaker, and requests to hosts
+// beyond BreakerConfig.MaxHosts are under OtherHost. At most (MaxHosts+1) x 7 entries.
+func (c *Client) RequestDurations() []RequestDurations { return c.breakers.durations() }
 
 // IsBlocked reports whether err is a request refused by the SSRF guard.
 func IsBlocked(err error) bool {

@@ -20,7 +20,7 @@ var ErrRedirectCarriesSecret = errors.New("redirect refused: its location carrie
 func checkRedirect(maxRedirects int) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		if len(via) > maxRedirects {
-			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+			return fmt.Errorf("%w: stopped after %d redirects", errTooManyRedirects, maxRedirects)
 		}
 		if secrets := secretsFrom(req.Context()); secrets.Contains(req.URL.String()) {
 			return ErrRedirectCarriesSecret
