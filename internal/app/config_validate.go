@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
+	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 )
 
 // Bounds of the configuration. Each one keeps a value inside what the component can honour
@@ -197,6 +198,14 @@ func (c Config) check(role Role, p *problems) {
 	p.between("OUTBOUND_MAX_RESPONSE_BYTES", c.MaxResponseBytes, 1, maxBodyBytes)
 	p.between("BREAKER_FAILURES", int64(c.BreakerFailures), 1, maxBreakerFailures)
 	p.positive("BREAKER_OPEN_TIMEOUT", c.BreakerOpenTimeout)
+
+	// Tracing.
+	switch c.TraceDBSpans {
+	case telemetry.DBSpansOff, telemetry.DBSpansSlow, telemetry.DBSpansAll:
+	default:
+		p.add("TRACE_DB_SPANS", "must be off, slow or all, got %q", c.TraceDBSpans)
+	}
+	p.positive("TRACE_DB_SLOW", c.TraceDBSlow)
 
 	// Process.
 	switch strings.ToLower(c.LogLevel) {

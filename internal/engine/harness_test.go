@@ -45,6 +45,21 @@ type recordingObserver struct {
 	failedRuns  int            // runs reported with nodes that failed but continued
 	// redeliveryLog keeps every reported redelivery, in order.
 	redeliveryLog []engine.Redelivery
+	// aborts and branches keep every reported early end and branch skip, in order.
+	aborts   []engine.AbortedRun
+	branches []engine.BranchSkip
+}
+
+func (o *recordingObserver) RunAborted(_ context.Context, a engine.AbortedRun) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.aborts = append(o.aborts, a)
+}
+
+func (o *recordingObserver) BranchSkipped(_ context.Context, b engine.BranchSkip) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.branches = append(o.branches, b)
 }
 
 func (o *recordingObserver) RunStarting(ctx context.Context, _ string) (context.Context, func(string, error)) {

@@ -153,15 +153,22 @@ func (t *runTx) FinishTask(_ context.Context, f engine.TaskFinish) error {
 
 func (t *runTx) ResolveEdges(ctx context.Context, runID string, res []engine.EdgeResolution) ([]engine.TargetState, error) {
 	nodeIDs, edges, taken := make([]string, len(res)), make([]int32, len(res)), make([]int32, len(res))
+	spans := make([]string, len(res))
 	for i, r := range res {
-		nodeIDs[i], edges[i], taken[i] = r.NodeID, int32(r.Edges), int32(r.Taken)
+		nodeIDs[i], edges[i], taken[i], spans[i] = r.NodeID, int32(r.Edges), int32(r.Taken), r.ParentSpan
 	}
+	// A taken edge appends the source's span context to the target's parent spans, up to
+	// engine.MaxParentLinks; beyond that it is only counted.
 	var out []engine.TargetState
 	err := t.query(ctx, `
-		UPDATE tasks t SET unresolved_parents = t.unresolved_parents - x.edges, activated_parents = t.activated_parents + x.taken
-		FROM unnest($2::text[], $3::int[], $4::int[]) AS x(node_id, edges, taken)
+		UPDATE tasks t SET unresolved_parents = t.unresolved_parents - x.edges, activated_parents = t.activated_parents + x.taken,
+			parent_spans = CASE WHEN x.taken > 0 AND x.span <> '' AND coalesce(cardinality(t.parent_spans), 0) < $6
+				THEN array_append(t.parent_spans, x.span) ELSE t.parent_spans END,
+			parent_spans_dropped = t.parent_spans_dropped +
+				CASE WHEN x.taken > 0 AND x.span <> '' AND coalesce(cardinality(t.parent_spans), 0) >= $6 THEN 1 ELSE 0 END
+		FROM unnest($2::text[], $3::int[], $4::int[], $5::text[]) AS x(node_id, edges, taken, span)
 		WHERE t.run_id = $1 AND t.node_id = x.node_id AND t.status = 'pending'
-		RETURNING t.node_id, t.unresolved_parents, t.activated_parents`, []any{runID, nodeIDs, edges, taken},
+		RETURNING t.node_id, t.unresolved_parents, t.activated_parents`, []any{runID, nodeIDs, edges, taken, spans, engine.MaxParentLinks},
 		func(rows pgx.Rows) error {
 			var s engine.TargetState
 			err := rows.Scan(&s.NodeID, &s.Unresolved, &s.Activated)
@@ -336,8 +343,17 @@ func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra ma
 		b = []byte(`{}`)
 	}
 	t.queue(`UPDATE runs SET status = $2, error = nullif($3, ''), result = `+resultSQL+` || $4::jsonb, finished_at = $5, pending_tasks = 0
-		WHERE id = $1 RETURNING status, started_at, `+failedNodesSQL,
-		[]any{runID, status, storableText(errMsg), storableJSON(b), now}, scanEnd(end))
+		WHERE id = $1 RETURNING status, started_at, `+failedNodesSQL+`, coalesce(trace_context, '')`,
+		[]any{runID, status, storableText(errMsg), storableJSON(b), now}, func(br pgx.BatchResults) error {
+			var e engine.RunEnd
+			if err := br.QueryRow().Scan(&e.Status, &e.StartedAt, &e.FailedNodes, &e.TraceContext); err != nil {
+				return fmt.Errorf("update run: %w", err)
+			}
+			if end != nil {
+				*end = e
+			}
+			return nil
+		})
 	return nil
 }
 

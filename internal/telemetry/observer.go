@@ -53,6 +53,7 @@ func (o *Observer) TaskClaimed(ctx context.Context, c engine.Claim, delay time.D
 		attribute.String("workflow.id", c.WorkflowID), attribute.String("run.id", c.RunID), attribute.String("task.id", c.TaskID),
 		attribute.String("node.id", c.NodeID), attribute.String("node.type", c.NodeType), attribute.Int("task.attempt", c.Attempt),
 		attribute.Int("task.redeliveries", c.Redeliveries))
+	o.linkParents(span, c)
 	o.metrics.SchedulingDelay.WithLabelValues(c.NodeType).Observe(delay.Seconds())
 }
 
