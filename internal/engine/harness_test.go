@@ -56,6 +56,19 @@ func (o *recordingObserver) RunAborted(_ context.Context, a engine.AbortedRun) {
 	o.aborts = append(o.aborts, a)
 }
 
+// abortsOf returns the early ends reported for a run.
+func (o *recordingObserver) abortsOf(runID string) []engine.AbortedRun {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []engine.AbortedRun
+	for _, a := range o.aborts {
+		if a.RunID == runID {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 func (o *recordingObserver) BranchSkipped(_ context.Context, b engine.BranchSkip) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
