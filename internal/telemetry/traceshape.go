@@ -78,6 +78,9 @@ func (o *Observer) RunAborted(ctx context.Context, a engine.AbortedRun) {
 		attribute.Int("cancel.tasks_skipped", a.Skipped),
 	)}
 	causeSC := cause.SpanContext()
+	if !runSC.IsValid() && !causeSC.IsValid() {
+		return // neither the run nor what ended it is traced
+	}
 	if causeSC.IsValid() && causeSC.SpanID() != runSC.SpanID() {
 		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: causeSC, Attributes: []attribute.KeyValue{attribute.String("link.kind", linkCause)}}))
 	}
