@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		return nil, err
 	}
 	a.tel = tel
-	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns), Tracer: queryTracers(tel.pgxTracer(), cfg.QueryTracer)})
+	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.DBMaxConns), Tracer: queryTracers(tel.pgxTracer(cfg), cfg.QueryTracer)})
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,11 @@ func (a *App) Handler() http.Handler {
 		Middleware:     []func(http.Handler) http.Handler{telemetry.RouteMetrics(a.tel.metrics)},
 		Log:            a.log,
 	})
-	return telemetry.HTTPServer(api, a.tel.tracing.Provider, a.tel.tracing.Propagator)
+	var untraced func(*http.Request) bool
+	if !a.cfg.TracePollRequests {
+		untraced = httpapi.PollMatcher()
+	}
+	return telemetry.HTTPServer(api, a.tel.tracing.Provider, a.tel.tracing.Propagator, untraced)
 }
 
 // ready reports whether PostgreSQL and Redis answer and the schema is at the version this

@@ -118,6 +118,16 @@ type Config struct {
 	BreakerFailures      int           // BREAKER_FAILURES
 	BreakerOpenTimeout   time.Duration // BREAKER_OPEN_TIMEOUT
 
+	// Tracing (beside the OpenTelemetry SDK's OTEL_* variables).
+	// TraceDBSpans says which PostgreSQL statements become spans (TRACE_DB_SPANS: off, slow or
+	// all; default slow): slow keeps the statements that failed or took at least TraceDBSlow
+	// (TRACE_DB_SLOW, default 100ms).
+	TraceDBSpans string
+	TraceDBSlow  time.Duration
+	// TracePollRequests traces health, readiness, metrics and run-status requests too
+	// (TRACE_POLL_REQUESTS, default false); they are counted in the HTTP metrics either way.
+	TracePollRequests bool
+
 	// Process.
 	AutoMigrate bool   // AUTO_MIGRATE
 	LogLevel    string // LOG_LEVEL
@@ -162,6 +172,8 @@ func (c Config) WithDefaults() Config {
 		n := telemetry.DefaultWorkflowLabels
 		c.MetricsWorkflowLabels = &n
 	}
+	c.TraceDBSpans = strings.ToLower(cmp.Or(c.TraceDBSpans, telemetry.DBSpansSlow))
+	c.TraceDBSlow = cmp.Or(c.TraceDBSlow, 100*time.Millisecond)
 	if c.Getenv == nil {
 		c.Getenv = func(string) string { return "" }
 	}
@@ -284,6 +296,10 @@ func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
 		OutboundAllowPrivate: r.optionalBool("OUTBOUND_ALLOW_PRIVATE"),
 		BreakerFailures:      r.int("BREAKER_FAILURES"),
 		BreakerOpenTimeout:   r.duration("BREAKER_OPEN_TIMEOUT"),
+
+		TraceDBSpans:      strings.TrimSpace(getenv("TRACE_DB_SPANS")),
+		TraceDBSlow:       r.duration("TRACE_DB_SLOW"),
+		TracePollRequests: r.bool("TRACE_POLL_REQUESTS", false),
 
 		AutoMigrate: r.bool("AUTO_MIGRATE", false),
 		LogLevel:    getenv("LOG_LEVEL"),

@@ -146,6 +146,14 @@ func TestConfigRules(t *testing.T) {
 		{name: "breaker failures beyond uint32", env: map[string]string{"BREAKER_FAILURES": "5000000000"}, bad: "BREAKER_FAILURES", says: "from 1"},
 		{name: "breaker open negative", env: map[string]string{"BREAKER_OPEN_TIMEOUT": "-30s"}, bad: "BREAKER_OPEN_TIMEOUT", says: "positive"},
 
+		// Tracing.
+		{name: "db spans mode", env: map[string]string{"TRACE_DB_SPANS": "some"}, bad: "TRACE_DB_SPANS", says: "off, slow or all"},
+		{name: "db spans mode case", env: map[string]string{"TRACE_DB_SPANS": "ALL"}},
+		{name: "db slow threshold negative", env: map[string]string{"TRACE_DB_SLOW": "-1ms"}, bad: "TRACE_DB_SLOW", says: "positive"},
+		{name: "db slow threshold unparsable", env: map[string]string{"TRACE_DB_SLOW": "fast"}, bad: "TRACE_DB_SLOW", says: "duration"},
+		{name: "poll tracing not a bool", env: map[string]string{"TRACE_POLL_REQUESTS": "often"}, bad: "TRACE_POLL_REQUESTS", says: "true or false"},
+		{name: "tracing set", env: map[string]string{"TRACE_DB_SPANS": "slow", "TRACE_DB_SLOW": "250ms", "TRACE_POLL_REQUESTS": "true"}},
+
 		// Process.
 		{name: "log level", env: map[string]string{"LOG_LEVEL": "loud"}, bad: "LOG_LEVEL", says: "debug, info, warn or error"},
 		{name: "log level case", env: map[string]string{"LOG_LEVEL": "WARN"}},

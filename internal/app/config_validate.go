@@ -202,6 +202,14 @@ func (c Config) check(role Role, p *problems) {
 	p.between("BREAKER_FAILURES", int64(c.BreakerFailures), 1, maxBreakerFailures)
 	p.positive("BREAKER_OPEN_TIMEOUT", c.BreakerOpenTimeout)
 
+	// Tracing.
+	switch c.TraceDBSpans {
+	case telemetry.DBSpansOff, telemetry.DBSpansSlow, telemetry.DBSpansAll:
+	default:
+		p.add("TRACE_DB_SPANS", "must be off, slow or all, got %q", c.TraceDBSpans)
+	}
+	p.positive("TRACE_DB_SLOW", c.TraceDBSlow)
+
 	// Process.
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

@@ -43,14 +43,19 @@ func newObservability(ctx context.Context, cfg Config, role Role, instanceID str
 	return &observability{tracing: tracing, metrics: m, observer: telemetry.NewObserver(tracing.Provider, tracing.Propagator, m)}, nil
 }
 
-// pgxTracer traces every query as a child of the caller's span, when spans leave the process
-// (or a test records them): query spans are the most numerous of a run, and making them only
-// to drop them costs CPU on the hot path.
-func (o *observability) pgxTracer() pgx.QueryTracer {
-	if !o.tracing.Exporting {
+// pgxTracer traces queries as children of the caller's span, when spans leave the process
+// (or a test records them) and TRACE_DB_SPANS is not off: query spans are the most numerous
+// of a run, and making them only to drop them costs CPU on the hot path. With slow (the
+// default) only statements that failed or took at least TRACE_DB_SLOW are kept.
+func (o *observability) pgxTracer(cfg Config) pgx.QueryTracer {
+	if !o.tracing.Exporting || cfg.TraceDBSpans == telemetry.DBSpansOff {
 		return nil
 	}
-	return otelpgx.NewTracer(otelpgx.WithTracerProvider(o.tracing.Provider), otelpgx.WithDisableConnectionDetailsInAttributes())
+	tp := o.tracing.Provider
+	if cfg.TraceDBSpans == telemetry.DBSpansSlow {
+		tp = telemetry.SlowSpans(tp, cfg.TraceDBSlow)
+	}
+	return otelpgx.NewTracer(otelpgx.WithTracerProvider(tp), otelpgx.WithDisableConnectionDetailsInAttributes())
 }
 
 // queryTracers combines the tracers that are set into one.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sequenceflow/sequenceflow/internal/engine"
 	"github.com/sequenceflow/sequenceflow/internal/store"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
@@ -163,6 +164,11 @@ func TestOnErrorFailFailsRun(t *testing.T) {
 	}
 	if r.Error == "" {
 		t.Error("run error is empty")
+	}
+	// The observer learns what ended the run and what it ended, once.
+	testenv.WaitFor(t, 5*time.Second, "the run's end to be reported", func() bool { return len(h.obs.abortsOf(r.ID)) > 0 })
+	if got, want := h.obs.abortsOf(r.ID), []engine.AbortedRun{{RunID: r.ID, Cause: engine.AbortCauseRunFailure, Skipped: 2}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("reported early ends %+v, want %+v", got, want)
 	}
 }
 

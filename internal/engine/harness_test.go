@@ -50,6 +50,34 @@ type recordingObserver struct {
 	claims  []engine.Claim
 	started []engine.WorkflowRef
 	ended   []engine.WorkflowRef
+	// aborts and branches keep every reported early end and branch skip, in order.
+	aborts   []engine.AbortedRun
+	branches []engine.BranchSkip
+}
+
+func (o *recordingObserver) RunAborted(_ context.Context, a engine.AbortedRun) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.aborts = append(o.aborts, a)
+}
+
+// abortsOf returns the early ends reported for a run.
+func (o *recordingObserver) abortsOf(runID string) []engine.AbortedRun {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []engine.AbortedRun
+	for _, a := range o.aborts {
+		if a.RunID == runID {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (o *recordingObserver) BranchSkipped(_ context.Context, b engine.BranchSkip) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.branches = append(o.branches, b)
 }
 
 func (o *recordingObserver) RunStarting(ctx context.Context, _ string) (context.Context, func(string, error)) {

@@ -75,6 +75,39 @@ type Observer interface {
 	// Redelivered reports a delivery that took over a running task whose previous delivery
 	// ended without an outcome.
 	Redelivered(ctx context.Context, r Redelivery)
+	// BranchSkipped reports the nodes a completed task's chosen handles skipped, directly or
+	// further downstream, in the completing task's context.
+	BranchSkipped(ctx context.Context, b BranchSkip)
+	// RunAborted reports a run ended early (cancelled, past its deadline, failed by a task)
+	// once the transition committed, in the context of whatever ended it.
+	RunAborted(ctx context.Context, a AbortedRun)
+}
+
+// BranchSkip is what one completion skipped: the handles the node chose (nil when it takes
+// every edge) and the node ids of the tasks that became skipped, in the order they were
+// skipped.
+type BranchSkip struct {
+	Handles []string
+	Skipped []string
+}
+
+// What ended a run early, reported to the Observer.
+const (
+	AbortCauseAPI        = "api"         // an API request: the cancel route, or deleting the workflow
+	AbortCauseDeadline   = "deadline"    // the run's overall deadline passed
+	AbortCauseRunFailure = "run_failure" // a task failed for good and failed its run
+)
+
+// AbortedRun describes a run ended early.
+type AbortedRun struct {
+	RunID string
+	// Cause is one of the AbortCause constants.
+	Cause string
+	// TraceContext is the run's stored trace context (its run.start span).
+	TraceContext string
+	// Cancelled and Skipped count the unfinished tasks it cancelled and skipped.
+	Cancelled int
+	Skipped   int
 }
 
 // Redelivery describes a delivery that took over a running task.
@@ -104,3 +137,5 @@ func (nopObserver) TasksFinished(context.Context, WorkflowRef, []FinishedTask)  
 func (nopObserver) RunFinished(context.Context, WorkflowRef, string, int, time.Duration) {}
 func (nopObserver) Recovered(context.Context, int)                                       {}
 func (nopObserver) Redelivered(context.Context, Redelivery)                              {}
+func (nopObserver) BranchSkipped(context.Context, BranchSkip)                            {}
+func (nopObserver) RunAborted(context.Context, AbortedRun)                               {}

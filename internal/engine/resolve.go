@@ -22,6 +22,12 @@ type resolver struct {
 	// skippedTypes are the node types of the tasks it skipped.
 	skippedTypes []string
 	released     []TaskRef
+
+	// parentSpan is the traceparent of the finished node's span, recorded on the joins its
+	// taken edges reach; empty when it is not traced.
+	parentSpan string
+	// skippedIDs are the node ids of the tasks it skipped, in the order it skipped them.
+	skippedIDs []string
 }
 
 type source struct {
@@ -61,6 +67,9 @@ func (r *resolver) resolve(ctx context.Context, nodeID string, handles []string,
 		for _, er := range res {
 			switch {
 			case len(r.g.Incoming(er.NodeID)) != er.Edges:
+				if !s.skipped {
+					er.ParentSpan = r.parentSpan
+				}
 				joins = append(joins, er)
 			case er.Taken > 0:
 				release = append(release, Release{NodeID: er.NodeID, Input: s.output, Edges: er.Edges, Taken: er.Taken})
@@ -105,6 +114,7 @@ func (r *resolver) resolve(ctx context.Context, nodeID string, handles []string,
 				return err
 			}
 			r.skipped += len(skip)
+			r.skippedIDs = append(r.skippedIDs, skip...)
 			for _, id := range skip {
 				if n, ok := r.g.Node(id); ok {
 					r.skippedTypes = append(r.skippedTypes, n.Base.Type)

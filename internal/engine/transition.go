@@ -67,6 +67,8 @@ type completion struct {
 	released []TaskRef
 	finished []FinishedTask
 	end      RunEnd
+	// branch is set when the completion skipped nodes.
+	branch *BranchSkip
 }
 
 // completeIn is the completing transition inside an open run transaction. done is filled as
@@ -80,7 +82,7 @@ func (e *Engine) completeIn(ctx context.Context, tx RunTx, c Claim, g *workflow.
 	if output == nil {
 		output = c.Input // a delay passes its input through
 	}
-	r := resolver{tx: tx, runID: c.RunID, g: g, now: f.Now}
+	r := resolver{tx: tx, runID: c.RunID, g: g, now: f.Now, parentSpan: e.obs.TraceParent(ctx)}
 	if err := r.resolve(ctx, c.NodeID, f.Handles, output); err != nil {
 		return err
 	}
@@ -88,6 +90,9 @@ func (e *Engine) completeIn(ctx context.Context, tx RunTx, c Claim, g *workflow.
 		return err
 	}
 	done.released = r.released
+	if len(r.skippedIDs) > 0 {
+		done.branch = &BranchSkip{Handles: f.Handles, Skipped: r.skippedIDs}
+	}
 	outcome := cmp.Or(f.Outcome, TaskOutcomeCompleted)
 	done.finished = append(make([]FinishedTask, 0, 1+len(r.skippedTypes)), FinishedTask{NodeType: c.NodeType, Outcome: outcome})
 	for _, t := range r.skippedTypes {
@@ -101,6 +106,9 @@ func (e *Engine) completeIn(ctx context.Context, tx RunTx, c Claim, g *workflow.
 func (e *Engine) afterComplete(ctx context.Context, c Claim, done completion, now time.Time) {
 	wf := e.workflowOf(ctx, c.VersionID)
 	e.obs.TasksFinished(ctx, wf, done.finished)
+	if done.branch != nil {
+		e.obs.BranchSkipped(ctx, *done.branch)
+	}
 	e.reportEnd(ctx, wf, done.end, now)
 	tp := e.traceParent(ctx, c.TraceContext)
 	for i := range done.released {
@@ -147,6 +155,7 @@ type runAbort struct {
 	finish     *TaskFinish // the failing task, if any
 	finishType string      // its node type
 	cancelAll  bool        // cancel every unfinished task (else running ones are cancelled, the rest skipped)
+	cause      string      // what ended the run: one of the AbortCause constants
 	status     string
 	errMsg     string
 	extra      map[string]any
@@ -182,11 +191,18 @@ func (e *Engine) abortRun(ctx context.Context, runID string, a runAbort, now tim
 	if a.finish != nil {
 		finished = append(finished, FinishedTask{NodeType: a.finishType, Outcome: TaskOutcomeFailed})
 	}
+	report := AbortedRun{RunID: runID, Cause: a.cause, TraceContext: end.TraceContext}
 	for _, t := range aborted {
 		finished = append(finished, FinishedTask{NodeType: t.NodeType, Outcome: t.Status})
+		if t.Status == workflow.TaskCancelled {
+			report.Cancelled++
+		} else {
+			report.Skipped++
+		}
 	}
 	wf := e.workflowOf(ctx, end.VersionID)
 	e.obs.TasksFinished(ctx, wf, finished)
+	e.obs.RunAborted(ctx, report)
 	e.reportEnd(ctx, wf, end, now)
 	e.stop(ctx, runID, aborted)
 	return nil
@@ -223,6 +239,7 @@ func (e *Engine) abortFailed(ctx context.Context, c Claim, from, reason, msg str
 	return e.abortRun(ctx, c.RunID, runAbort{
 		finish:     &TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt, Redeliveries: c.Redeliveries, To: workflow.TaskFailed, Error: msg, Now: now},
 		finishType: c.NodeType,
+		cause:      AbortCauseRunFailure,
 		status:     workflow.RunFailed, errMsg: msg, logs: lines,
 	}, now)
 }
@@ -230,7 +247,7 @@ func (e *Engine) abortFailed(ctx context.Context, c Claim, from, reason, msg str
 // endRun fails a run that is past its deadline.
 func (e *Engine) endRun(ctx context.Context, runID, msg string) error {
 	now := e.now()
-	err := e.abortRun(ctx, runID, runAbort{status: workflow.RunFailed, errMsg: msg,
+	err := e.abortRun(ctx, runID, runAbort{cause: AbortCauseDeadline, status: workflow.RunFailed, errMsg: msg,
 		logs: []LogEntry{{RunID: runID, Type: workflow.LogError, Message: "Workflow run failed: " + msg, At: now}}}, now)
 	if dropped(err) {
 		return nil
@@ -246,7 +263,7 @@ func (e *Engine) endRun(ctx context.Context, runID, msg string) error {
 // Cancelling a finished run returns workflow.ErrConflict.
 func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	now := e.now()
-	err := e.abortRun(ctx, runID, runAbort{cancelAll: true, status: workflow.RunCancelled, extra: map[string]any{"cancelled": true},
+	err := e.abortRun(ctx, runID, runAbort{cancelAll: true, cause: AbortCauseAPI, status: workflow.RunCancelled, extra: map[string]any{"cancelled": true},
 		logs: []LogEntry{{RunID: runID, Type: workflow.LogSystem, Message: "Workflow run cancelled", At: now}}}, now)
 	if errors.Is(err, ErrRunFinished) {
 		return fmt.Errorf("cancel run %s: run is already finished: %w", runID, workflow.ErrConflict)

@@ -79,6 +79,8 @@ type RunEnd struct {
 	// FailedNodes counts the run's tasks whose node failed but continued (onError: continue);
 	// set when the run is terminal.
 	FailedNodes int
+	// TraceContext is the run's stored trace context.
+	TraceContext string
 }
 
 // Claim is a task claimed for execution, with what executing it needs.
@@ -112,6 +114,11 @@ type Claim struct {
 	Status string
 	// TraceContext is the run's stored trace context.
 	TraceContext string
+	// ParentSpans are the traceparents of a join's activating parents (at most
+	// MaxParentLinks, in the order they completed); ParentSpansDropped counts those beyond the
+	// cap. Empty for a task with one parent.
+	ParentSpans        []string
+	ParentSpansDropped int
 
 	// Filled in by the engine from the prepared version, for telemetry (no query): the
 	// workflow's name and version number and the node's name; and what the task waited for
@@ -129,6 +136,10 @@ type VersionDefinition struct {
 	WorkflowName string
 	Version      int
 }
+
+// MaxParentLinks caps the parent span contexts a join's task records, and so the links on its
+// span; parents beyond it are only counted.
+const MaxParentLinks = 64
 
 // TaskFinish moves one task between statuses.
 type TaskFinish struct {
@@ -161,6 +172,9 @@ type EdgeResolution struct {
 	NodeID string
 	Edges  int
 	Taken  int
+	// ParentSpan, when set and an edge is taken, is the traceparent of the source's span; the
+	// target records it (up to MaxParentLinks) so its span can link to every activating parent.
+	ParentSpan string
 }
 
 // TargetState is a target's counters after resolution.

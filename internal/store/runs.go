@@ -110,6 +110,8 @@ func scanClaim(row pgx.Row, extra ...any) (engine.Claim, error) {
 func (s *Store) ClaimTask(ctx context.Context, taskID, workerID string, now time.Time) (engine.Claim, error) {
 	var redelivered bool
 	var interruption, previousWorker string
+	var parentSpans []string
+	var parentSpansDropped int
 	c, err := scanClaim(s.pool.QueryRow(ctx, `
 		WITH old AS (
 			SELECT t.id, t.status, t.interruption, t.worker_id FROM tasks t JOIN runs r ON r.id = t.run_id
@@ -122,8 +124,9 @@ func (s *Store) ClaimTask(ctx context.Context, taskID, workerID string, now time
 			started_at = $2, worker_id = nullif($3, ''), interruption = NULL
 		FROM old, runs r
 		WHERE t.id = old.id AND r.id = t.run_id
-		RETURNING `+claimColumns+`, old.status = 'running', coalesce(old.interruption, ''), coalesce(old.worker_id, '')`, taskID, now, workerID),
-		&redelivered, &interruption, &previousWorker)
+		RETURNING `+claimColumns+`, old.status = 'running', coalesce(old.interruption, ''), coalesce(old.worker_id, ''),
+			coalesce(t.parent_spans, '{}'), t.parent_spans_dropped`, taskID, now, workerID),
+		&redelivered, &interruption, &previousWorker, &parentSpans, &parentSpansDropped)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, engine.ErrNotClaimable
 	}
@@ -131,6 +134,7 @@ func (s *Store) ClaimTask(ctx context.Context, taskID, workerID string, now time
 		return c, fmt.Errorf("claim task %s: %w", taskID, translate(err))
 	}
 	c.Redelivered, c.Interruption, c.PreviousWorker = redelivered, interruption, previousWorker
+	c.ParentSpans, c.ParentSpansDropped = parentSpans, parentSpansDropped
 	return c, nil
 }
 

@@ -153,15 +153,22 @@ func (t *runTx) FinishTask(_ context.Context, f engine.TaskFinish) error {
 
 func (t *runTx) ResolveEdges(ctx context.Context, runID string, res []engine.EdgeResolution) ([]engine.TargetState, error) {
 	nodeIDs, edges, taken := make([]string, len(res)), make([]int32, len(res)), make([]int32, len(res))
+	spans := make([]string, len(res))
 	for i, r := range res {
-		nodeIDs[i], edges[i], taken[i] = r.NodeID, int32(r.Edges), int32(r.Taken)
+		nodeIDs[i], edges[i], taken[i], spans[i] = r.NodeID, int32(r.Edges), int32(r.Taken), r.ParentSpan
 	}
+	// A taken edge appends the source's span context to the target's parent spans, up to
+	// engine.MaxParentLinks; beyond that it is only counted.
 	var out []engine.TargetState
 	err := t.query(ctx, `
-		UPDATE tasks t SET unresolved_parents = t.unresolved_parents - x.edges, activated_parents = t.activated_parents + x.taken
-		FROM unnest($2::text[], $3::int[], $4::int[]) AS x(node_id, edges, taken)
+		UPDATE tasks t SET unresolved_parents = t.unresolved_parents - x.edges, activated_parents = t.activated_parents + x.taken,
+			parent_spans = CASE WHEN x.taken > 0 AND x.span <> '' AND coalesce(cardinality(t.parent_spans), 0) < $6
+				THEN array_append(t.parent_spans, x.span) ELSE t.parent_spans END,
+			parent_spans_dropped = t.parent_spans_dropped +
+				CASE WHEN x.taken > 0 AND x.span <> '' AND coalesce(cardinality(t.parent_spans), 0) >= $6 THEN 1 ELSE 0 END
+		FROM unnest($2::text[], $3::int[], $4::int[], $5::text[]) AS x(node_id, edges, taken, span)
 		WHERE t.run_id = $1 AND t.node_id = x.node_id AND t.status = 'pending'
-		RETURNING t.node_id, t.unresolved_parents, t.activated_parents`, []any{runID, nodeIDs, edges, taken},
+		RETURNING t.node_id, t.unresolved_parents, t.activated_parents`, []any{runID, nodeIDs, edges, taken, spans, engine.MaxParentLinks},
 		func(rows pgx.Rows) error {
 			var s engine.TargetState
 			err := rows.Scan(&s.NodeID, &s.Unresolved, &s.Activated)
@@ -314,7 +321,7 @@ func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now tim
 				finished_at = CASE WHEN pending_tasks - $2 > 0 THEN finished_at ELSE $3 END,
 				result = CASE WHEN pending_tasks - $2 > 0 THEN result ELSE `+resultSQL+` END
 			WHERE id = $1
-			RETURNING id, status, started_at, pending_tasks, result, `+failedNodesSQL+` AS failed_nodes, version_id),
+			RETURNING id, status, started_at, pending_tasks, result, `+failedNodesSQL+` AS failed_nodes, version_id, trace_context),
 		logged AS (
 			INSERT INTO run_logs (id, run_id, type, message, data, created_at)
 			SELECT $4::uuid, id, 'error', format('Workflow run %s with %s failed node(s) (onError: continue): %s', status, failed_nodes,
@@ -323,7 +330,7 @@ func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now tim
 			FROM settled WHERE pending_tasks = 0 AND failed_nodes > 0
 			UNION ALL
 			SELECT $5::uuid, id, 'system', 'Workflow run ' || status, NULL::jsonb, $3::timestamptz FROM settled WHERE pending_tasks = 0)
-		SELECT status, started_at, failed_nodes, version_id::text FROM settled`, []any{runID, terminal, now, uuid.NewString(), uuid.NewString()}, scanEnd(end))
+		SELECT status, started_at, failed_nodes, version_id::text, coalesce(trace_context, '') FROM settled`, []any{runID, terminal, now, uuid.NewString(), uuid.NewString()}, scanEnd(end))
 	return nil
 }
 
@@ -336,7 +343,7 @@ func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra ma
 		b = []byte(`{}`)
 	}
 	t.queue(`UPDATE runs SET status = $2, error = nullif($3, ''), result = `+resultSQL+` || $4::jsonb, finished_at = $5, pending_tasks = 0
-		WHERE id = $1 RETURNING status, started_at, `+failedNodesSQL+`, version_id::text`,
+		WHERE id = $1 RETURNING status, started_at, `+failedNodesSQL+`, version_id::text, coalesce(trace_context, '')`,
 		[]any{runID, status, storableText(errMsg), storableJSON(b), now}, scanEnd(end))
 	return nil
 }
@@ -345,7 +352,7 @@ func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra ma
 func scanEnd(end *engine.RunEnd) func(pgx.BatchResults) error {
 	return func(br pgx.BatchResults) error {
 		var e engine.RunEnd
-		if err := br.QueryRow().Scan(&e.Status, &e.StartedAt, &e.FailedNodes, &e.VersionID); err != nil {
+		if err := br.QueryRow().Scan(&e.Status, &e.StartedAt, &e.FailedNodes, &e.VersionID, &e.TraceContext); err != nil {
 			return fmt.Errorf("update run: %w", err)
 		}
 		if end != nil {

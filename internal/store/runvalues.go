@@ -23,11 +23,11 @@ func (s *Store) PeekTask(ctx context.Context, taskID string) (engine.Claim, erro
 		SELECT t.id::text, t.run_id::text, r.workflow_id::text, r.version_id::text, t.node_id, t.node_type,
 		       t.attempt + CASE WHEN t.status = 'queued' THEN 1 ELSE 0 END, t.redeliveries + CASE WHEN t.status = 'running' THEN 1 ELSE 0 END,
 		       t.input, r.deadline_at, coalesce(greatest(t.queued_at, t.due_at), t.created_at), coalesce(r.trace_context, ''), t.status,
-		       coalesce(t.interruption, '')
+		       coalesce(t.interruption, ''), coalesce(t.parent_spans, '{}'), t.parent_spans_dropped
 		FROM tasks t JOIN runs r ON r.id = t.run_id
 		WHERE t.id = $1 AND t.status IN ('queued', 'running') AND r.status = 'running'`, taskID).Scan(
 		&c.TaskID, &c.RunID, &c.WorkflowID, &c.VersionID, &c.NodeID, &c.NodeType, &c.Attempt, &c.Redeliveries, &c.Input,
-		&deadline, &c.DueAt, &c.TraceContext, &c.Status, &c.Interruption)
+		&deadline, &c.DueAt, &c.TraceContext, &c.Status, &c.Interruption, &c.ParentSpans, &c.ParentSpansDropped)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, engine.ErrNotClaimable
 	}

@@ -19,10 +19,14 @@ import (
 
 // HTTPServer wraps the API in an OpenTelemetry server span per request, continuing a trace
 // from an incoming traceparent (so mock endpoints called by apiCall nodes join the run's
-// trace).
-func HTTPServer(h http.Handler, tp trace.TracerProvider, p propagation.TextMapPropagator) http.Handler {
-	return otelhttp.NewHandler(h, "http.server", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(p),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return methodLabel(r.Method) }))
+// trace). Requests untraced reports true for (polls, probes) get no span; nil traces all.
+func HTTPServer(h http.Handler, tp trace.TracerProvider, p propagation.TextMapPropagator, untraced func(*http.Request) bool) http.Handler {
+	opts := []otelhttp.Option{otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(p),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return methodLabel(r.Method) })}
+	if untraced != nil {
+		opts = append(opts, otelhttp.WithFilter(func(r *http.Request) bool { return !untraced(r) }))
+	}
+	return otelhttp.NewHandler(h, "http.server", opts...)
 }
 
 // Label values clients cannot multiply: a method outside the standard ones is OTHER, and a

@@ -31,7 +31,7 @@ func TestRouteMetricsLabelsAreBounded(t *testing.T) {
 	r.Get("/known/{id}", ok)
 	r.Route("/sub", func(r chi.Router) { r.Get("/leaf", ok) })
 	r.Handle("/ui/*", http.HandlerFunc(ok))
-	h := telemetry.HTTPServer(r, tp, telemetry.Propagator())
+	h := telemetry.HTTPServer(r, tp, telemetry.Propagator(), nil)
 	send := func(method, path string) {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
 		req.Method = method

@@ -62,6 +62,7 @@ func (o *Observer) TaskClaimed(ctx context.Context, c engine.Claim, delay time.D
 		attribute.Int("workflow.version", c.WorkflowVersion), attribute.String("run.id", c.RunID), attribute.String("task.id", c.TaskID),
 		attribute.String("node.id", c.NodeID), attribute.String("node.name", cutUTF8(c.NodeName, MaxSpanNameBytes)),
 		attribute.String("node.type", c.NodeType), attribute.Int("task.attempt", c.Attempt), attribute.Int("task.redeliveries", c.Redeliveries))
+	o.linkParents(span, c)
 	o.metrics.SchedulingDelay.WithLabelValues(c.NodeType).Observe(delay.Seconds())
 	switch c.Wait {
 	case engine.WaitQueue:
