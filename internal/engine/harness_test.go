@@ -45,15 +45,39 @@ type recordingObserver struct {
 	failedRuns  int            // runs reported with nodes that failed but continued
 	// redeliveryLog keeps every reported redelivery, in order.
 	redeliveryLog []engine.Redelivery
+	recovered     map[string]int // reconciler recovery cause → count
+	passes        map[bool]int   // reconciler passes by failed
 }
 
 func (o *recordingObserver) RunStarting(ctx context.Context, _ string) (context.Context, func(string, error)) {
 	return ctx, func(string, error) {}
 }
-func (o *recordingObserver) TraceParent(context.Context) string                                  { return "" }
-func (o *recordingObserver) TaskClaimed(context.Context, engine.Claim, time.Duration)            {}
-func (o *recordingObserver) TaskExecuted(context.Context, string, string, string, time.Duration) {}
-func (o *recordingObserver) Recovered(context.Context, int)                                      {}
+func (o *recordingObserver) TraceParent(context.Context) string                           { return "" }
+func (o *recordingObserver) TaskClaimed(context.Context, engine.Claim, time.Duration)     {}
+func (o *recordingObserver) TaskExecuted(context.Context, engine.Claim, engine.Execution) {}
+func (o *recordingObserver) Recovered(_ context.Context, r engine.Recovery) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.recovered == nil {
+		o.recovered = map[string]int{}
+	}
+	o.recovered[r.Cause]++
+}
+func (o *recordingObserver) ReconcilerPass(_ context.Context, _ int, err error, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.passes == nil {
+		o.passes = map[bool]int{}
+	}
+	o.passes[err != nil]++
+}
+
+// recoveries returns the reconciler recoveries reported so far, by cause.
+func (o *recordingObserver) recoveries() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return maps.Clone(o.recovered)
+}
 func (o *recordingObserver) Redelivered(_ context.Context, r engine.Redelivery) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

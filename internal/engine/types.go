@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
 // TaskID is the id of a node's task in a run: derived from both (UUID v5), so the engine knows
@@ -193,6 +195,29 @@ type LogEntry struct {
 type ValueRead struct {
 	TaskID string
 	Path   []string
+}
+
+// DueTask is a delivery the reconciler puts back in the queue, with what its log line and
+// metric need.
+type DueTask struct {
+	TaskRef
+	WorkflowID string
+	NodeID     string
+	// Status is the task's status when it was listed: queued, waiting or running.
+	Status string
+}
+
+// recoveryCause says why a due task is enqueued again (a Recovery constant).
+func (d DueTask) recoveryCause() string {
+	switch {
+	case d.Recovery > 0:
+		return RecoveryLostWorker
+	case d.Status == workflow.TaskWaiting:
+		return RecoveryWaiting
+	case d.Status == workflow.TaskRunning:
+		return RecoveryStale
+	}
+	return RecoveryQueued
 }
 
 // DueQuery selects the deliveries the reconciler puts back in the queue.

@@ -21,7 +21,7 @@ func TestRedeliveryIsAnEventOnTheTaskSpan(t *testing.T) {
 	m := telemetry.NewMetrics()
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	obs := telemetry.NewObserver(tp, propagation.TraceContext{}, m)
+	obs := telemetry.NewObserver(tp, propagation.TraceContext{}, m, nil)
 
 	ctx, span := tp.Tracer("test").Start(context.Background(), "task apiCall")
 	obs.Redelivered(ctx, engine.Redelivery{NodeType: "apiCall", Cause: engine.CauseLost,
