@@ -215,7 +215,9 @@ func TestClientDisconnectIsNotAnError(t *testing.T) {
 	})
 	cancel()
 	<-done
-	codes := func() map[string]float64 { return seriesValues(t, srv, "sequenceflow_http_request_duration_seconds", "code") }
+	codes := func() map[string]float64 {
+		return seriesValues(t, srv, "sequenceflow_http_request_duration_seconds", "code")
+	}
 	testenv.WaitFor(t, 10*time.Second, "the abandoned request to be measured", func() bool {
 		return codes()[fmt.Sprint(telemetryClientClosed)] > 0
 	})
