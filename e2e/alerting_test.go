@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -198,5 +199,52 @@ func checkJoinLinks(t *testing.T, jaeger, api string) {
 			t.Fatalf("trace %s: join span found %v, its references %+v miss the parents %v", status.TraceID, ok, join.References, missing)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// checkFailedNodes checks that the runs of "broken", whose only call failed and continued,
+// count as runs with failed nodes under their workflow's name, and that every dashboard panel
+// about failed nodes shows them (over a window that covers the load).
+func checkFailedNodes(t *testing.T, root, prom string) {
+	testenv.WaitFor(t, 30*time.Second, `runs with failed nodes counted for workflow "broken"`, func() bool {
+		return hasData(t, prom, `sum(sequenceflow_runs_with_failed_nodes_total{workflow="broken"}) >= 3`) &&
+			hasData(t, prom, `sum(sequenceflow_workflow_failed_nodes_total{workflow="broken",outcome="failed_continued"}) >= 3`)
+	})
+	dashboards, _ := filepath.Glob(filepath.Join(root, "deploy/grafana/dashboards/*.json"))
+	panels := 0
+	for _, f := range dashboards {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Panels []struct {
+				Title   string `json:"title"`
+				Targets []struct {
+					Expr string `json:"expr"`
+				} `json:"targets"`
+			} `json:"panels"`
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, p := range d.Panels {
+			if !strings.Contains(strings.ToLower(p.Title), "failed nodes") {
+				continue
+			}
+			for _, tg := range p.Targets {
+				if !strings.Contains(tg.Expr, "failed_nodes") {
+					continue
+				}
+				panels++
+				e := grafanaVars(strings.NewReplacer("$__rate_interval", "10m", "${__rate_interval}", "10m").Replace(tg.Expr))
+				if !hasData(t, prom, "("+e+") > 0") {
+					t.Errorf("%s panel %q shows no failed nodes: %s", filepath.Base(f), p.Title, e)
+				}
+			}
+		}
+	}
+	if panels == 0 {
+		t.Error("no dashboard panel about failed nodes")
 	}
 }

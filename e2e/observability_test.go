@@ -129,6 +129,8 @@ scrape_configs:
 
 	t.Run("jaeger", func(t *testing.T) { checkJaeger(t, jaeger.query, api, runs[0]) })
 	t.Run("prometheus", func(t *testing.T) { checkPrometheus(t, root, prom) })
+	t.Run("join links", func(t *testing.T) { checkJoinLinks(t, jaeger.query, api) })
+	t.Run("failed nodes", func(t *testing.T) { checkFailedNodes(t, root, prom) })
 	t.Run("kill -9", func(t *testing.T) {
 		checkKilledAttempt(t, jaeger.query, api, func() {
 			if err := worker.Process.Kill(); err != nil {

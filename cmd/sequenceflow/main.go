@@ -78,8 +78,10 @@ func run(args []string) error {
 		return fmt.Errorf("configuration: %w", err)
 	}
 	cfg.Version = version
-	log := slog.New(telemetry.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)})}).
-		With("role", string(role))
+	// Warnings and errors repeating in a loop (an unreachable Redis or PostgreSQL) are limited
+	// per message; see README.md, "Logs".
+	log := slog.New(telemetry.NewLogLimit(telemetry.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)})},
+		telemetry.LogLimitConfig{})).With("role", string(role))
 	slog.SetDefault(log)
 	redis.SetLogger(queue.RedisLogger{Log: log})
 

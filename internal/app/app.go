@@ -68,6 +68,8 @@ type App struct {
 	slots    *telemetry.WorkerSlots // worker, dev: task slots in use
 	writes   *writeProbe
 	Engine   *engine.Engine
+	// instanceID names the process (service.instance.id; a worker's heartbeat id).
+	instanceID string
 }
 
 // New checks the configuration, connects to PostgreSQL and Redis and builds the components
@@ -84,6 +86,7 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		}
 	}
 	instanceID := newWorkerID()
+	a.instanceID = instanceID
 	tel, err := newObservability(ctx, cfg, role, instanceID, log)
 	if err != nil {
 		return nil, err
@@ -274,7 +277,9 @@ func (a *App) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	a.logStarting(a.cfg.Listener)
 	g, ctx := errgroup.WithContext(ctx)
+	shutdown := a.watchShutdown(ctx)
 	if a.role == RoleAPI || a.role == RoleDev {
 		// The run watcher outlives the API server, so requests still waiting while the server
 		// drains are woken.
@@ -311,7 +316,9 @@ func (a *App) Run(ctx context.Context) error {
 		})
 		g.Go(func() error { return a.Engine.RunReconciler(ctx, a.cfg.reconcilerConfig()) })
 	}
-	return g.Wait()
+	err := g.Wait()
+	shutdown.done(err)
+	return err
 }
 
 // newWorkerID names a worker process: host name, process id and a random suffix, so a
@@ -367,6 +374,9 @@ func serve(ctx context.Context, ln net.Listener, handler http.Handler, log *slog
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// net/http's own complaints (accept errors, malformed requests) as JSON lines, limited
+		// like the rest.
+		ErrorLog: slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	}
 	log.Info(what+" listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)

@@ -80,7 +80,7 @@ func TestFaultWorkerKillAndRedisLoss(t *testing.T) {
 	}
 	recoveries := 0
 	for _, w := range stack.workers[1:] {
-		recoveries += countLines(w.out.String(), `"worker_lost":true`)
+		recoveries += countLines(w.out.String(), `"cause":"lost_worker"`)
 	}
 	if recoveries == 0 {
 		t.Errorf("no reconciler recovered a task of the dead worker")

@@ -40,7 +40,7 @@ func newObservability(ctx context.Context, cfg Config, role Role, instanceID str
 			return nil, err
 		}
 	}
-	return &observability{tracing: tracing, metrics: m, observer: telemetry.NewObserver(tracing.Provider, tracing.Propagator, m)}, nil
+	return &observability{tracing: tracing, metrics: m, observer: telemetry.NewObserver(tracing.Provider, tracing.Propagator, m, log)}, nil
 }
 
 // pgxTracer traces queries as children of the caller's span, when spans leave the process

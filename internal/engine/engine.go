@@ -149,7 +149,7 @@ type Store interface {
 	// DueTasks lists deliveries that should be in the queue: tasks queued or waiting whose due
 	// time is before q.Before, running tasks whose worker is gone (recoveries), and tasks
 	// running since before q.StaleBefore.
-	DueTasks(ctx context.Context, q DueQuery) ([]TaskRef, error)
+	DueTasks(ctx context.Context, q DueQuery) ([]DueTask, error)
 	// StillDue returns which of the given tasks are still queued, waiting or running, so the
 	// reconciler does not re-enqueue tasks that finished since it listed them.
 	StillDue(ctx context.Context, taskIDs []string) (map[string]bool, error)

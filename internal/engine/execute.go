@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
 	"time"
@@ -51,67 +52,76 @@ func (e *Engine) Execute(ctx context.Context, ref TaskRef) (err error) {
 	e.describe(ctx, &c)
 	c.Wait = claimWait(c)
 	e.obs.TaskClaimed(ctx, c, max(0, started.Sub(c.DueAt)))
-	var outcome, reason string
+	var x Execution
 	defer func() {
 		if r := recover(); r != nil {
-			outcome, reason, err = OutcomeDropped, "panic", e.interrupted(ctx, c, fmt.Errorf("%w: %v", errPanic, r))
-			e.log.ErrorContext(ctx, "task delivery panicked", "task_id", c.TaskID, "run_id", c.RunID, "node_type", c.NodeType,
-				"panic", truncate(fmt.Sprint(r), maxCauseBytes), "stack", truncate(string(debug.Stack()), 4<<10))
+			x, err = Execution{Outcome: OutcomeDropped, Reason: "panic"}, e.interrupted(ctx, c, fmt.Errorf("%w: %v", errPanic, r))
+			e.log.LogAttrs(ctx, slog.LevelError, "task delivery panicked", append(c.LogAttrs(),
+				slog.String("panic", truncate(fmt.Sprint(r), maxCauseBytes)), slog.String("stack", truncate(string(debug.Stack()), 4<<10)))...)
 		}
-		if outcome != "" {
-			e.obs.TaskExecuted(ctx, c.NodeType, outcome, reason, e.now().Sub(started))
+		if x.Outcome != "" {
+			x.Duration = e.now().Sub(started)
+			e.obs.TaskExecuted(ctx, c, x)
 		}
 	}()
 	if c.Redelivered {
-		outcome, reason, err = e.redelivered(ctx, c)
+		x, err = e.redelivered(ctx, c)
 	}
-	if outcome == "" && err == nil {
-		outcome, reason, err = e.execute(ctx, c)
+	if x.Outcome == "" && err == nil {
+		x, err = e.execute(ctx, c)
 	}
 	switch {
 	case errors.Is(err, errDropped):
-		outcome, err = OutcomeDropped, nil
+		x.Outcome, err = OutcomeDropped, nil
 	case errors.Is(err, errUnstored):
-		outcome, reason, err = OutcomeFailed, "unstorable", nil
+		x, err = failed("unstorable", "the database refused the values of the task's transition"), nil
 	}
 	var retry *RetryLater
 	if err != nil && !errors.As(err, &retry) {
 		// The delivery ends without an outcome: the queue delivers it again, and the next
 		// claim counts a redelivery.
-		if outcome == "" || outcome == OutcomeCompleted || outcome == OutcomeContinued || outcome == OutcomeWaiting {
-			outcome, reason = OutcomeFailed, "internal"
+		if x.Outcome == "" || x.Outcome == OutcomeCompleted || x.Outcome == OutcomeContinued || x.Outcome == OutcomeWaiting {
+			x = Execution{Outcome: OutcomeFailed, Reason: "internal"}
 		}
 		err = e.interrupted(ctx, c, err)
 	}
 	return err
 }
 
-// execute runs a claimed task's node and records the outcome; it returns the outcome and the
-// failure reason for telemetry.
-func (e *Engine) execute(ctx context.Context, c Claim) (outcome, reason string, err error) {
+// failed is the Execution of a task failed for reason, with msg (as stored) saying why.
+func failed(reason, msg string) Execution {
+	return Execution{Outcome: OutcomeFailed, Reason: reason, Error: msg}
+}
+
+// execute runs a claimed task's node and records the outcome; it returns the outcome, the
+// failure reason and message for telemetry.
+func (e *Engine) execute(ctx context.Context, c Claim) (Execution, error) {
 	if !c.Deadline.IsZero() && e.now().After(c.Deadline) {
-		return OutcomeDropped, "run_deadline", e.endRun(ctx, c.RunID, "run deadline exceeded")
+		return Execution{Outcome: OutcomeDropped, Reason: "run_deadline"}, e.endRun(ctx, c.RunID, "run deadline exceeded")
 	}
 	v, err := e.version(ctx, c.VersionID)
 	if err != nil {
-		return "", "", fmt.Errorf("load version %s: %w", c.VersionID, err)
+		return Execution{}, fmt.Errorf("load version %s: %w", c.VersionID, err)
 	}
 	g := v.graph
 	prepared, ok := v.nodes[c.NodeID]
 	if !ok {
-		return OutcomeFailed, "config", e.fail(ctx, c, "config", fmt.Sprintf("node %q is not in workflow version %s", c.NodeID, c.VersionID), nil)
+		msg := fmt.Sprintf("node %q is not in workflow version %s", c.NodeID, c.VersionID)
+		return failed("config", msg), e.fail(ctx, c, "config", msg, nil)
 	}
 	node, exec := prepared.node, prepared.exec
 	if exec == nil {
-		return OutcomeFailed, "unknown_type", e.fail(ctx, c, "unknown_type", fmt.Sprintf("node %q has type %q, which this worker does not know", c.NodeID, c.NodeType), nil)
+		msg := fmt.Sprintf("node %q has type %q, which this worker does not know", c.NodeID, c.NodeType)
+		return failed("unknown_type", msg), e.fail(ctx, c, "unknown_type", msg, nil)
 	}
 	policy, err := nodes.ParsePolicy(c.NodeType, node.Base.Config, e.cfg.NodeTimeout)
 	if err != nil {
-		return OutcomeFailed, "config", e.fail(ctx, c, "config", fmt.Sprintf("node %q: %v", c.NodeID, err), nil)
+		msg := fmt.Sprintf("node %q: %v", c.NodeID, err)
+		return failed("config", msg), e.fail(ctx, c, "config", msg, nil)
 	}
 	scope, err := e.scope(ctx, c, prepared.refs)
 	if err != nil {
-		return "", "", fmt.Errorf("load context of task %s: %w", c.TaskID, err)
+		return Execution{}, fmt.Errorf("load context of task %s: %w", c.TaskID, err)
 	}
 
 	execCtx, cancel := context.WithTimeout(ctx, policy.Timeout)
@@ -123,23 +133,24 @@ func (e *Engine) execute(ctx context.Context, c Claim) (outcome, reason string, 
 	if execErr != nil {
 		if ctx.Err() != nil {
 			// Shutdown or cancel: the queue hands the task back; a cancelled run drops it.
-			return OutcomeDropped, "cancelled", ctx.Err()
+			return Execution{Outcome: OutcomeDropped, Reason: "cancelled"}, ctx.Err()
 		}
 		return e.handleError(ctx, c, g, node, policy, nodes.AsError(execErr))
 	}
 	logs := e.nodeLogs(c, node, out.Logs)
 	if out.Wait > 0 {
-		return OutcomeWaiting, "", e.park(ctx, c, out, logs)
+		return Execution{Outcome: OutcomeWaiting}, e.park(ctx, c, out, logs)
 	}
 	payload, err := json.Marshal(out.Payload)
 	if err != nil {
-		return OutcomeFailed, "output", e.fail(ctx, c, "output", fmt.Sprintf("node %q produced an output that is not JSON: %v", node.ID, err), logs)
+		msg := fmt.Sprintf("node %q produced an output that is not JSON: %v", node.ID, err)
+		return failed("output", msg), e.fail(ctx, c, "output", msg, logs)
 	}
 	if len(payload) > e.cfg.MaxOutputBytes {
 		return e.handleError(ctx, c, g, node, policy, &nodes.Error{Reason: "output_too_large", Logs: out.Logs,
 			Err: fmt.Errorf("output of %d bytes is larger than the limit of %d bytes", len(payload), e.cfg.MaxOutputBytes)})
 	}
-	return OutcomeCompleted, "", e.complete(ctx, c, g, TaskFinish{From: workflow.TaskRunning, Output: payload, Handles: out.Handles}, logs)
+	return Execution{Outcome: OutcomeCompleted}, e.complete(ctx, c, g, TaskFinish{From: workflow.TaskRunning, Output: payload, Handles: out.Handles}, logs)
 }
 
 // Wake completes a task parked by a delay node once its wait is over.
@@ -168,11 +179,11 @@ func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 	if errors.Is(err, errDropped) {
 		outcome, err = OutcomeDropped, nil
 	}
-	e.obs.TaskExecuted(ctx, c.NodeType, outcome, "", e.now().Sub(started))
+	e.obs.TaskExecuted(ctx, c, Execution{Outcome: outcome, Duration: e.now().Sub(started)})
 	return err
 }
 
-func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, node workflow.Node, p nodes.Policy, xe *nodes.Error) (outcome, reason string, err error) {
+func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, node workflow.Node, p nodes.Policy, xe *nodes.Error) (Execution, error) {
 	logs := e.nodeLogs(c, node, xe.Logs)
 	if xe.Retryable && c.Attempt <= p.Retries {
 		delay := e.backoff(c.Attempt, xe.RetryAfter)
@@ -187,16 +198,17 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 			}
 			return tx.AddLogs(ctx, logs)
 		})
+		retry := Execution{Outcome: OutcomeRetry, Reason: xe.Reason, Error: xe.Err.Error(), RetryIn: delay}
 		if dropped(err) {
-			return OutcomeRetry, xe.Reason, errDropped
+			return retry, errDropped
 		}
 		if errors.Is(err, ErrUnstorable) {
-			return OutcomeFailed, "unstorable", e.failUnstorable(ctx, c, workflow.TaskRunning, "retry", err)
+			return failed("unstorable", "the database refused to store the retry: "+err.Error()), e.failUnstorable(ctx, c, workflow.TaskRunning, "retry", err)
 		}
 		if err != nil {
-			return OutcomeRetry, xe.Reason, fmt.Errorf("schedule retry of task %s: %w", c.TaskID, err)
+			return retry, fmt.Errorf("schedule retry of task %s: %w", c.TaskID, err)
 		}
-		return OutcomeRetry, xe.Reason, &RetryLater{Delay: delay, Err: xe}
+		return retry, &RetryLater{Delay: delay, Err: xe}
 	}
 	msg := xe.Err.Error()
 	if xe.Retryable {
@@ -210,18 +222,19 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 		if out == nil {
 			out = map[string]any{"error": msg}
 		}
+		continued := Execution{Outcome: OutcomeContinued, Reason: xe.Reason, Error: msg}
 		payload, err := json.Marshal(out)
 		if err != nil {
-			return OutcomeContinued, xe.Reason, fmt.Errorf("encode error payload: %w", err)
+			return continued, fmt.Errorf("encode error payload: %w", err)
 		}
 		var handles []string
 		if workflow.Branching(node.Base.Type) {
 			handles = []string{} // a failed branch decision takes no branch
 		}
-		return OutcomeContinued, xe.Reason, e.complete(ctx, c, g, TaskFinish{From: workflow.TaskRunning, Output: payload, Handles: handles,
+		return continued, e.complete(ctx, c, g, TaskFinish{From: workflow.TaskRunning, Output: payload, Handles: handles,
 			Error: msg, Outcome: TaskOutcomeFailedContinued}, logs)
 	}
-	return OutcomeFailed, xe.Reason, e.fail(ctx, c, xe.Reason, fmt.Sprintf("Node %s failed: %s", c.NodeID, msg), logs)
+	return failed(xe.Reason, msg), e.fail(ctx, c, xe.Reason, fmt.Sprintf("Node %s failed: %s", c.NodeID, msg), logs)
 }
 
 // backoff is exponential with ±20 % jitter, at least retryAfter, capped at RetryMaxDelay.

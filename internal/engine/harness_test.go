@@ -51,8 +51,10 @@ type recordingObserver struct {
 	started []engine.WorkflowRef
 	ended   []engine.WorkflowRef
 	// aborts and branches keep every reported early end and branch skip, in order.
-	aborts   []engine.AbortedRun
-	branches []engine.BranchSkip
+	aborts    []engine.AbortedRun
+	branches  []engine.BranchSkip
+	recovered map[string]int // reconciler recovery cause → count
+	passes    map[bool]int   // reconciler passes by failed
 }
 
 func (o *recordingObserver) RunAborted(_ context.Context, a engine.AbortedRun) {
@@ -94,8 +96,30 @@ func (o *recordingObserver) TaskClaimed(_ context.Context, c engine.Claim, _ tim
 	defer o.mu.Unlock()
 	o.claims = append(o.claims, c)
 }
-func (o *recordingObserver) TaskExecuted(context.Context, string, string, string, time.Duration) {}
-func (o *recordingObserver) Recovered(context.Context, int)                                      {}
+func (o *recordingObserver) TaskExecuted(context.Context, engine.Claim, engine.Execution) {}
+func (o *recordingObserver) Recovered(_ context.Context, r engine.Recovery) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.recovered == nil {
+		o.recovered = map[string]int{}
+	}
+	o.recovered[r.Cause]++
+}
+func (o *recordingObserver) ReconcilerPass(_ context.Context, _ int, err error, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.passes == nil {
+		o.passes = map[bool]int{}
+	}
+	o.passes[err != nil]++
+}
+
+// recoveries returns the reconciler recoveries reported so far, by cause.
+func (o *recordingObserver) recoveries() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return maps.Clone(o.recovered)
+}
 func (o *recordingObserver) Redelivered(_ context.Context, r engine.Redelivery) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -60,3 +60,13 @@ func (e *Engine) RunHeartbeat(ctx context.Context, cfg HeartbeatConfig) error {
 		}
 	}
 }
+
+// InFlight counts the deliveries this process is executing now.
+func (e *Engine) InFlight() int {
+	n := 0
+	e.inflight.Range(func(_, _ any) bool {
+		n++
+		return true
+	})
+	return n
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/sequenceflow/sequenceflow/internal/expr"
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
@@ -80,7 +81,7 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 		// The classic path executes the node again and fails it when its values are refused.
 		return false, nil
 	case dropped(err):
-		e.obs.TaskExecuted(ctx, c.NodeType, OutcomeDropped, "", e.now().Sub(now))
+		e.obs.TaskExecuted(ctx, c, Execution{Outcome: OutcomeDropped, Duration: e.now().Sub(now)})
 		return true, nil
 	case err != nil:
 		return true, fmt.Errorf("inline transition of task %s: %w", ref.TaskID, err)
@@ -88,11 +89,11 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 	if wake != nil {
 		wake.TraceContext = e.traceParent(ctx, c.TraceContext)
 		if _, err := e.queue.Enqueue(ctx, *wake, finish.DueAt); err != nil {
-			e.log.WarnContext(ctx, "schedule wake-up failed; the reconciler will retry", "task_id", c.TaskID, "error", err)
+			e.log.LogAttrs(ctx, slog.LevelWarn, "schedule wake-up failed; the reconciler will retry", append(c.LogAttrs(), slog.Any(LogError, err))...)
 		}
 	} else {
 		e.afterComplete(ctx, c, done, now)
 	}
-	e.obs.TaskExecuted(ctx, c.NodeType, outcome, "", e.now().Sub(now))
+	e.obs.TaskExecuted(ctx, c, Execution{Outcome: outcome, Duration: e.now().Sub(now)})
 	return true, nil
 }

@@ -62,16 +62,19 @@ type Observer interface {
 	// c.Wait says what that wait was (a WaitQueue, WaitRetry or WaitDelay, or empty for a
 	// redelivery that took over a running task).
 	TaskClaimed(ctx context.Context, c Claim, schedulingDelay time.Duration)
-	// TaskExecuted reports one execution: its node type, outcome, failure reason (if any) and
-	// duration.
-	TaskExecuted(ctx context.Context, nodeType, outcome, reason string, d time.Duration)
+	// TaskExecuted reports one execution of the claimed task: its outcome, failure (if any)
+	// and duration.
+	TaskExecuted(ctx context.Context, c Claim, x Execution)
 	// TasksFinished reports tasks that became terminal, each exactly once.
 	TasksFinished(ctx context.Context, wf WorkflowRef, tasks []FinishedTask)
 	// RunFinished reports a run that reached a terminal status, with the number of its nodes
 	// that failed but continued.
 	RunFinished(ctx context.Context, wf WorkflowRef, status string, failedNodes int, d time.Duration)
-	// Recovered reports deliveries the reconciler enqueued again.
-	Recovered(ctx context.Context, n int)
+	// Recovered reports a delivery the reconciler enqueued again, and why.
+	Recovered(ctx context.Context, r Recovery)
+	// ReconcilerPass reports one reconciler pass: how many deliveries it recovered, its error
+	// (nil for a pass that completed) and how long it took.
+	ReconcilerPass(ctx context.Context, recovered int, err error, d time.Duration)
 	// Redelivered reports a delivery that took over a running task whose previous delivery
 	// ended without an outcome.
 	Redelivered(ctx context.Context, r Redelivery)
@@ -110,6 +113,32 @@ type AbortedRun struct {
 	Skipped   int
 }
 
+// Execution is the outcome of one execution of a claimed task.
+type Execution struct {
+	Outcome string // one of the Outcome constants
+	Reason  string // the failure reason (a fixed set: a metric label), empty on success
+	// Error says what failed, as stored on the task and in the run log (secret values
+	// scrubbed; never the task's input); empty on success.
+	Error string
+	// RetryIn is the backoff before the next attempt (OutcomeRetry).
+	RetryIn  time.Duration
+	Duration time.Duration
+}
+
+// Causes of a reconciler recovery, as reported to the Observer (a fixed set: metric labels).
+const (
+	RecoveryQueued     = "queued"      // a queued task (released or retried) was overdue: its delivery never reached the queue or the queue lost it
+	RecoveryWaiting    = "waiting"     // a delay's wake-up was overdue: the queue lost it
+	RecoveryLostWorker = "lost_worker" // a running task's worker stopped heartbeating, or released it after an interrupted delivery
+	RecoveryStale      = "stale"       // a task running for longer than ReconcilerConfig.StaleAfter: its delivery may be lost
+)
+
+// Recovery is a delivery the reconciler enqueued again.
+type Recovery struct {
+	DueTask
+	Cause string // one of the Recovery constants
+}
+
 // Redelivery describes a delivery that took over a running task.
 type Redelivery struct {
 	NodeType string
@@ -132,10 +161,11 @@ func (nopObserver) RunStarting(ctx context.Context, _ string) (context.Context, 
 func (nopObserver) RunStarted(context.Context, WorkflowRef)                              {}
 func (nopObserver) TraceParent(context.Context) string                                   { return "" }
 func (nopObserver) TaskClaimed(context.Context, Claim, time.Duration)                    {}
-func (nopObserver) TaskExecuted(context.Context, string, string, string, time.Duration)  {}
+func (nopObserver) TaskExecuted(context.Context, Claim, Execution)                       {}
 func (nopObserver) TasksFinished(context.Context, WorkflowRef, []FinishedTask)           {}
 func (nopObserver) RunFinished(context.Context, WorkflowRef, string, int, time.Duration) {}
-func (nopObserver) Recovered(context.Context, int)                                       {}
+func (nopObserver) Recovered(context.Context, Recovery)                                  {}
+func (nopObserver) ReconcilerPass(context.Context, int, error, time.Duration)            {}
 func (nopObserver) Redelivered(context.Context, Redelivery)                              {}
 func (nopObserver) BranchSkipped(context.Context, BranchSkip)                            {}
 func (nopObserver) RunAborted(context.Context, AbortedRun)                               {}

@@ -55,14 +55,20 @@ func (c ReconcilerConfig) validate() error {
 // PostgreSQL and overdue by more than cfg.After, and running tasks whose worker's heartbeat
 // expired (or that their worker no longer reports), are enqueued again (a duplicate is a
 // no-op, so any number of workers may reconcile at once), and runs past their deadline are
-// failed. It returns how many
-// deliveries were recovered.
+// failed. It returns how many deliveries were recovered; each is reported to the Observer
+// with its cause, and so is the pass.
 func (e *Engine) Reconcile(ctx context.Context, cfg ReconcilerConfig) (int, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		return 0, err
 	}
-	now := e.now()
+	started := e.now()
+	recovered, err := e.reconcile(ctx, cfg, started)
+	e.obs.ReconcilerPass(ctx, recovered, err, e.now().Sub(started))
+	return recovered, err
+}
+
+func (e *Engine) reconcile(ctx context.Context, cfg ReconcilerConfig, now time.Time) (int, error) {
 	due, err := e.store.DueTasks(ctx, DueQuery{Before: now.Add(-cfg.After), StaleBefore: now.Add(-cfg.StaleAfter), Now: now, Limit: cfg.Batch})
 	if err != nil {
 		return 0, fmt.Errorf("reconcile: list due tasks: %w", err)
@@ -74,30 +80,26 @@ func (e *Engine) Reconcile(ctx context.Context, cfg ReconcilerConfig) (int, erro
 	for start := 0; start < len(due); start += chunk {
 		part := due[start:min(start+chunk, len(due))]
 		ids := make([]string, len(part))
-		for i, ref := range part {
-			ids[i] = ref.TaskID
+		for i, d := range part {
+			ids[i] = d.TaskID
 		}
 		live, err := e.store.StillDue(ctx, ids)
 		if err != nil {
 			return recovered, fmt.Errorf("reconcile: re-check tasks: %w", err)
 		}
-		for _, ref := range part {
-			if !live[ref.TaskID] {
+		for _, d := range part {
+			if !live[d.TaskID] {
 				continue
 			}
-			added, err := e.queue.Enqueue(ctx, ref, time.Time{})
+			added, err := e.queue.Enqueue(ctx, d.TaskRef, time.Time{})
 			if err != nil {
-				return recovered, fmt.Errorf("reconcile: enqueue task %s: %w", ref.TaskID, err)
+				return recovered, fmt.Errorf("reconcile: enqueue task %s: %w", d.TaskID, err)
 			}
 			if added {
 				recovered++
-				e.log.InfoContext(ctx, "reconciler re-enqueued a task", "task_id", ref.TaskID, "run_id", ref.RunID, "kind", ref.Kind,
-					"worker_lost", ref.Recovery > 0)
+				e.obs.Recovered(ctx, Recovery{DueTask: d, Cause: d.recoveryCause()})
 			}
 		}
-	}
-	if recovered > 0 {
-		e.obs.Recovered(ctx, recovered)
 	}
 	overdue, err := e.store.OverdueRuns(ctx, now, cfg.Batch)
 	if err != nil {
@@ -107,6 +109,7 @@ func (e *Engine) Reconcile(ctx context.Context, cfg ReconcilerConfig) (int, erro
 		if err := e.endRun(ctx, runID, "run deadline exceeded"); err != nil {
 			return recovered, err
 		}
+		e.log.InfoContext(ctx, "reconciler failed a run past its deadline", LogRunID, runID)
 	}
 	return recovered, nil
 }

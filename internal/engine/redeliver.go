@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -46,11 +47,12 @@ func (e *Engine) interrupted(ctx context.Context, c Claim, cause error) error {
 	defer cancel()
 	recorded, err := e.store.Interrupted(wctx, c, detail)
 	if err != nil {
-		e.log.DebugContext(ctx, "record delivery interruption", "task_id", c.TaskID, "error", err)
+		e.log.DebugContext(ctx, "record delivery interruption", LogTaskID, c.TaskID, LogError, err)
 	}
 	if recorded || err != nil { // else the task ended meanwhile (its run was cancelled): nothing was interrupted
-		e.log.WarnContext(ctx, "task delivery ended without an outcome; the queue delivers it again", "task_id", c.TaskID,
-			"run_id", c.RunID, "node_type", c.NodeType, "attempt", c.Attempt, "redeliveries", c.Redeliveries, "cause", kind)
+		e.log.LogAttrs(ctx, slog.LevelWarn, "task delivery ended without an outcome; the queue delivers it again", append(c.LogAttrs(),
+			slog.Int("attempt", c.Attempt), slog.Int("redeliveries", c.Redeliveries), slog.String("cause", kind),
+			slog.String(LogError, truncate(cause.Error(), maxCauseBytes)))...)
 	}
 	return fmt.Errorf("task %s: %w", c.TaskID, cause)
 }
@@ -69,13 +71,13 @@ func interruptionCause(recorded string) (cause, detail string) {
 // redelivered handles a claim that took over a running task: it reports the redelivery and,
 // past Config.MaxRedeliveries, fails the task permanently with the reason. A non-empty
 // outcome means the delivery ends here.
-func (e *Engine) redelivered(ctx context.Context, c Claim) (outcome, reason string, err error) {
+func (e *Engine) redelivered(ctx context.Context, c Claim) (Execution, error) {
 	cause, detail := interruptionCause(c.Interruption)
 	e.obs.Redelivered(ctx, Redelivery{NodeType: c.NodeType, Cause: cause, Detail: detail, Attempt: c.Attempt,
 		Redeliveries: c.Redeliveries, PreviousWorker: c.PreviousWorker})
-	e.log.WarnContext(ctx, "task delivered again", "task_id", c.TaskID, "run_id", c.RunID, "node_type", c.NodeType,
-		"attempt", c.Attempt, "redelivery", c.Redeliveries, "max_redeliveries", e.cfg.MaxRedeliveries, "cause", cause,
-		"previous_worker", c.PreviousWorker)
+	e.log.LogAttrs(ctx, slog.LevelWarn, "task delivered again", append(c.LogAttrs(),
+		slog.Int("attempt", c.Attempt), slog.Int("redelivery", c.Redeliveries), slog.Int("max_redeliveries", e.cfg.MaxRedeliveries),
+		slog.String("cause", cause), slog.String("detail", detail), slog.String("previous_worker", c.PreviousWorker))...)
 	now := e.now()
 	if c.Redeliveries <= e.cfg.MaxRedeliveries {
 		line := LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, At: now,
@@ -83,13 +85,13 @@ func (e *Engine) redelivered(ctx context.Context, c Claim) (outcome, reason stri
 				c.NodeID, detail, c.Redeliveries, e.cfg.MaxRedeliveries),
 			Data: map[string]any{"reason": "redelivery", "cause": cause, "attempt": c.Attempt, "redelivery": c.Redeliveries}}
 		if err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error { return tx.AddLogs(ctx, []LogEntry{line}) }); err != nil {
-			e.log.DebugContext(ctx, "log redelivery", "task_id", c.TaskID, "error", err)
+			e.log.DebugContext(ctx, "log redelivery", LogTaskID, c.TaskID, LogError, err)
 		}
-		return "", "", nil
+		return Execution{}, nil
 	}
 	msg := fmt.Sprintf("Node %s failed: %d deliveries ended without an outcome (last: %s); giving up after %d redeliveries",
 		c.NodeID, c.Redeliveries, detail, e.cfg.MaxRedeliveries)
-	return OutcomeFailed, "redeliveries", e.fail(ctx, c, "redeliveries", msg, nil)
+	return failed("redeliveries", msg), e.fail(ctx, c, "redeliveries", msg, nil)
 }
 
 // failUnstorable fails a task whose transition the database refused (ErrUnstorable), without

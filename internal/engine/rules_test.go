@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -85,6 +87,9 @@ func TestReconcilerRecoversLostEnqueue(t *testing.T) {
 	if total != 1 {
 		t.Fatalf("8 concurrent reconcilers recovered %d deliveries, want exactly 1", total)
 	}
+	if got := h.obs.recoveries(); !maps.Equal(got, map[string]int{engine.RecoveryQueued: 1}) {
+		t.Errorf("recoveries reported by cause %v, want one %q", got, engine.RecoveryQueued)
+	}
 	if !h.queueHas(a.ID) {
 		t.Fatal("reconciler did not re-enqueue the lost task")
 	}
@@ -113,6 +118,9 @@ func TestReconcilerRecoversStaleRunningTask(t *testing.T) {
 	}
 	if n, err := h.eng.Reconcile(context.Background(), engine.ReconcilerConfig{After: time.Hour, StaleAfter: time.Nanosecond}); err != nil || n != 1 {
 		t.Fatalf("stale running task: recovered %d, %v; want 1", n, err)
+	}
+	if got := h.obs.recoveries(); !maps.Equal(got, map[string]int{engine.RecoveryStale: 1}) {
+		t.Errorf("recoveries reported by cause %v, want one %q", got, engine.RecoveryStale)
 	}
 	h.startWorker(2)
 	r := h.waitRun(runID)
@@ -381,4 +389,35 @@ func TestCompletionCounts(t *testing.T) {
 	}
 	// The observer hears of the end once (metrics count finished runs from it).
 	testenv.WaitFor(h.t, 5*time.Second, "the run's end to be reported", func() bool { return h.obs.count(workflow.RunSucceeded) == 1 })
+}
+
+// failingDueStore fails the reconciler's listing, as an unreachable database would.
+type failingDueStore struct{ engine.Store }
+
+func (failingDueStore) DueTasks(context.Context, engine.DueQuery) ([]engine.DueTask, error) {
+	return nil, errors.New("connection refused")
+}
+
+// Every reconciler pass is reported, a failed one as such.
+func TestReconcilerPassesAreReported(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if _, err := h.eng.Reconcile(context.Background(), engine.ReconcilerConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	failing := newHarnessWith(t, harnessOptions{wrapStore: func(s engine.Store) engine.Store { return failingDueStore{s} }})
+	if _, err := failing.eng.Reconcile(context.Background(), engine.ReconcilerConfig{}); err == nil {
+		t.Fatal("a pass whose listing failed returned no error")
+	}
+	for _, tc := range []struct {
+		h      *harness
+		failed bool
+	}{{h, false}, {failing, true}} {
+		tc.h.obs.mu.Lock()
+		got := maps.Clone(tc.h.obs.passes)
+		tc.h.obs.mu.Unlock()
+		if !maps.Equal(got, map[bool]int{tc.failed: 1}) {
+			t.Errorf("passes reported (by failed) %v, want one with failed=%v", got, tc.failed)
+		}
+	}
 }

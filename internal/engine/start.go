@@ -124,7 +124,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (started Started, 
 func (e *Engine) enqueue(ctx context.Context, refs []TaskRef) {
 	for _, ref := range refs {
 		if _, err := e.queue.Enqueue(ctx, ref, time.Time{}); err != nil {
-			e.log.WarnContext(ctx, "enqueue failed; the reconciler will retry", "task_id", ref.TaskID, "run_id", ref.RunID, "error", err)
+			e.log.WarnContext(ctx, "enqueue failed; the reconciler will retry", LogTaskID, ref.TaskID, LogRunID, ref.RunID, LogNodeType, ref.NodeType, LogError, err)
 		}
 	}
 }

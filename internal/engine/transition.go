@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -144,7 +145,7 @@ func (e *Engine) park(ctx context.Context, c Claim, out nodes.Output, logs []Log
 	}
 	ref := TaskRef{TaskID: c.TaskID, RunID: c.RunID, Kind: KindWake, TraceContext: e.traceParent(ctx, c.TraceContext)}
 	if _, err := e.queue.Enqueue(ctx, ref, due); err != nil {
-		e.log.WarnContext(ctx, "schedule wake-up failed; the reconciler will retry", "task_id", c.TaskID, "error", err)
+		e.log.LogAttrs(ctx, slog.LevelWarn, "schedule wake-up failed; the reconciler will retry", append(c.LogAttrs(), slog.Any(LogError, err))...)
 	}
 	return nil
 }
@@ -291,7 +292,7 @@ func (e *Engine) stop(ctx context.Context, runID string, aborted []AbortedTask) 
 		}
 		for _, r := range refs {
 			if err := e.queue.Stop(ctx, r, a.FromStatus); err != nil {
-				e.log.DebugContext(ctx, "stop delivery", "task_id", a.TaskID, "error", err)
+				e.log.DebugContext(ctx, "stop delivery", LogTaskID, a.TaskID, LogError, err)
 			}
 		}
 	}

@@ -229,6 +229,29 @@ type ValueRead struct {
 	Path   []string
 }
 
+// DueTask is a delivery the reconciler puts back in the queue, with what its log line and
+// metric need.
+type DueTask struct {
+	TaskRef
+	WorkflowID string
+	NodeID     string
+	// Status is the task's status when it was listed: queued, waiting or running.
+	Status string
+}
+
+// recoveryCause says why a due task is enqueued again (a Recovery constant).
+func (d DueTask) recoveryCause() string {
+	switch {
+	case d.Recovery > 0:
+		return RecoveryLostWorker
+	case d.Status == workflow.TaskWaiting:
+		return RecoveryWaiting
+	case d.Status == workflow.TaskRunning:
+		return RecoveryStale
+	}
+	return RecoveryQueued
+}
+
 // DueQuery selects the deliveries the reconciler puts back in the queue.
 type DueQuery struct {
 	// Before is the cutoff for queued and waiting tasks, and the earliest start of running

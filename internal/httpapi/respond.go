@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,7 +74,21 @@ func dataReason(err error) string {
 	return "invalid data"
 }
 
+// statusClientClosed is the status recorded (in metrics and the log) for a request whose
+// client went away before its answer: nginx's 499 "client closed request". The client never
+// reads it; it is not a server error.
+const statusClientClosed = 499
+
+// clientGone reports whether r's client went away: the server cancels a request's context
+// when its connection closes (the process's own shutdown does not cancel it).
+func clientGone(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
+
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, notFound string) {
+	if clientGone(r) {
+		a.Log.DebugContext(r.Context(), "client closed the request before its answer", "method", r.Method, "path", r.URL.Path, "error", err)
+		writeJSON(w, statusClientClosed, errorBody{StatusCode: statusClientClosed, Message: "Client closed the request", Error: "Client Closed Request"})
+		return
+	}
 	status, msg := statusOf(err, notFound)
 	switch status {
 	case http.StatusInternalServerError:

@@ -69,7 +69,7 @@ func TestClaimLeavesTasksOfLiveWorkers(t *testing.T) {
 	if c.Attempt != 1 || c.Redeliveries != 0 || c.Redelivered {
 		t.Fatalf("first claim: attempt %d redeliveries %d redelivered %v, want 1, 0, false", c.Attempt, c.Redeliveries, c.Redelivered)
 	}
-	due := func(at time.Time) []engine.TaskRef {
+	due := func(at time.Time) []engine.DueTask {
 		t.Helper()
 		refs, err := st.DueTasks(ctx, engine.DueQuery{Before: at, StaleBefore: at.Add(-time.Hour), Now: at, Limit: 10})
 		if err != nil {
@@ -95,6 +95,9 @@ func TestClaimLeavesTasksOfLiveWorkers(t *testing.T) {
 	refs := due(dead)
 	if len(refs) != 1 || refs[0].TaskID != c.TaskID || refs[0].Recovery != 1 {
 		t.Fatalf("due after the lease expired: %+v, want one recovery (1) of %s", refs, c.TaskID)
+	}
+	if d := refs[0]; d.Status != "running" || d.NodeID != c.NodeID || d.WorkflowID != c.WorkflowID || d.NodeID == "" || d.WorkflowID == "" {
+		t.Fatalf("due task %+v, want status running, node %q and workflow %q (its log line names them)", d, c.NodeID, c.WorkflowID)
 	}
 	r, err := st.ClaimTask(ctx, c.TaskID, "w2", dead)
 	if err != nil {

@@ -215,13 +215,13 @@ func (s *Store) inRun(ctx context.Context, runID string, fn func(engine.RunTx) e
 // whose delivery may have been lost with its worker (execute; a live delivery makes the
 // enqueue a no-op). It starts from the runs in flight and reaches their tasks by run id, so no
 // index of tasks covers a column that changes (migration 00003).
-func (s *Store) DueTasks(ctx context.Context, q engine.DueQuery) ([]engine.TaskRef, error) {
+func (s *Store) DueTasks(ctx context.Context, q engine.DueQuery) ([]engine.DueTask, error) {
 	// The lateral subquery (OFFSET 0 keeps it from being flattened) makes PostgreSQL reach the
 	// tasks of each run in flight through the run_id index instead of scanning all tasks.
 	rows, err := s.pool.Query(ctx, `
-		SELECT t.id::text, r.id::text, t.status, coalesce(r.trace_context, ''), t.at, t.node_type, t.recovery
+		SELECT t.id::text, r.id::text, r.workflow_id::text, t.node_id, t.status, coalesce(r.trace_context, ''), t.at, t.node_type, t.recovery
 		FROM runs r CROSS JOIN LATERAL (
-			SELECT id, status, node_type, CASE WHEN status = 'running' THEN started_at ELSE due_at END AS at,
+			SELECT id, node_id, status, node_type, CASE WHEN status = 'running' THEN started_at ELSE due_at END AS at,
 			       CASE WHEN status = 'running' AND started_at < $1 AND (worker_id IS NULL AND interruption IS NOT NULL OR
 			                 worker_id IS NOT NULL AND NOT `+heldSQL("$4", "''")+`)
 			            THEN redeliveries + 1 ELSE 0 END AS recovery
@@ -233,16 +233,15 @@ func (s *Store) DueTasks(ctx context.Context, q engine.DueQuery) ([]engine.TaskR
 	if err != nil {
 		return nil, fmt.Errorf("list due tasks: %w", translate(err))
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.TaskRef, error) {
-		var ref engine.TaskRef
-		var status string
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.DueTask, error) {
+		var d engine.DueTask
 		var at time.Time
-		err := r.Scan(&ref.TaskID, &ref.RunID, &status, &ref.TraceContext, &at, &ref.NodeType, &ref.Recovery)
-		ref.Kind = engine.KindExecute
-		if status == workflow.TaskWaiting {
-			ref.Kind = engine.KindWake
+		err := r.Scan(&d.TaskID, &d.RunID, &d.WorkflowID, &d.NodeID, &d.Status, &d.TraceContext, &at, &d.NodeType, &d.Recovery)
+		d.Kind = engine.KindExecute
+		if d.Status == workflow.TaskWaiting {
+			d.Kind = engine.KindWake
 		}
-		return ref, err
+		return d, err
 	})
 }
 

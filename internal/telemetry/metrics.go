@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/sequenceflow/sequenceflow/internal/engine"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 )
 
@@ -31,9 +32,17 @@ type Metrics struct {
 	TimerLateness       *prometheus.HistogramVec // node_type, timer (delay, retry)
 	HTTPDuration        *prometheus.HistogramVec // method, route, code
 	BreakerRequests     *prometheus.CounterVec   // host, outcome; exported by BreakerCollector
-	Recovered           prometheus.Counter
+	Recovered           *prometheus.CounterVec   // cause (queued, waiting, lost_worker, stale)
+	ReconcilePasses     *prometheus.CounterVec   // result (ok, error)
+	ReconcileTime       prometheus.Histogram
 	Redeliveries        *prometheus.CounterVec // node_type, cause (panic, error, shutdown, lost)
 }
+
+// Results of a reconciler pass (sequenceflow_reconciler_passes_total).
+const (
+	reconcileOK    = "ok"
+	reconcileError = "error"
+)
 
 // latencyBuckets span sub-millisecond engine steps to multi-minute API calls. From 1 s to 30 s
 // (outbound timeouts, NODE_TIMEOUT) consecutive bounds are at most 5/3 apart, so a quantile the
@@ -111,8 +120,16 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 		BreakerRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sequenceflow_breaker_requests_total", Help: fmt.Sprintf("Outbound requests by host and outcome (success, failure, rejected); at most %d hosts, requests beyond them under host=%q.", outbound.DefaultMaxHosts, outbound.OtherHost),
 		}, []string{"host", "outcome"}),
-		Recovered: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sequenceflow_reconciler_recovered_total", Help: "Deliveries the reconciler enqueued again because they were missing from the queue.",
+		Recovered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sequenceflow_reconciler_recovered_total",
+			Help: "Deliveries the reconciler enqueued again because they were missing from the queue, by cause (queued, waiting, lost_worker, stale).",
+		}, []string{"cause"}),
+		ReconcilePasses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sequenceflow_reconciler_passes_total", Help: "Reconciler passes, by result (ok, error).",
+		}, []string{"result"}),
+		ReconcileTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sequenceflow_reconciler_pass_duration_seconds", Help: "Duration of one reconciler pass, failed passes included.",
+			Buckets: latencyBuckets,
 		}),
 		Redeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sequenceflow_task_redeliveries_total",
@@ -122,8 +139,17 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 	for _, o := range opts {
 		o(m)
 	}
+	// Every series of the reconciler's fixed label sets exists from the start, so a dashboard
+	// reads 0, not "No data", before the first recovery or failed pass.
+	for _, cause := range []string{engine.RecoveryQueued, engine.RecoveryWaiting, engine.RecoveryLostWorker, engine.RecoveryStale} {
+		m.Recovered.WithLabelValues(cause)
+	}
+	for _, result := range []string{reconcileOK, reconcileError} {
+		m.ReconcilePasses.WithLabelValues(result)
+	}
 	reg.MustRegister(m.TaskDuration, m.SchedulingDelay, m.TaskRetries, m.TaskFailures, m.TasksFinished, m.RunsFailedNodes, m.RunsStarted,
-		m.RunsFinished, m.RunDuration, m.HTTPDuration, m.Recovered, m.Redeliveries, m.WorkflowFailedNodes, m.QueueWait, m.TimerLateness,
+		m.RunsFinished, m.RunDuration, m.HTTPDuration, m.Recovered, m.ReconcilePasses, m.ReconcileTime, m.Redeliveries,
+		m.WorkflowFailedNodes, m.QueueWait, m.TimerLateness,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

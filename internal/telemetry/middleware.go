@@ -3,6 +3,7 @@ package telemetry
 import (
 	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -60,7 +61,11 @@ func RouteMetrics(m *Metrics) func(http.Handler) http.Handler {
 			span := trace.SpanFromContext(r.Context())
 			span.SetName(method + " " + route)
 			span.SetAttributes(attribute.String("http.route", route))
-			m.HTTPDuration.WithLabelValues(method, route, strconv.Itoa(ww.code)).Observe(time.Since(start).Seconds())
+			code := ww.code
+			if (!ww.wrote || code >= 500) && errors.Is(r.Context().Err(), context.Canceled) {
+				code = StatusClientClosed // the client went away before its answer: not a server error
+			}
+			m.HTTPDuration.WithLabelValues(method, route, strconv.Itoa(code)).Observe(time.Since(start).Seconds())
 		})
 	}
 }
@@ -83,14 +88,26 @@ func routeLabel(r *http.Request) string {
 	return rc.RoutePattern()
 }
 
+// StatusClientClosed is the code measured for a request whose client went away before it
+// was answered (nginx's 499 "client closed request"), whatever the handler then wrote.
+const StatusClientClosed = 499
+
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code  int
+	wrote bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	w.code = code
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

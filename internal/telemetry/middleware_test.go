@@ -1,6 +1,7 @@
 package telemetry_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -71,5 +72,27 @@ func TestRouteMetricsLabelsAreBounded(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantNames, names); diff != "" {
 		t.Errorf("span names (-want +got):\n%s", diff)
+	}
+}
+
+// A request whose client went away before its answer is measured with code 499, whether the
+// handler then wrote nothing or an error: it is not a server error. One answered in full
+// keeps its code.
+func TestRouteMetricsCountAbandonedRequestsAs499(t *testing.T) {
+	t.Parallel()
+	m := telemetry.NewMetrics()
+	r := chi.NewRouter()
+	r.Use(telemetry.RouteMetrics(m))
+	r.Get("/silent", func(http.ResponseWriter, *http.Request) {})
+	r.Get("/fails", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+	r.Get("/answered", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	for _, path := range []string{"/silent", "/fails", "/answered"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the client is gone
+		r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx))
+	}
+	series := telemetrytest.Series(t, m.Registry, "sequenceflow_http_request_duration_seconds", "route", "code")
+	if diff := cmp.Diff([]string{"/answered 200", "/fails 499", "/silent 499"}, series); diff != "" {
+		t.Errorf("HTTP series (-want +got):\n%s", diff)
 	}
 }

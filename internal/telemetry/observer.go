@@ -2,7 +2,9 @@ package telemetry
 
 import (
 	"context"
+	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
@@ -13,16 +15,21 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/engine"
 )
 
-// Observer implements engine.Observer with spans and metrics.
+// Observer implements engine.Observer with spans, metrics and the process log lines about
+// tasks (README.md, "Logs").
 type Observer struct {
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
 	metrics    *Metrics
+	log        *slog.Logger
 }
 
-// NewObserver returns an engine observer.
-func NewObserver(tp trace.TracerProvider, p propagation.TextMapPropagator, m *Metrics) *Observer {
-	return &Observer{tracer: tp.Tracer("github.com/sequenceflow/sequenceflow/internal/engine"), propagator: p, metrics: m}
+// NewObserver returns an engine observer that logs to log (nil: no log lines).
+func NewObserver(tp trace.TracerProvider, p propagation.TextMapPropagator, m *Metrics, log *slog.Logger) *Observer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Observer{tracer: tp.Tracer("github.com/sequenceflow/sequenceflow/internal/engine"), propagator: p, metrics: m, log: log}
 }
 
 var _ engine.Observer = (*Observer)(nil)
@@ -73,8 +80,10 @@ func (o *Observer) TaskClaimed(ctx context.Context, c engine.Claim, delay time.D
 }
 
 // TaskExecuted records the outcome on the span and in the metrics, with the trace id as the
-// duration's exemplar.
-func (o *Observer) TaskExecuted(ctx context.Context, nodeType, outcome, reason string, d time.Duration) {
+// duration's exemplar, and logs a failure or retry.
+func (o *Observer) TaskExecuted(ctx context.Context, c engine.Claim, x engine.Execution) {
+	nodeType, outcome, reason, d := c.NodeType, x.Outcome, x.Reason, x.Duration
+	o.logExecution(ctx, c, x)
 	span := trace.SpanFromContext(ctx)
 	span.SetAttributes(attribute.String("task.outcome", outcome))
 	if reason != "" {
@@ -114,8 +123,28 @@ func (o *Observer) RunFinished(ctx context.Context, wf engine.WorkflowRef, statu
 	observeWithTrace(o.metrics.RunDuration.WithLabelValues(label, status), d.Seconds(), trace.SpanContextFromContext(ctx))
 }
 
-// Recovered counts reconciler recoveries.
-func (o *Observer) Recovered(_ context.Context, n int) { o.metrics.Recovered.Add(float64(n)) }
+// Recovered counts a reconciler recovery by cause and logs it, in the trace of the span that
+// released the task.
+func (o *Observer) Recovered(ctx context.Context, r engine.Recovery) {
+	o.metrics.Recovered.WithLabelValues(r.Cause).Inc()
+	if r.TraceContext != "" {
+		ctx = o.propagator.Extract(ctx, propagation.MapCarrier{"traceparent": r.TraceContext})
+	}
+	o.log.LogAttrs(ctx, slog.LevelInfo, "reconciler re-enqueued a task",
+		slog.String(engine.LogRunID, r.RunID), slog.String(engine.LogWorkflowID, r.WorkflowID), slog.String(engine.LogNodeID, r.NodeID),
+		slog.String(engine.LogNodeType, r.NodeType), slog.String(engine.LogTaskID, r.TaskID),
+		slog.String("cause", r.Cause), slog.String("kind", r.Kind), slog.Int("redelivery", r.Recovery))
+}
+
+// ReconcilerPass counts a pass by result and records its duration.
+func (o *Observer) ReconcilerPass(_ context.Context, _ int, err error, d time.Duration) {
+	result := reconcileOK
+	if err != nil {
+		result = reconcileError
+	}
+	o.metrics.ReconcilePasses.WithLabelValues(result).Inc()
+	o.metrics.ReconcileTime.Observe(d.Seconds())
+}
 
 // Redelivered counts redeliveries by node type and cause, and records the lost attempt as an
 // event on the task's span, so the trace explains the gap before the attempt begins again.
@@ -136,4 +165,46 @@ func observeWithTrace(obs prometheus.Observer, v float64, sc trace.SpanContext) 
 		return
 	}
 	obs.Observe(v)
+}
+
+// maxLoggedError bounds the error text quoted on a log line.
+const maxLoggedError = 1000
+
+// logExecution writes the line of a failed or retried execution: the task's identity, the
+// attempt, the reason and the error (as stored on the task, secrets scrubbed; never its input).
+func (o *Observer) logExecution(ctx context.Context, c engine.Claim, x engine.Execution) {
+	var level slog.Level
+	var msg string
+	switch x.Outcome {
+	case engine.OutcomeRetry:
+		level, msg = slog.LevelWarn, "task attempt failed; retrying"
+	case engine.OutcomeContinued:
+		level, msg = slog.LevelWarn, "task failed; continuing (onError: continue)"
+	case engine.OutcomeFailed:
+		level, msg = slog.LevelError, "task failed"
+	default:
+		return
+	}
+	if !o.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := append(c.LogAttrs(), slog.Int("attempt", c.Attempt), slog.String("outcome", x.Outcome), slog.String("reason", x.Reason))
+	if x.Error != "" {
+		attrs = append(attrs, slog.String(engine.LogError, truncateUTF8(x.Error, maxLoggedError)))
+	}
+	if x.Outcome == engine.OutcomeRetry {
+		attrs = append(attrs, slog.String("retry_in", x.RetryIn.Round(time.Millisecond).String()))
+	}
+	o.log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// truncateUTF8 cuts s to at most n bytes on a rune boundary.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

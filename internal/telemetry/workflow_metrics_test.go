@@ -26,7 +26,7 @@ func newObserver(t *testing.T, opts ...telemetry.MetricsOption) (*telemetry.Obse
 	m := telemetry.NewMetrics(opts...)
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	return telemetry.NewObserver(tp, propagation.TraceContext{}, m), m, spans, tp.Tracer("test")
+	return telemetry.NewObserver(tp, propagation.TraceContext{}, m, nil), m, spans, tp.Tracer("test")
 }
 
 // Runs started, finished, their duration, runs with failed nodes and failed nodes carry the

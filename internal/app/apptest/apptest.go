@@ -45,7 +45,8 @@ func StartRole(t testing.TB, role app.Role, configure func(*app.Config)) *Server
 }
 
 // StartLogged is StartRole that also writes the process's log to w: every record at Debug
-// level, as JSON lines stamped with trace and span ids like the binary's. Writes are
+// level, as JSON lines stamped with trace and span ids and repeated warnings limited like the
+// binary's. Writes are
 // serialized; read w only under its own lock or after Stop.
 func StartLogged(t testing.TB, role app.Role, w io.Writer, configure func(*app.Config)) *Server {
 	t.Helper()
@@ -94,8 +95,8 @@ func start(t testing.TB, role app.Role, configure func(*app.Config), logTo io.Wr
 	if len(outs) > 0 {
 		logOut = io.MultiWriter(outs...)
 	}
-	log := slog.New(telemetry.LogHandler{Handler: slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug})}).
-		With("role", string(role))
+	log := slog.New(telemetry.NewLogLimit(telemetry.LogHandler{Handler: slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug})},
+		telemetry.LogLimitConfig{})).With("role", string(role))
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, role, log)
 	if err != nil {
