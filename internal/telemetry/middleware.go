@@ -44,8 +44,9 @@ func methodLabel(method string) string {
 	return otherMethod
 }
 
-// RouteMetrics is chi middleware that records request duration by method and route pattern
-// and names the request's span after them once routing has resolved the route.
+// RouteMetrics is chi middleware that records request duration by method and route pattern,
+// with the trace id of a sampled request span as the exemplar, and names the request's span
+// after them once routing has resolved the route.
 func RouteMetrics(m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +57,7 @@ func RouteMetrics(m *Metrics) func(http.Handler) http.Handler {
 			span := trace.SpanFromContext(r.Context())
 			span.SetName(method + " " + route)
 			span.SetAttributes(attribute.String("http.route", route))
-			m.HTTPDuration.WithLabelValues(method, route, strconv.Itoa(ww.code)).Observe(time.Since(start).Seconds())
+			observeWithTrace(m.HTTPDuration.WithLabelValues(method, route, strconv.Itoa(ww.code)), time.Since(start).Seconds(), span.SpanContext())
 		})
 	}
 }
