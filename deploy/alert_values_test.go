@@ -90,3 +90,48 @@ func TestRuleTestsAssertAlertValues(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesThresholdsAreBucketBounds: a rule that counts observations under a bound (the run
+// latency SLO's le matcher) names a bound the histogram really has, in a form that matches both
+// Prometheus 2 (le="30") and Prometheus 3 (le="30.0"); a bound between buckets would match
+// no series and the ratio would read 100 % slow.
+func TestRulesThresholdsAreBucketBounds(t *testing.T) {
+	t.Parallel()
+	buckets := monServiceBuckets(t)
+	rules, err := monLoadRules(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, r := range rules {
+		u, err := monAnalyze(r.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range u.matchers {
+			fam, isBucket := strings.CutSuffix(m.metric, "_bucket")
+			if !isBucket || m.label != "le" {
+				continue
+			}
+			checked++
+			re, err := regexp.Compile("^(?:" + m.value + ")$")
+			if m.op != "=~" || err != nil {
+				t.Errorf("%s: le%s%q: match the bound as le=~\"<bound>(\\\\.0)?\" so both Prometheus 2 and 3 find it", r.name, m.op, m.value)
+				continue
+			}
+			bound := strings.TrimSuffix(m.value, `(\.0)?`)
+			le, err := strconv.ParseFloat(bound, 64)
+			if err != nil || !buckets[fam][le] {
+				t.Errorf("%s: le=~%q: %q is not a bucket bound of %s", r.name, m.value, bound, fam)
+			}
+			for _, form := range []string{bound, bound + ".0"} {
+				if !re.MatchString(form) {
+					t.Errorf("%s: le=~%q does not match %q", r.name, m.value, form)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no rule counts a histogram bucket")
+	}
+}

@@ -174,3 +174,52 @@ func TestAlertmanagerConfig(t *testing.T) {
 		t.Fatalf("amtool check-config %s: %v\n%s", alertmanagerConfig, err, out)
 	}
 }
+
+// TestAlertmanagerInhibitionsNameAlerts: every inhibition's source and target match alerts the
+// rules define (a renamed alert would silently end the inhibition), and the labels it requires
+// equal are ones those alerts carry.
+func TestAlertmanagerInhibitionsNameAlerts(t *testing.T) {
+	t.Parallel()
+	rules, err := monLoadRules(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := map[string]map[string]any{}
+	for _, r := range rules {
+		if r.alert {
+			alerts[r.name] = r.labels
+		}
+	}
+	matcher := regexp.MustCompile(`^alertname(=~|=)"(.+)"$`)
+	cfg := monYAMLFile(t, alertmanagerConfig)
+	for i, inh := range monList(cfg["inhibit_rules"]) {
+		m := monMap(inh)
+		for _, side := range []string{"source_matchers", "target_matchers"} {
+			for _, s := range monList(m[side]) {
+				mm := matcher.FindStringSubmatch(monStr(s))
+				if mm == nil {
+					continue
+				}
+				re := regexp.MustCompile("^(?:" + mm[2] + ")$")
+				if mm[1] == "=" {
+					re = regexp.MustCompile("^" + regexp.QuoteMeta(mm[2]) + "$")
+				}
+				matched := 0
+				for name, labels := range alerts {
+					if !re.MatchString(name) {
+						continue
+					}
+					matched++
+					for _, l := range monList(m["equal"]) {
+						if _, ok := labels[monStr(l)]; !ok {
+							t.Errorf("inhibit rule %d: alert %s has no label %s the rule requires equal", i, name, monStr(l))
+						}
+					}
+				}
+				if matched == 0 {
+					t.Errorf("inhibit rule %d: %s %s matches no alert", i, side, monStr(s))
+				}
+			}
+		}
+	}
+}

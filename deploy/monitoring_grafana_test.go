@@ -135,9 +135,24 @@ func monCheckDashboard(t *testing.T, name string, d map[string]any, dsTypes map[
 	if v, _ := d["schemaVersion"].(float64); v < 36 {
 		t.Errorf("%s: schemaVersion %v, want 36 or later", name, d["schemaVersion"])
 	}
+	// A reference to the dashboard's datasource variable stands for the provisioned datasource
+	// the variable selects by default.
+	dsVars := map[string]string{} // "${name}" -> uid of its default
+	for _, v := range monList(monMap(d["templating"])["list"]) {
+		if vm := monMap(v); monStr(vm["type"]) == "datasource" {
+			dsVars["${"+monStr(vm["name"])+"}"] = monStr(monMap(vm["current"])["value"])
+			if uid := monStr(monMap(vm["current"])["value"]); dsTypes[uid] != monStr(vm["query"]) {
+				t.Errorf("%s: datasource variable %s of type %q defaults to %q, not a provisioned datasource of that type", name, monStr(vm["name"]), monStr(vm["query"]), uid)
+			}
+		}
+	}
 	checkRef := func(where string, ref any) {
 		m, ok := ref.(map[string]any)
-		if !ok || dsTypes[monStr(m["uid"])] == "" || dsTypes[monStr(m["uid"])] != monStr(m["type"]) {
+		uid := monStr(m["uid"])
+		if def, isVar := dsVars[uid]; isVar {
+			uid = def
+		}
+		if !ok || dsTypes[uid] == "" || dsTypes[uid] != monStr(m["type"]) {
 			t.Errorf("%s: %s datasource %v is not a provisioned datasource referred to by uid and type", name, where, ref)
 		}
 	}

@@ -106,6 +106,7 @@ type monMetricRef struct {
 
 type monMatcher struct {
 	metric           string
+	tok              int // the metric name's token, as in monMetricRef
 	label, op, value string
 }
 
@@ -168,7 +169,7 @@ func monAnalyze(expr string) (*monUse, error) {
 				if toks[j].kind != monIdent || j+2 >= end || toks[j+1].kind != monPunct || toks[j+2].kind != monString {
 					return nil, fmt.Errorf("cannot read the label matchers of %s{...}", metric)
 				}
-				u.matchers = append(u.matchers, monMatcher{metric, toks[j].text, toks[j+1].text, toks[j+2].text})
+				u.matchers = append(u.matchers, monMatcher{metric, i - 1, toks[j].text, toks[j+1].text, toks[j+2].text})
 				j += 3
 				if isPunct(j, ",") {
 					j++

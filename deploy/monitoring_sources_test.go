@@ -78,7 +78,20 @@ func monCatalogFor(t testing.TB, dir string) *monCatalog {
 	for _, r := range rules {
 		if r.alert {
 			alerts = append(alerts, r.name)
+			continue
 		}
+		// A recording rule's series carry the labels its aggregations keep and its own labels.
+		if _, ok := c.families[r.name]; ok {
+			t.Fatalf("recording rule %s shadows a metric of the service", r.name)
+		}
+		if !monRecordName.MatchString(r.name) {
+			t.Errorf("recording rule %s: want a level:metric:operations name (sequenceflow:...:...)", r.name)
+		}
+		labels, err := monRecordedLabels(r)
+		if err != nil {
+			t.Fatalf("recording rule %s: %v", r.name, err)
+		}
+		c.families[r.name] = labels
 	}
 	c.families["up"] = nil
 	c.families["ALERTS"] = []string{"alertname", "alertstate", "severity"}
@@ -96,6 +109,28 @@ func monCatalogFor(t testing.TB, dir string) *monCatalog {
 		"*":                          {"job": monJobs(t, dir)},
 	}
 	return c
+}
+
+var monRecordName = regexp.MustCompile(`^sequenceflow:[a-z0-9_]+:[a-z0-9_]+$`)
+
+// monRecordedLabels returns the labels of a recording rule's series: those its by (...)
+// clauses keep, and those of its labels field.
+func monRecordedLabels(r monRule) ([]string, error) {
+	u, err := monAnalyze(r.expr)
+	if err != nil {
+		return nil, err
+	}
+	var labels []string
+	for _, g := range u.groups {
+		if g.keyword == "by" {
+			labels = append(labels, g.labels...)
+		}
+	}
+	for l := range r.labels {
+		labels = append(labels, l)
+	}
+	slices.Sort(labels)
+	return slices.Compact(labels), nil
 }
 
 // monHistograms lists the histogram families of telemetry.Metrics, the only histograms the

@@ -359,7 +359,8 @@ func checkPrometheus(t *testing.T, root, prom string) {
 // grafanaVars replaces dashboard variables with values Prometheus accepts.
 func grafanaVars(e string) string {
 	r := strings.NewReplacer("$__rate_interval", "1m", "${__rate_interval}", "1m", "$__interval", "15s", "$__range", "5m",
-		"${node_type}", "apiCall", "$node_type", "apiCall", `=~"apiCall"`, `=~"apiCall"`)
+		"${node_type}", "apiCall", "$node_type", "apiCall", `=~"apiCall"`, `=~"apiCall"`,
+		"${instance}", ".*", "$instance", ".*", "${workflow}", ".*", "$workflow", ".*")
 	return r.Replace(e)
 }
 

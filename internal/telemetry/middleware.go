@@ -49,8 +49,9 @@ func methodLabel(method string) string {
 	return otherMethod
 }
 
-// RouteMetrics is chi middleware that records request duration by method and route pattern
-// and names the request's span after them once routing has resolved the route.
+// RouteMetrics is chi middleware that records request duration by method and route pattern,
+// with the trace id of a sampled request span as the exemplar, and names the request's span
+// after them once routing has resolved the route.
 func RouteMetrics(m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +66,7 @@ func RouteMetrics(m *Metrics) func(http.Handler) http.Handler {
 			if (!ww.wrote || code >= 500) && errors.Is(r.Context().Err(), context.Canceled) {
 				code = StatusClientClosed // the client went away before its answer: not a server error
 			}
-			m.HTTPDuration.WithLabelValues(method, route, strconv.Itoa(code)).Observe(time.Since(start).Seconds())
+			observeWithTrace(m.HTTPDuration.WithLabelValues(method, route, strconv.Itoa(code)), time.Since(start).Seconds(), span.SpanContext())
 		})
 	}
 }

@@ -96,3 +96,58 @@ func TestRouteMetricsCountAbandonedRequestsAs499(t *testing.T) {
 		t.Errorf("HTTP series (-want +got):\n%s", diff)
 	}
 }
+
+// An HTTP request's duration carries the trace id of its sampled server span as the exemplar,
+// so a slow point of the request latency panel opens the request's trace; an unsampled request
+// has none (its trace was never exported).
+func TestRouteMetricsExemplarIsTheRequestTrace(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		sampler sdktrace.Sampler
+		want    bool
+	}{
+		{"sampled", sdktrace.AlwaysSample(), true},
+		{"not sampled", sdktrace.NeverSample(), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := telemetry.NewMetrics()
+			spans := tracetest.NewSpanRecorder()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tc.sampler), sdktrace.WithSpanProcessor(spans))
+			r := chi.NewRouter()
+			r.Use(telemetry.RouteMetrics(m))
+			r.Get("/known/{id}", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+			telemetry.HTTPServer(r, tp, telemetry.Propagator(), nil).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/known/7", nil))
+
+			families, err := m.Registry.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var exemplars []string
+			for _, f := range families {
+				if f.GetName() != "sequenceflow_http_request_duration_seconds" {
+					continue
+				}
+				for _, metric := range f.GetMetric() {
+					for _, b := range metric.GetHistogram().GetBucket() {
+						for _, l := range b.GetExemplar().GetLabel() {
+							exemplars = append(exemplars, l.GetName()+"="+l.GetValue())
+						}
+					}
+				}
+			}
+			var want []string
+			if tc.want {
+				ended := spans.Ended()
+				if len(ended) != 1 {
+					t.Fatalf("%d spans ended, want the request's", len(ended))
+				}
+				want = []string{"trace_id=" + ended[0].SpanContext().TraceID().String()}
+			}
+			if diff := cmp.Diff(want, exemplars); diff != "" {
+				t.Errorf("exemplars of sequenceflow_http_request_duration_seconds (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
