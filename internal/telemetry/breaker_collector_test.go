@@ -61,7 +61,7 @@ func TestBreakerStateIsReadAtScrapeTimeAndIdleHostsExpire(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
 	m := telemetry.NewMetrics()
 	c := outbound.NewClient(outbound.Config{AllowPrivate: true, Breaker: m.ObserveBreakers(outbound.BreakerConfig{
-		Failures: 1, OpenTimeout: 50 * time.Millisecond, IdleExpiry: 10 * time.Minute, Now: clock.Now})})
+		Failures: 1, OpenTimeout: 2 * time.Second, IdleExpiry: 10 * time.Minute, Now: clock.Now})})
 	defer c.CloseIdle()
 	m.Registry.MustRegister(m.NewBreakerCollector(c))
 	host := srv.Listener.Addr().String()
@@ -78,7 +78,7 @@ func TestBreakerStateIsReadAtScrapeTimeAndIdleHostsExpire(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for states[host] != 1 {
 		if time.Now().After(deadline) {
-			t.Fatalf("breaker still reads %v 10s after its 50ms open timeout, want 1 (half-open)", states[host])
+			t.Fatalf("breaker still reads %v 10s after its 2s open timeout, want 1 (half-open)", states[host])
 		}
 		time.Sleep(10 * time.Millisecond)
 		states, _ = breakerSeries(t, m)
