@@ -16,8 +16,9 @@ var monFilterVars = []string{"workflow", "instance", "node_type"}
 
 // monDashboardVars says which filter variables each dashboard must offer.
 var monDashboardVars = map[string][]string{
-	"overview.json":   {"instance", "node_type"},
+	"overview.json":   {"workflow", "instance", "node_type"},
 	"node-types.json": {"instance", "node_type"},
+	"workflow.json":   {"workflow", "instance"},
 }
 
 func monDashboards(t *testing.T) map[string]map[string]any {
@@ -178,6 +179,7 @@ func TestDashboardStatsShowZero(t *testing.T) {
 // monExemplarPanels: the series whose points link to their trace, per dashboard.
 var monExemplarPanels = map[string][]string{
 	"overview.json": {"sequenceflow_task_duration_seconds_bucket", "sequenceflow_run_duration_seconds_bucket", "sequenceflow_http_request_duration_seconds_bucket"},
+	"workflow.json": {"sequenceflow_run_duration_seconds_bucket"},
 }
 
 // TestDashboardExemplars: run duration, task and HTTP latency panels show exemplars.
@@ -196,8 +198,11 @@ func TestDashboardExemplars(t *testing.T) {
 // monJaegerPanels are panels that must link to a Jaeger search of their failing or slow spans.
 var monJaegerPanels = map[string][]string{
 	"overview.json": {"Failures per second by node type and reason", "Task failure ratio by node type",
-		"Runs with failed nodes beside failed runs", "Breaker state by host", "Outbound requests by host and outcome"},
+		"Runs with failed nodes beside failed runs", "Breaker state by host", "Breaker outcomes by host",
+		"Outbound request p95 by host", "Outbound requests per second by host and outcome"},
 	"node-types.json": {"Failures per second by reason"},
+	"workflow.json": {"Runs started and finished per second by status", "Success ratio", "Failed nodes per second by outcome",
+		"Runs with failed nodes beside failed runs"},
 }
 
 var monFieldLabel = regexp.MustCompile(`\$\{__field\.labels\.(\w+)\}`)

@@ -100,9 +100,15 @@ func monCatalogFor(t testing.TB, dir string) *monCatalog {
 		"sequenceflow_task_duration_seconds": {"outcome": {engine.OutcomeCompleted, engine.OutcomeWaiting, engine.OutcomeRetry,
 			engine.OutcomeContinued, engine.OutcomeFailed, engine.OutcomeDropped}},
 		// internal/outbound's breaker transport reports these outcomes.
-		"sequenceflow_breaker_requests_total": {"outcome": {"success", "failure", "rejected"}},
-		"sequenceflow_runs_finished_total":    {"status": statuses},
-		"sequenceflow_run_duration_seconds":   {"status": statuses},
+		"sequenceflow_breaker_requests_total":      {"outcome": {"success", "failure", "rejected"}},
+		"sequenceflow_runs_finished_total":         {"status": statuses},
+		"sequenceflow_run_duration_seconds":        {"status": statuses},
+		"sequenceflow_workflow_failed_nodes_total": {"outcome": {engine.TaskOutcomeFailed, engine.TaskOutcomeFailedContinued}},
+		"sequenceflow_timer_lateness_seconds":      {"timer": {engine.WaitDelay, engine.WaitRetry}},
+		"sequenceflow_outbound_request_duration_seconds": {"outcome": {outbound.OutcomeSuccess, outbound.OutcomeHTTP4xx, outbound.OutcomeHTTP5xx,
+			outbound.OutcomeTimeout, outbound.OutcomeNetwork, outbound.OutcomeRefused, outbound.OutcomeRejected}},
+		"sequenceflow_reconciler_passes_total":    {"result": {"ok", "error"}},
+		"sequenceflow_reconciler_recovered_total": {"cause": {"queued", "waiting", "lost_worker", "stale"}},
 		// The task states asynq's x/metrics collector reports.
 		"asynq_tasks_enqueued_total": {"state": {"active", "pending", "scheduled", "retry", "archived", "completed"}},
 		"ALERTS":                     {"alertname": alerts, "alertstate": {"pending", "firing"}},
