@@ -360,7 +360,10 @@ func checkPrometheus(t *testing.T, root, prom string) {
 func grafanaVars(e string) string {
 	r := strings.NewReplacer("$__rate_interval", "1m", "${__rate_interval}", "1m", "$__interval", "15s", "$__range", "5m",
 		"${node_type}", "apiCall", "$node_type", "apiCall", `=~"apiCall"`, `=~"apiCall"`,
-		"${instance}", ".*", "$instance", ".*", "${workflow}", "broken", "$workflow", "broken")
+		"${instance}", ".*", "$instance", ".*",
+		// The load's workflows: "broken" has runs with failed nodes, "strict" failed runs.
+		`workflow=~"${workflow}"`, `workflow=~"broken|strict"`, `workflow=~"$workflow"`, `workflow=~"broken|strict"`,
+		"${workflow}", "broken", "$workflow", "broken")
 	return r.Replace(e)
 }
 
