@@ -358,8 +358,16 @@ func TestContractCancel(t *testing.T) {
 			}
 			run := runStatus(t, base, runID)
 			checkRunView(t, run, runID, true)
-			if run["status"] != "cancelled" {
-				t.Errorf("status after cancel = %v, want cancelled", run["status"])
+			// The original front end stops polling only on succeeded or failed: on the
+			// seed-compatible routes a cancelled run reads failed, flagged cancelled, with
+			// cancelled: true in its result (API-CONTRACT §8.2), on both status routes.
+			for _, view := range []map[string]any{run, call(t, "GET", base+"/workflows/"+id+"/runs/"+runID, nil).object(t, http.StatusOK)} {
+				if view["status"] != "failed" || view["cancelled"] != true {
+					t.Errorf("status after cancel = %v (cancelled %v), want failed with cancelled true", view["status"], view["cancelled"])
+				}
+				if result, _ := view["result"].(map[string]any); result == nil || result["cancelled"] != true {
+					t.Errorf("result after cancel = %v, want cancelled: true", view["result"])
+				}
 			}
 			for _, task := range asObjects(t, arrayField(t, run, "tasks")) {
 				switch task["status"] {
@@ -376,7 +384,7 @@ func TestContractCancel(t *testing.T) {
 			if again["statusCode"] != float64(409) || again["error"] != "Conflict" {
 				t.Errorf("second cancel = %v, want a 409 error body", again)
 			}
-			if after := runStatus(t, base, runID); after["status"] != "cancelled" || after["finishedAt"] != run["finishedAt"] {
+			if after := runStatus(t, base, runID); after["status"] != "failed" || after["cancelled"] != true || after["finishedAt"] != run["finishedAt"] {
 				t.Errorf("second cancel changed the run: %v %v", after["status"], after["finishedAt"])
 			}
 		})

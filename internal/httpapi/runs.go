@@ -162,7 +162,11 @@ func (a *API) executeSync(w http.ResponseWriter, r *http.Request) {
 		_ = json.Unmarshal(l.Data, &data)
 		logs = append(logs, legacyLog{Kind: data.Kind, NodeID: *l.NodeID, Name: data.Name, Content: l.Message})
 	}
-	body := map[string]any{"runId": runID, "status": run.Status, "logs": logs}
+	status, cancelled := seedStatus(run.Status)
+	body := map[string]any{"runId": runID, "status": status, "logs": logs}
+	if cancelled {
+		body["cancelled"] = true
+	}
 	if id := a.exportedTraceID(run.TraceContext); id != "" {
 		body["traceId"] = id
 	}
@@ -233,6 +237,8 @@ type runView struct {
 	WorkflowID     string          `json:"workflowId"`
 	Version        int             `json:"version"`
 	Status         string          `json:"status"`
+	// Cancelled marks a cancelled run, whose status reads "failed" on these routes (seedStatus).
+	Cancelled      bool            `json:"cancelled,omitempty"`
 	StartedAt      isoTime         `json:"startedAt"`
 	FinishedAt     *isoTime        `json:"finishedAt"`
 	Input          json.RawMessage `json:"input"`
@@ -278,6 +284,17 @@ type logView struct {
 	OutputURL string `json:"outputUrl,omitempty"`
 }
 
+// seedStatus is a run status as the seed-compatible routes report it. The original front end
+// stops polling only on "succeeded" or "failed", so a cancelled run reads "failed" there, with
+// cancelled true beside it (and cancelled: true in its result, which the engine stores); the
+// native routes and the metrics keep "cancelled" as its own status.
+func seedStatus(status string) (string, bool) {
+	if status == workflow.RunCancelled {
+		return workflow.RunFailed, true
+	}
+	return status, false
+}
+
 func orNull(raw json.RawMessage) json.RawMessage {
 	if len(raw) == 0 {
 		return json.RawMessage("null")
@@ -307,7 +324,8 @@ func viewLogs(key workflow.RunKey, lines []workflow.LogView) []logView {
 
 func (a *API) viewRun(run workflow.RunView) runView {
 	key := workflow.RunKey{WorkflowID: run.WorkflowID, RunID: run.ID}
-	v := runView{ID: run.ID, WorkflowID: run.WorkflowID, Version: run.Version, Status: run.Status,
+	status, cancelled := seedStatus(run.Status)
+	v := runView{ID: run.ID, WorkflowID: run.WorkflowID, Version: run.Version, Status: status, Cancelled: cancelled,
 		StartedAt: isoTime(run.StartedAt), FinishedAt: isoPtr(run.FinishedAt), Input: run.Input, Result: orNull(run.Result),
 		TraceID: traceID(run.TraceContext), Tasks: make([]taskView, len(run.Tasks)), Logs: viewLogs(key, run.Logs)}
 	if run.LogsNext != "" {
