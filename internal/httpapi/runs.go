@@ -233,10 +233,10 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request) {
 // to the full output on tasks; nodePersistedId and data on logs. Logs are the first page, and
 // logsNextCursor continues them on the logs route.
 type runView struct {
-	ID             string          `json:"id"`
-	WorkflowID     string          `json:"workflowId"`
-	Version        int             `json:"version"`
-	Status         string          `json:"status"`
+	ID         string `json:"id"`
+	WorkflowID string `json:"workflowId"`
+	Version    int    `json:"version"`
+	Status     string `json:"status"`
 	// Cancelled marks a cancelled run, whose status reads "failed" on these routes (seedStatus).
 	Cancelled      bool            `json:"cancelled,omitempty"`
 	StartedAt      isoTime         `json:"startedAt"`
