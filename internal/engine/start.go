@@ -24,11 +24,15 @@ type StartRequest struct {
 	// Timeout overrides the default run deadline; 0 uses Config.RunTimeout.
 	Timeout      time.Duration
 	TraceContext string
+	// Version is the version number the request asked for by number (VersionID is then that
+	// version's id), 0 when it runs the current one. It is part of the idempotency
+	// fingerprint: a key first used for one version refuses another.
+	Version int
 }
 
 // requestHash fingerprints a start request for idempotency: the input in a canonical form
 // (object keys sorted, insignificant space removed, numbers as written) and the timeout.
-func requestHash(input json.RawMessage, timeout time.Duration) []byte {
+func requestHash(input json.RawMessage, timeout time.Duration, version int) []byte {
 	h := sha256.New()
 	dec := json.NewDecoder(bytes.NewReader(input))
 	dec.UseNumber()
@@ -40,6 +44,9 @@ func requestHash(input json.RawMessage, timeout time.Duration) []byte {
 	}
 	h.Write(input)
 	fmt.Fprintf(h, "\x00timeout=%d", timeout)
+	if version > 0 {
+		fmt.Fprintf(h, "\x00version=%d", version)
+	}
 	return h.Sum(nil)
 }
 
@@ -83,7 +90,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (started Started, 
 		VersionID:      req.VersionID,
 		Input:          input,
 		IdempotencyKey: req.IdempotencyKey,
-		RequestHash:    requestHash(input, req.Timeout),
+		RequestHash:    requestHash(input, req.Timeout, req.Version),
 		TraceContext:   req.TraceContext,
 		Now:            now,
 		Logs:           []LogEntry{{Type: workflow.LogSystem, Message: "Async workflow run started", At: now}},

@@ -23,6 +23,10 @@ type WorkflowStore interface {
 	ListWorkflows(ctx context.Context) ([]workflow.Summary, error)
 	GetWorkflow(ctx context.Context, id string) (workflow.Workflow, error)
 	CurrentVersion(ctx context.Context, id string) (versionID string, err error)
+	// VersionID, ListVersions and GetVersion read a workflow's immutable versions.
+	VersionID(ctx context.Context, id string, version int) (versionID string, err error)
+	ListVersions(ctx context.Context, id string, page workflow.Page) ([]workflow.Version, string, error)
+	GetVersion(ctx context.Context, id string, version int) (workflow.Version, error)
 	CreateWorkflow(ctx context.Context, name string, def workflow.Definition, now time.Time) (workflow.Workflow, error)
 	UpdateWorkflow(ctx context.Context, id, name string, def workflow.Definition, now time.Time) (workflow.Workflow, error)
 	DeleteWorkflow(ctx context.Context, id string) error
@@ -191,6 +195,8 @@ func New(cfg Config, deps Deps) http.Handler {
 		k.Post("/{id}/execute-async", a.limitRuns(a.executeAsync))
 		k.Post("/{id}/trigger", a.limitRuns(a.executeAsync))
 		k.Get("/{id}/runs", a.listRuns)
+		k.Get("/{id}/versions", a.listVersions)
+		k.Get("/{id}/versions/{version}", a.getVersion)
 		k.Get("/{id}/runs/{runID}", a.runStatus)
 		k.Get("/{id}/runs/{runID}/status", a.runStatus)
 		k.Get("/{id}/runs/{runID}/logs", a.runLogs)

@@ -49,11 +49,11 @@ func FuzzWorkflowDefinition(f *testing.F) {
 // FuzzExecuteBody feeds arbitrary execute-async bodies through the run-input path.
 func FuzzExecuteBody(f *testing.F) {
 	for _, seed := range []string{``, `{}`, `{"input":{"city":"Dubai"}}`, `{"input":[1]}`, `{"input":null,"timeoutMs":1e9}`,
-		`{"input":{"a":{"b":[1,2,{"c":"\u0000"}]}},"idempotencyKey":"k"}`, `not json`} {
+		`{"input":{"a":{"b":[1,2,{"c":"\u0000"}]}},"idempotencyKey":"k"}`, `not json`, `{"version":2}`, `{"version":1.5}`, `{"version":-1}`, `{"version":"2"}`} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := parseExecuteBody(body, 256<<10)
+		req, version, err := parseExecuteBody(body, 256<<10)
 		if err != nil {
 			status, _ := statusOf(err, "")
 			if status < 400 || status >= 500 {
@@ -66,6 +66,9 @@ func FuzzExecuteBody(f *testing.F) {
 			if json.Unmarshal(req.Input, &m) != nil {
 				t.Fatalf("accepted an input that is not an object: %s", req.Input)
 			}
+		}
+		if version < 0 {
+			t.Fatalf("accepted version %d", version)
 		}
 	})
 }

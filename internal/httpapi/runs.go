@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,12 +26,14 @@ const (
 	legacyLogLimit = 1000
 )
 
-// executeBody is the execute routes' body: {"input": {...}}, plus optional idempotencyKey and
-// timeoutMs. Other keys are ignored (the route stays as permissive as the seed's).
+// executeBody is the execute routes' body: {"input": {...}}, plus optional idempotencyKey,
+// timeoutMs and version (a version number of the workflow to run instead of its current one).
+// Other keys are ignored (the route stays as permissive as the seed's).
 type executeBody struct {
 	Input          json.RawMessage `json:"input"`
 	IdempotencyKey string          `json:"idempotencyKey"`
 	TimeoutMs      *float64        `json:"timeoutMs"`
+	Version        *float64        `json:"version"`
 }
 
 func (a *API) startRequest(w http.ResponseWriter, r *http.Request) (engine.StartRequest, error) {
@@ -42,7 +45,7 @@ func (a *API) startRequest(w http.ResponseWriter, r *http.Request) (engine.Start
 	if err != nil {
 		return engine.StartRequest{}, err
 	}
-	req, err := parseExecuteBody(body, a.cfg.MaxInputBytes)
+	req, version, err := parseExecuteBody(body, a.cfg.MaxInputBytes)
 	if err != nil {
 		return req, err
 	}
@@ -56,7 +59,18 @@ func (a *API) startRequest(w http.ResponseWriter, r *http.Request) (engine.Start
 		}
 		req.IdempotencyKey = key
 	}
-	req.VersionID, err = a.Workflows.CurrentVersion(r.Context(), id)
+	if version == 0 {
+		req.VersionID, err = a.Workflows.CurrentVersion(r.Context(), id)
+		return req, err
+	}
+	req.Version = version
+	req.VersionID, err = a.Workflows.VersionID(r.Context(), id, version)
+	if errors.Is(err, workflow.ErrNotFound) {
+		// The workflow may exist without that version: say which is missing.
+		if _, cerr := a.Workflows.CurrentVersion(r.Context(), id); cerr == nil {
+			err = workflow.Invalid("version", "the workflow has no version %d", version)
+		}
+	}
 	return req, err
 }
 
@@ -74,7 +88,7 @@ func (a *API) startRun(w http.ResponseWriter, r *http.Request) (started engine.S
 	}
 	if errors.Is(err, workflow.ErrIdempotencyMismatch) {
 		// Stripe's rule: a key names one request; sent again with another, it is refused.
-		err = errorf(http.StatusUnprocessableEntity, "Idempotency key %q was already used with a different request body (input or timeoutMs); send the same body or use a new key", req.IdempotencyKey)
+		err = errorf(http.StatusUnprocessableEntity, "Idempotency key %q was already used with a different request body (input, timeoutMs or version); send the same body or use a new key", req.IdempotencyKey)
 	}
 	if err != nil {
 		a.fail(w, r, err, workflowNotFound)
@@ -99,31 +113,37 @@ func (a *API) executeAsync(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseExecuteBody checks an execute body: input an object within the size limit, an optional
-// idempotency key and run timeout.
-func parseExecuteBody(body []byte, maxInput int) (engine.StartRequest, error) {
+// idempotency key, run timeout and version number (0 when unset: the current version).
+func parseExecuteBody(body []byte, maxInput int) (req engine.StartRequest, version int, err error) {
 	var in executeBody
 	if len(bytes.TrimSpace(body)) > 0 {
 		if err := json.Unmarshal(body, &in); err != nil {
-			return engine.StartRequest{}, jsonProblem(err, "body")
+			return req, 0, jsonProblem(err, "body")
 		}
 	}
 	if k := rawKind(in.Input); k != 0 && k != '{' && k != 'n' {
-		return engine.StartRequest{}, workflow.Invalid("input", "must be a JSON object")
+		return req, 0, workflow.Invalid("input", "must be a JSON object")
 	}
 	if len(in.Input) > maxInput {
-		return engine.StartRequest{}, errorf(http.StatusRequestEntityTooLarge, "input is %d bytes, larger than the limit of %d bytes", len(in.Input), maxInput)
+		return req, 0, errorf(http.StatusRequestEntityTooLarge, "input is %d bytes, larger than the limit of %d bytes", len(in.Input), maxInput)
 	}
-	req := engine.StartRequest{Input: in.Input, IdempotencyKey: in.IdempotencyKey}
+	req = engine.StartRequest{Input: in.Input, IdempotencyKey: in.IdempotencyKey}
 	if len(req.IdempotencyKey) > 200 {
-		return req, workflow.Invalid("idempotencyKey", "must be at most 200 characters")
+		return req, 0, workflow.Invalid("idempotencyKey", "must be at most 200 characters")
 	}
 	if in.TimeoutMs != nil {
 		if *in.TimeoutMs < 1 || *in.TimeoutMs > float64((30*24*time.Hour).Milliseconds()) {
-			return req, workflow.Invalid("timeoutMs", "must be between 1 and %d", (30 * 24 * time.Hour).Milliseconds())
+			return req, 0, workflow.Invalid("timeoutMs", "must be between 1 and %d", (30 * 24 * time.Hour).Milliseconds())
 		}
 		req.Timeout = time.Duration(*in.TimeoutMs * float64(time.Millisecond))
 	}
-	return req, nil
+	if in.Version != nil {
+		if v := *in.Version; v < 1 || v > math.MaxInt32 || v != math.Trunc(v) {
+			return req, 0, workflow.Invalid("version", "must be a positive integer, a version number of the workflow")
+		}
+		version = int(*in.Version)
+	}
+	return req, version, nil
 }
 
 // legacyLog is an entry of the legacy synchronous route: the executor's own log record.

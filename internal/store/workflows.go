@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -182,4 +183,98 @@ func (s *Store) WorkflowExists(ctx context.Context, id string) (bool, error) {
 		return false, fmt.Errorf("check workflow %s: %w", id, translate(err))
 	}
 	return ok, nil
+}
+
+// Page sizes of a workflow's version list.
+const (
+	DefaultVersionPage = 100
+	MaxVersionPage     = 1000
+)
+
+// ListVersions returns one page of a workflow's versions, newest first, with their
+// definitions, and the cursor of the next page (empty after the last); ErrNotFound when the
+// workflow is missing.
+func (s *Store) ListVersions(ctx context.Context, workflowID string, page workflow.Page) ([]workflow.Version, string, error) {
+	workflowID, err := lookupID("list versions of workflow", workflowID)
+	if err != nil {
+		return nil, "", err
+	}
+	limit, err := pageLimit(page, DefaultVersionPage, MaxVersionPage)
+	if err != nil {
+		return nil, "", err
+	}
+	before := 0
+	if page.Cursor != "" {
+		if before, err = strconv.Atoi(page.Cursor); err != nil || before < 2 {
+			return nil, "", workflow.Invalid("cursor", "is not a cursor this list returned")
+		}
+	}
+	ok, err := s.WorkflowExists(ctx, workflowID)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ok {
+		return nil, "", fmt.Errorf("list versions of %s: %w", workflowID, workflow.ErrNotFound)
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT v.version, v.id::text, v.version = w.current_version, v.definition, v.created_at
+		FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id
+		WHERE v.workflow_id = $1 AND ($2 = 0 OR v.version < $2)
+		ORDER BY v.version DESC LIMIT $3`, workflowID, before, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list versions of %s: %w", workflowID, translate(err))
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (workflow.Version, error) {
+		v := workflow.Version{WorkflowID: workflowID}
+		var def []byte
+		if err := r.Scan(&v.Version, &v.VersionID, &v.Current, &def, &v.CreatedAt); err != nil {
+			return v, err
+		}
+		return v, json.Unmarshal(def, &v.Definition)
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list versions of %s: %w", workflowID, translate(err))
+	}
+	if len(out) <= limit {
+		return out, "", nil
+	}
+	return out[:limit], strconv.Itoa(out[limit-1].Version), nil
+}
+
+// GetVersion returns one version of a workflow; ErrNotFound when the workflow or the version
+// is missing.
+func (s *Store) GetVersion(ctx context.Context, workflowID string, version int) (workflow.Version, error) {
+	v := workflow.Version{Version: version}
+	workflowID, err := lookupID("get workflow version", workflowID)
+	if err != nil {
+		return v, err
+	}
+	v.WorkflowID = workflowID
+	var def []byte
+	err = s.pool.QueryRow(ctx, `
+		SELECT v.id::text, v.version = w.current_version, v.definition, v.created_at
+		FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id
+		WHERE v.workflow_id = $1 AND v.version = $2`, workflowID, version).Scan(&v.VersionID, &v.Current, &def, &v.CreatedAt)
+	if err != nil {
+		return v, fmt.Errorf("get workflow %s version %d: %w", workflowID, version, translate(err))
+	}
+	if err := json.Unmarshal(def, &v.Definition); err != nil {
+		return v, fmt.Errorf("decode workflow %s version %d: %w", workflowID, version, err)
+	}
+	return v, nil
+}
+
+// VersionID returns the id of one version of a workflow, without its definition; ErrNotFound
+// when the workflow or the version is missing.
+func (s *Store) VersionID(ctx context.Context, workflowID string, version int) (string, error) {
+	workflowID, err := lookupID("get workflow version", workflowID)
+	if err != nil {
+		return "", err
+	}
+	var id string
+	err = s.pool.QueryRow(ctx, `SELECT id::text FROM workflow_versions WHERE workflow_id = $1 AND version = $2`, workflowID, version).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("get workflow %s version %d: %w", workflowID, version, translate(err))
+	}
+	return id, nil
 }
