@@ -66,13 +66,18 @@ func fillRuns(ctx context.Context, conn *pgx.Conn, n int) error {
 	return nil
 }
 
-// planCase is one search whose plan is checked: the indexes of runs (any of) that serve it.
+// planCase is one search whose plan is checked: the indexes of runs (any of) that serve it;
+// those of orderedCases must be read by an index scan, in the list's order, never sorted whole.
 type planCase struct {
 	name    string
 	filter  workflow.RunFilter
 	cursor  bool
 	indexes []string
 }
+
+// orderedCases are read in order from their index.
+var orderedCases = []string{"no filter", "second page", "one status", "has failed nodes", "workflow", "version", "time range",
+	"failed runs of a workflow since last night"}
 
 func planCases() []planCase {
 	yes := true
@@ -170,6 +175,15 @@ func planProblem(c planCase, plan planNode) string {
 	})
 	if problem == "" && len(c.indexes) > 0 && !slices.ContainsFunc(used, func(i string) bool { return slices.Contains(c.indexes, i) }) {
 		problem = fmt.Sprintf("reads none of %v (reads %v)", c.indexes, used)
+	}
+	if problem == "" && slices.Contains(orderedCases, c.name) {
+		inOrder := false
+		plan.walk(func(n planNode) {
+			inOrder = inOrder || (n.NodeType == "Index Scan" || n.NodeType == "Index Only Scan") && slices.Contains(c.indexes, n.Index)
+		})
+		if !inOrder {
+			problem = fmt.Sprintf("reads none of %v in order (an index scan)", c.indexes)
+		}
 	}
 	if problem == "" && !slices.ContainsFunc(used, func(i string) bool { return strings.HasPrefix(i, "runs_") }) {
 		problem = fmt.Sprintf("reads no index of runs (reads %v)", used)
