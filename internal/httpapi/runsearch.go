@@ -130,6 +130,9 @@ func (rq runQuery) values(cursor string) url.Values {
 	if f.HasFailedNodes != nil {
 		q.Set("hasFailedNodes", strconv.FormatBool(*f.HasFailedNodes))
 	}
+	if f.WorkflowID != "" {
+		q.Set("workflowId", f.WorkflowID)
+	}
 	if f.Version > 0 {
 		q.Set("version", strconv.Itoa(f.Version))
 	}
