@@ -36,6 +36,7 @@ type WorkflowStore interface {
 // RunStore reads runs. Lists come in pages, and every value a run view carries is bounded.
 type RunStore interface {
 	ListRuns(ctx context.Context, workflowID string, f workflow.RunFilter, page workflow.Page) ([]workflow.RunSummary, string, error)
+	SearchRuns(ctx context.Context, f workflow.RunFilter, page workflow.Page) ([]workflow.RunSummary, string, error)
 	RunView(ctx context.Context, key workflow.RunKey, logs workflow.Page) (workflow.RunView, error)
 	RunLogs(ctx context.Context, key workflow.RunKey, page workflow.Page) ([]workflow.LogView, string, error)
 	RunExists(ctx context.Context, key workflow.RunKey) error
@@ -203,6 +204,7 @@ func New(cfg Config, deps Deps) http.Handler {
 		k.Post("/{id}/runs/{runID}/cancel", a.cancelRun)
 		k.Get("/{id}/runs/{runID}/tasks/{taskID}/output", a.taskOutput)
 	})
+	r.With(keyed).Get("/runs", a.searchRuns)
 	r.Route("/api-templates", func(r chi.Router) {
 		k := r.With(keyed)
 		k.Get("/", a.listTemplates)

@@ -26,10 +26,17 @@ func listIDs(t *testing.T, base, path, status string) []string {
 		page := call(t, "GET", base+path, nil)
 		for _, r := range asObjects(t, page.array(t, http.StatusOK)) {
 			ids = append(ids, uuidField(t, r, "id"))
-			if status != "" {
-				if s := str(t, r, "status"); !regexp.MustCompile(`(^|,)` + s + `(,|$)`).MatchString(status) {
-					t.Errorf("%s listed a %s run", path, s)
+			s := str(t, r, "status")
+			if r["cancelled"] == true {
+				if s != "failed" {
+					t.Errorf("%s listed a cancelled run as %s, want failed with cancelled: true", path, s)
 				}
+				s = "(cancelled|failed)"
+			} else if _, ok := r["cancelled"]; ok {
+				t.Errorf("%s listed a %s run with cancelled %v, want the key only on cancelled runs", path, s, r["cancelled"])
+			}
+			if status != "" && !regexp.MustCompile(`(^|,)`+s+`(,|$)`).MatchString(status) {
+				t.Errorf("%s listed a %s run", path, s)
 			}
 		}
 		path = ""
@@ -49,7 +56,9 @@ func listIDs(t *testing.T, base, path, status string) []string {
 }
 
 // ?status= keeps the runs in any of the given statuses, page after page; an unknown status
-// is a 400 naming the parameter.
+// is a 400 naming the parameter. The list shows a cancelled run as failed with cancelled: true
+// (the original front end stops polling only on succeeded or failed), so ?status=failed keeps
+// the cancelled runs too, and ?status=cancelled only them.
 func TestContractRunListStatusFilter(t *testing.T) {
 	t.Parallel()
 	base := start(t)
@@ -79,7 +88,8 @@ func TestContractRunListStatusFilter(t *testing.T) {
 		{"?status=succeeded,cancelled&limit=1", "succeeded,cancelled", []string{done[1], done[0], parked[1]}},
 		{"?status=cancelled,%20succeeded&limit=2", "cancelled,succeeded", []string{done[1], done[0], parked[1]}},
 		{"?status=running&status=cancelled", "running,cancelled", []string{parked[2], parked[1], parked[0]}},
-		{"?status=failed", "failed", nil},
+		{"?status=failed", "failed", []string{parked[1]}},
+		{"?status=cancelled", "cancelled", []string{parked[1]}},
 		{"?status=", "", []string{done[1], done[0], parked[2], parked[1], parked[0]}},
 		{"?limit=2", "", []string{done[1], done[0], parked[2], parked[1], parked[0]}},
 	} {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -153,32 +152,6 @@ func pageOf(r *http.Request) (workflow.Page, error) {
 		page.Limit = n
 	}
 	return page, nil
-}
-
-// runFilterOf reads a run list's ?status=: one or more comma-separated run statuses (the
-// parameter may also be repeated); empty means every status. An unknown status is an error
-// naming the parameter.
-func runFilterOf(r *http.Request) (workflow.RunFilter, error) {
-	q, err := queryValues(r)
-	if err != nil {
-		return workflow.RunFilter{}, err
-	}
-	var f workflow.RunFilter
-	for _, v := range q["status"] {
-		if strings.TrimSpace(v) == "" {
-			continue
-		}
-		for _, st := range strings.Split(v, ",") {
-			st = strings.TrimSpace(st)
-			if !workflow.IsRunStatus(st) {
-				return f, workflow.Invalid("status", "%.40q is not a run status (one of %s)", st, strings.Join(workflow.RunStatuses(), ", "))
-			}
-			if !slices.Contains(f.Statuses, st) {
-				f.Statuses = append(f.Statuses, st)
-			}
-		}
-	}
-	return f, nil
 }
 
 // checkHeaderText refuses a header value PostgreSQL could not store as text.

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -191,61 +189,6 @@ func (a *API) executeSync(w http.ResponseWriter, r *http.Request) {
 		body["traceId"] = id
 	}
 	writeJSON(w, http.StatusCreated, body)
-}
-
-type runSummaryView struct {
-	ID         string `json:"id"`
-	Status     string `json:"status"`
-	StartedAt  int64  `json:"startedAt"`
-	FinishedAt *int64 `json:"finishedAt,omitempty"`
-	TraceID    string `json:"traceId,omitempty"`
-}
-
-// listRuns answers one page of a workflow's runs as the seed's array; the next page, if any, is
-// named by a Link header (rel="next") and its cursor by X-Next-Cursor. ?status= (one or more
-// comma-separated run statuses) keeps the runs in any of them; the next page's link keeps the
-// filter.
-func (a *API) listRuns(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r, "id")
-	if !ok {
-		a.fail(w, r, workflow.ErrNotFound, workflowNotFound)
-		return
-	}
-	page, err := pageOf(r)
-	if err != nil {
-		a.fail(w, r, err, workflowNotFound)
-		return
-	}
-	filter, err := runFilterOf(r)
-	if err != nil {
-		a.fail(w, r, err, workflowNotFound)
-		return
-	}
-	runs, next, err := a.Runs.ListRuns(r.Context(), id, filter, page)
-	if err != nil {
-		a.fail(w, r, err, workflowNotFound)
-		return
-	}
-	out := make([]runSummaryView, len(runs))
-	for i, s := range runs {
-		out[i] = runSummaryView{ID: s.ID, Status: s.Status, StartedAt: millis(s.StartedAt), TraceID: a.exportedTraceID(s.TraceContext)}
-		if s.FinishedAt != nil {
-			ms := millis(*s.FinishedAt)
-			out[i].FinishedAt = &ms
-		}
-	}
-	if next != "" {
-		q := url.Values{"cursor": {next}}
-		if page.Limit > 0 {
-			q.Set("limit", strconv.Itoa(page.Limit))
-		}
-		if len(filter.Statuses) > 0 {
-			q.Set("status", strings.Join(filter.Statuses, ","))
-		}
-		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, q.Encode()))
-		w.Header().Set("X-Next-Cursor", next)
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 // runView is the run status object of the seed plus what the runs dialog and operators need:

@@ -307,6 +307,20 @@ var resultSQL = fmt.Sprintf(`(SELECT jsonb_build_object(
 // failedNodesSQL reads the failed-and-continued count from a run's result.
 const failedNodesSQL = `coalesce((result->>'failedContinuedTasks')::int, 0)`
 
+// failedSetSQL records on a finishing run ($1) what run search reads of its failed nodes
+// (migration 00011): tasks that failed or failed and continued, their count, node ids in node
+// order and errors, one per line, each cut to 2000 characters and 8000 in all. keep is an SQL
+// condition under which the columns keep their values (the run is not finishing yet), and the
+// subqueries are not evaluated.
+func failedSetSQL(keep string) string {
+	const failed = `FROM tasks WHERE run_id = $1 AND (status = 'failed' OR outcome = 'failed_continued')`
+	return fmt.Sprintf(`
+				failed_tasks = CASE WHEN %[1]s THEN failed_tasks ELSE (SELECT count(*) %[2]s) END,
+				failed_nodes = CASE WHEN %[1]s THEN failed_nodes ELSE (SELECT array_agg(node_id ORDER BY position) %[2]s) END,
+				failed_errors = CASE WHEN %[1]s THEN failed_errors
+				                ELSE (SELECT left(string_agg(left(error, 2000), E'\n' ORDER BY position), 8000) %[2]s) END`, keep, failed)
+}
+
 func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now time.Time, end *engine.RunEnd) error {
 	// The CASE branches (and their subqueries) are evaluated only when the counter reaches 0;
 	// the same statement adds the "Workflow run <status>" log line then, preceded, for a run
@@ -319,7 +333,7 @@ func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now tim
 				              WHEN EXISTS (SELECT 1 FROM tasks WHERE run_id = $1 AND status = 'failed') THEN 'failed'
 				              ELSE 'succeeded' END,
 				finished_at = CASE WHEN pending_tasks - $2 > 0 THEN finished_at ELSE $3 END,
-				result = CASE WHEN pending_tasks - $2 > 0 THEN result ELSE `+resultSQL+` END
+				result = CASE WHEN pending_tasks - $2 > 0 THEN result ELSE `+resultSQL+` END,`+failedSetSQL(`pending_tasks - $2 > 0`)+`
 			WHERE id = $1
 			RETURNING id, status, started_at, pending_tasks, result, `+failedNodesSQL+` AS failed_nodes, version_id, trace_context),
 		logged AS (
@@ -342,7 +356,7 @@ func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra ma
 	if extra == nil {
 		b = []byte(`{}`)
 	}
-	t.queue(`UPDATE runs SET status = $2, error = nullif($3, ''), result = `+resultSQL+` || $4::jsonb, finished_at = $5, pending_tasks = 0
+	t.queue(`UPDATE runs SET status = $2, error = nullif($3, ''), result = `+resultSQL+` || $4::jsonb, finished_at = $5, pending_tasks = 0,`+failedSetSQL(`false`)+`
 		WHERE id = $1 RETURNING status, started_at, `+failedNodesSQL+`, version_id::text, coalesce(trace_context, '')`,
 		[]any{runID, status, storableText(errMsg), storableJSON(b), now}, scanEnd(end))
 	return nil

@@ -102,12 +102,22 @@ type Run struct {
 	Logs         []LogLine
 }
 
-// RunSummary is a run as the run list shows it.
+// RunSummary is a run as the run lists and run search show it.
 type RunSummary struct {
-	ID         string
-	Status     string
-	StartedAt  time.Time
-	FinishedAt *time.Time
+	ID           string
+	WorkflowID   string
+	WorkflowName string
+	Version      int
+	Status       string
+	// FailedNodes counts the run's failed nodes (see RunFilter), recorded when it finished.
+	FailedNodes int
+	StartedAt   time.Time
+	FinishedAt  *time.Time
+	// Error is a preview of the run's error ("" when it has none), cut to a bounded length;
+	// ErrorTruncated tells whether it was cut.
+	Error          string
+	ErrorTruncated bool
+	IdempotencyKey string
 	// TraceContext is the run's stored W3C traceparent ("" when it has none).
 	TraceContext string
 }
