@@ -187,6 +187,8 @@ func New(cfg Config, deps Deps) http.Handler {
 		k.Get("/runs/{runID}/status", a.runStatus)
 		k.Get("/runs/{runID}/logs", a.runLogs)
 		k.Post("/runs/{runID}/cancel", a.cancelRun)
+		k.Post("/runs/{runID}/retry", a.limitRuns(a.retryRun))
+		k.Post("/runs/{runID}/rerun", a.limitRuns(a.rerunRun))
 		k.Get("/runs/{runID}/tasks/{taskID}/output", a.taskOutput)
 		k.Get("/{id}", a.getWorkflow)
 		k.Put("/{id}", a.updateWorkflow)
@@ -201,6 +203,8 @@ func New(cfg Config, deps Deps) http.Handler {
 		k.Get("/{id}/runs/{runID}/status", a.runStatus)
 		k.Get("/{id}/runs/{runID}/logs", a.runLogs)
 		k.Post("/{id}/runs/{runID}/cancel", a.cancelRun)
+		k.Post("/{id}/runs/{runID}/retry", a.limitRuns(a.retryRun))
+		k.Post("/{id}/runs/{runID}/rerun", a.limitRuns(a.rerunRun))
 		k.Get("/{id}/runs/{runID}/tasks/{taskID}/output", a.taskOutput)
 	})
 	r.Route("/api-templates", func(r chi.Router) {
