@@ -181,7 +181,9 @@ func (t *planTx) AbortTasks(context.Context, string, string, bool, time.Time) ([
 
 func (t *planTx) AddLogs(context.Context, []LogEntry) error { return nil }
 
-func (t *planTx) SettleRun(context.Context, string, int, time.Time, *RunEnd) error { return errPlanOnly }
+func (t *planTx) SettleRun(context.Context, string, int, time.Time, *RunEnd) error {
+	return errPlanOnly
+}
 
 func (t *planTx) EndRun(context.Context, string, string, string, map[string]any, time.Time, *RunEnd) error {
 	return errPlanOnly

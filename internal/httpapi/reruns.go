@@ -157,9 +157,9 @@ func (a *API) rerunRequest(w http.ResponseWriter, r *http.Request, origin string
 // when it is a retry or re-run) and the runs made from it (always present, at most
 // store.MaxReruns, newest first).
 type lineageView struct {
-	ParentRunID     string        `json:"parentRunId,omitempty"`
-	RerunKind       string        `json:"rerunKind,omitempty"`
-	RerunFromNodeID string        `json:"rerunFromNodeId,omitempty"`
+	ParentRunID     string             `json:"parentRunId,omitempty"`
+	RerunKind       string             `json:"rerunKind,omitempty"`
+	RerunFromNodeID string             `json:"rerunFromNodeId,omitempty"`
 	Reruns          []rerunSummaryView `json:"reruns"`
 }
 
