@@ -125,7 +125,7 @@ func TestContractRetryAndRerun(t *testing.T) {
 	// Refusals.
 	fixedID := uuidField(t, fixed, "id")
 	call(t, "POST", base+"/workflows/runs/"+fixedID+"/retry", nil).object(t, http.StatusConflict) // nothing failed
-	wantConflict(t, call(t, "POST", rerunURL, map[string]any{"fromNodeId": "note"}), "pay")     // pay failed in orig
+	wantConflict(t, call(t, "POST", rerunURL, map[string]any{"fromNodeId": "note"}), "pay")       // pay failed in orig
 	for _, tc := range []struct {
 		body  any
 		field string
