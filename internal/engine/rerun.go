@@ -253,7 +253,7 @@ func kindWord(origin string) string {
 func rerunHash(origin, parentID, fromNodeID, version string, input json.RawMessage) []byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", origin, parentID, fromNodeID, version)
-	h.Write(requestHash(input, 0))
+	h.Write(requestHash(input, 0, 0))
 	return h.Sum(nil)
 }
 
