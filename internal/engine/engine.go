@@ -155,6 +155,11 @@ type Store interface {
 	StillDue(ctx context.Context, taskIDs []string) (map[string]bool, error)
 	// OverdueRuns lists running runs past their deadline.
 	OverdueRuns(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// SourceRun reads a run a retry or re-run is made from, with every task's status, input,
+	// output and handles; ErrNotFound when it does not exist.
+	SourceRun(ctx context.Context, runID string) (SourceRun, error)
+	// CurrentVersion returns the id of a workflow's current version.
+	CurrentVersion(ctx context.Context, workflowID string) (string, error)
 }
 
 // RunTx is one transaction on a locked run. Writes whose result the engine does not need are

@@ -110,6 +110,12 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (started Started, 
 	for i := range r.Logs {
 		r.Logs[i].RunID = r.ID
 	}
+	return e.create(ctx, v, r, roots)
+}
+
+// create stores a run with its tasks in one transaction and enqueues the tasks it releases at
+// once; for an idempotency key that already created a run it returns that run instead.
+func (e *Engine) create(ctx context.Context, v *version, r NewRun, released []TaskRef) (Started, error) {
 	runID, created, err := e.store.CreateRun(ctx, r)
 	if err != nil {
 		return Started{}, err
@@ -122,7 +128,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (started Started, 
 	if len(r.Tasks) == 0 {
 		e.obs.RunFinished(ctx, v.workflow, workflow.RunSucceeded, 0, 0)
 	}
-	e.enqueue(ctx, roots)
+	e.enqueue(ctx, released)
 	return Started{RunID: runID, Created: true, TraceContext: r.TraceContext}, nil
 }
 

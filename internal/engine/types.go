@@ -58,6 +58,11 @@ type NewRun struct {
 	Now          time.Time
 	Tasks        []NewTask
 	Logs         []LogEntry
+	// Lineage of a retry or re-run (empty for a run started by an execute route): the run it
+	// was made from, its kind (OriginRetry or OriginRerun) and the node a re-run starts at.
+	ParentRunID     string
+	Origin          string
+	RerunFromNodeID string
 }
 
 // NewTask is a task created with its run.
@@ -68,6 +73,15 @@ type NewTask struct {
 	Status     string
 	Input      json.RawMessage
 	Unresolved int
+	// Activated counts the incoming edges already taken (a retry or re-run resolves the edges
+	// of the tasks it reuses before the run is stored).
+	Activated int
+	// Output, Handles, Outcome and Error are stored with a task created terminal: completed
+	// with an output copied from an earlier run, or skipped.
+	Output  json.RawMessage
+	Handles []string
+	Outcome string
+	Error   string
 }
 
 // RunEnd is a run's status and start time after a transition.

@@ -212,6 +212,7 @@ type runView struct {
 	Tasks          []taskView      `json:"tasks"`
 	Logs           []logView       `json:"logs"`
 	LogsNextCursor *string         `json:"logsNextCursor"`
+	lineageView
 }
 
 type taskView struct {
@@ -290,7 +291,7 @@ func (a *API) viewRun(run workflow.RunView) runView {
 	status, cancelled := seedStatus(run.Status)
 	v := runView{ID: run.ID, WorkflowID: run.WorkflowID, Version: run.Version, Status: status, Cancelled: cancelled,
 		StartedAt: isoTime(run.StartedAt), FinishedAt: isoPtr(run.FinishedAt), Input: run.Input, Result: orNull(run.Result),
-		TraceID: traceID(run.TraceContext), Tasks: make([]taskView, len(run.Tasks)), Logs: viewLogs(key, run.Logs)}
+		TraceID: traceID(run.TraceContext), Tasks: make([]taskView, len(run.Tasks)), Logs: viewLogs(key, run.Logs), lineageView: viewLineage(run.Lineage)}
 	if run.LogsNext != "" {
 		v.LogsNextCursor = &run.LogsNext
 	}

@@ -19,7 +19,12 @@ func (s *Store) CreateRun(ctx context.Context, r engine.NewRun) (string, bool, e
 	var runID string
 	created := true
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		status, pending := workflow.RunRunning, len(r.Tasks)
+		status, pending := workflow.RunRunning, 0
+		for _, t := range r.Tasks {
+			if !terminalTask(t.Status) {
+				pending++
+			}
+		}
 		var finishedAt *time.Time
 		var result []byte
 		if pending == 0 {
@@ -27,12 +32,13 @@ func (s *Store) CreateRun(ctx context.Context, r engine.NewRun) (string, bool, e
 			result = []byte(`{"completedTasks":0,"failedTasks":0,"skippedTasks":0,"cancelledTasks":0,"totalTasks":0}`)
 		}
 		err := tx.QueryRow(ctx, `
-			INSERT INTO runs (id, workflow_id, version_id, status, input, idempotency_key, request_hash, trace_context, pending_tasks, deadline_at, started_at, finished_at, result)
-			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7, nullif($8, ''), $9, $10, $11, $12, $13)
+			INSERT INTO runs (id, workflow_id, version_id, status, input, idempotency_key, request_hash, trace_context, pending_tasks, deadline_at, started_at, finished_at, result,
+			                  parent_run_id, origin, rerun_from_node_id)
+			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7, nullif($8, ''), $9, $10, $11, $12, $13, nullif($14, '')::uuid, nullif($15, ''), nullif($16, ''))
 			ON CONFLICT (workflow_id, idempotency_key) DO NOTHING
 			RETURNING id::text`,
 			r.ID, r.WorkflowID, r.VersionID, status, r.Input, r.IdempotencyKey, r.RequestHash, r.TraceContext, pending,
-			nullTime(r.Deadline), r.Now, finishedAt, result).Scan(&runID)
+			nullTime(r.Deadline), r.Now, finishedAt, result, r.ParentRunID, r.Origin, r.RerunFromNodeID).Scan(&runID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			created = false
 			var hash []byte
@@ -68,6 +74,10 @@ func (s *Store) RunTraceContext(ctx context.Context, runID string) (string, erro
 	return tc, nil
 }
 
+// insertTasks stores a new run's tasks. Most are pending or queued; a retry or re-run also
+// creates tasks terminal from the start (completed with a reused output and its handles, or
+// skipped), with their edge counters already resolved. Handles travel as JSON arrays (NULL:
+// every edge taken), as one text[] per task cannot be a row of a two-dimensional array.
 func insertTasks(ctx context.Context, tx pgx.Tx, r engine.NewRun) error {
 	n := len(r.Tasks)
 	if n == 0 {
@@ -75,18 +85,41 @@ func insertTasks(ctx context.Context, tx pgx.Tx, r engine.NewRun) error {
 	}
 	ids, nodeIDs, types, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	inputs, unresolved, positions := make([][]byte, n), make([]int32, n), make([]int32, n)
+	activated, outputs, handles := make([]int32, n), make([][]byte, n), make([][]byte, n)
+	outcomes, errs := make([]string, n), make([]string, n)
 	for i, t := range r.Tasks {
 		ids[i], nodeIDs[i], types[i], statuses[i] = t.ID, t.NodeID, t.NodeType, t.Status
 		inputs[i], unresolved[i], positions[i] = t.Input, int32(t.Unresolved), int32(i)
+		activated[i], outputs[i], outcomes[i], errs[i] = int32(t.Activated), nullJSON(storableJSON(t.Output)), t.Outcome, storableText(t.Error)
+		if t.Handles != nil {
+			b, err := json.Marshal(t.Handles)
+			if err != nil {
+				return fmt.Errorf("encode handles of %s: %w", t.NodeID, err)
+			}
+			handles[i] = b
+		}
 	}
 	_, err := tx.Exec(ctx, `
-		INSERT INTO tasks (id, run_id, node_id, node_type, position, status, input, unresolved_parents, queued_at, due_at, created_at)
+		INSERT INTO tasks (id, run_id, node_id, node_type, position, status, input, unresolved_parents, queued_at, due_at, created_at,
+		                   activated_parents, output, handles, outcome, error, completed_at)
 		SELECT x.id, $1, x.node_id, x.node_type, x.position, x.status, x.input, x.unresolved,
-		       CASE WHEN x.status = 'queued' THEN $2::timestamptz END, CASE WHEN x.status = 'queued' THEN $2::timestamptz END, $2
-		FROM unnest($3::text[]::uuid[], $4::text[], $5::text[], $6::int[], $7::text[], $8::jsonb[], $9::int[])
-		     AS x(id, node_id, node_type, position, status, input, unresolved)`,
-		r.ID, r.Now, ids, nodeIDs, types, positions, statuses, inputs, unresolved)
+		       CASE WHEN x.status = 'queued' THEN $2::timestamptz END, CASE WHEN x.status = 'queued' THEN $2::timestamptz END, $2,
+		       x.activated, x.output, CASE WHEN x.handles IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(x.handles)) END,
+		       nullif(x.outcome, ''), nullif(x.error, ''), CASE WHEN x.status IN ('completed', 'skipped') THEN $2::timestamptz END
+		FROM unnest($3::text[]::uuid[], $4::text[], $5::text[], $6::int[], $7::text[], $8::jsonb[], $9::int[],
+		            $10::int[], $11::jsonb[], $12::jsonb[], $13::text[], $14::text[])
+		     AS x(id, node_id, node_type, position, status, input, unresolved, activated, output, handles, outcome, error)`,
+		r.ID, r.Now, ids, nodeIDs, types, positions, statuses, inputs, unresolved, activated, outputs, handles, outcomes, errs)
 	return err
+}
+
+// terminalTask reports whether a task status is final.
+func terminalTask(status string) bool {
+	switch status {
+	case workflow.TaskCompleted, workflow.TaskFailed, workflow.TaskSkipped, workflow.TaskCancelled:
+		return true
+	}
+	return false
 }
 
 const claimColumns = `t.id::text, t.run_id::text, r.workflow_id::text, r.version_id::text, t.node_id, t.node_type, t.attempt, t.redeliveries, t.input,

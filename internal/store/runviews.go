@@ -155,6 +155,9 @@ func (s *Store) RunView(ctx context.Context, key workflow.RunKey, logs workflow.
 	if err != nil {
 		return v, fmt.Errorf("get run %s tasks: %w", runID, translate(err))
 	}
+	if v.Lineage, err = s.lineage(ctx, runID); err != nil {
+		return v, err
+	}
 	v.Logs, v.LogsNext, err = s.logPage(ctx, runID, logs)
 	return v, err
 }

@@ -153,3 +153,45 @@ func TestRecoveryIsCountedByCauseAndLogged(t *testing.T) {
 		}
 	}
 }
+
+// A retry's or re-run's run.start span links to the original run's run.start span (its stored
+// traceparent) with link.kind origin, and stays in its own trace; an invalid traceparent adds
+// no link.
+func TestRerunLinksToTheOriginalRun(t *testing.T) {
+	t.Parallel()
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	obs := telemetry.NewObserver(tp, propagation.TraceContext{}, telemetry.NewMetrics(), nil)
+
+	ctx, end := obs.RunStarting(context.Background(), "wf-1")
+	original := obs.TraceParent(ctx)
+	end("run-1", nil)
+
+	ctx, end = obs.RunStarting(context.Background(), "wf-1")
+	obs.LinkRun(ctx, original, engine.OriginRetry)
+	obs.LinkRun(ctx, "00-not-a-traceparent", engine.OriginRetry)
+	end("run-2", nil)
+
+	ended := spans.Ended()
+	if len(ended) != 2 {
+		t.Fatalf("%d spans, want 2", len(ended))
+	}
+	first, second := ended[0], ended[1]
+	if first.SpanContext().TraceID() == second.SpanContext().TraceID() {
+		t.Error("the retry's run.start is in the original's trace, want its own")
+	}
+	links := second.Links()
+	if len(links) != 1 {
+		t.Fatalf("%d links, want 1", len(links))
+	}
+	if links[0].SpanContext.TraceID() != first.SpanContext().TraceID() || links[0].SpanContext.SpanID() != first.SpanContext().SpanID() {
+		t.Errorf("link to %v, want the original's run.start %v", links[0].SpanContext, first.SpanContext())
+	}
+	got := map[string]string{}
+	for _, kv := range links[0].Attributes {
+		got[string(kv.Key)] = kv.Value.String()
+	}
+	if diff := cmp.Diff(map[string]string{"link.kind": "origin", "run.origin": "retry"}, got); diff != "" {
+		t.Errorf("link attributes (-want +got):\n%s", diff)
+	}
+}

@@ -87,6 +87,7 @@ type RunView struct {
 	Logs  []LogView
 	// LogsNext continues the logs after this page; empty when there are no more.
 	LogsNext string
+	Lineage  Lineage
 }
 
 // TaskView is a task with its error cut to a preview and its output inline only when small.
