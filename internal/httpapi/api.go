@@ -209,6 +209,8 @@ func New(cfg Config, deps Deps) http.Handler {
 		k.Get("/{id}/runs/{runID}/tasks/{taskID}/output", a.taskOutput)
 	})
 	r.With(keyed).Get("/runs", a.searchRuns)
+	r.With(keyed).Post("/runs/retry", a.limitRuns(a.bulkRetry))
+	r.With(keyed).Post("/runs/cancel", a.bulkCancel)
 	r.Route("/api-templates", func(r chi.Router) {
 		k := r.With(keyed)
 		k.Get("/", a.listTemplates)
