@@ -329,3 +329,31 @@ func TestSearchRunsCursorStableUnderConcurrentInserts(t *testing.T) {
 		t.Errorf("%d runs inserted while paging; %s", inserted.Load(), strings.Join(problems, "; "))
 	}
 }
+
+// The search indexes of runs cover only what changes when a run finishes: while it runs, the
+// updates that count its tasks down (SettleRun) stay HOT, writing no index entries.
+func TestRunCountdownUpdatesStayHOT(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, testenv.Database(t))
+	w := newWorkflow(t, st)
+	id, _, err := st.CreateRun(ctx, newRun(w, "key-1", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `UPDATE runs SET pending_tasks = pending_tasks - 1 WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	var updates, hot int64
+	if err := tx.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'runs'`).Scan(&updates, &hot); err != nil {
+		t.Fatal(err)
+	}
+	if updates != 1 || hot != 1 {
+		t.Errorf("counting a run's tasks down: %d updates, %d HOT; want the one update HOT (an index covers pending_tasks?)", updates, hot)
+	}
+}
