@@ -364,3 +364,24 @@ func TestRetryIdempotent(t *testing.T) {
 		t.Errorf("calls /b %d, want 3 (two originals and one retry)", srv.count("/b"))
 	}
 }
+
+// A re-run with a new input: the reused root keeps its copied output, so the start node's data
+// is the original's, while $run.input is the new input.
+func TestRerunWithNewInput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.startWorker(1)
+	w := h.createWorkflow(workflowtest.New().Input("in").Notify("n", "{{k}}/{{$run.input.k}}").Chain("in", "n").Build())
+	orig := h.waitRun(h.start(w, map[string]any{"k": "old"}))
+	if got := nodeLogs(orig, "n"); len(got) != 1 || got[0] != "old/old" {
+		t.Fatalf("original logged %q", got)
+	}
+	s := h.rerun(engine.RerunRequest{RunID: orig.ID, Origin: engine.OriginRerun, FromNodeID: "n", Input: json.RawMessage(`{"k":"new"}`)})
+	r := h.waitRun(s.RunID)
+	if got := nodeLogs(r, "n"); len(got) != 1 || got[0] != "old/new" {
+		t.Errorf("re-run logged %q, want [old/new]", got)
+	}
+	if !jsonEqual(t, r.Input, `{"k":"new"}`) {
+		t.Errorf("re-run input %s", r.Input)
+	}
+}
