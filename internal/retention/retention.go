@@ -265,5 +265,5 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 type nopObserver struct{}
 
-func (nopObserver) RunsPruned(context.Context, int)    {}
+func (nopObserver) RunsPruned(context.Context, int)     {}
 func (nopObserver) RetentionPass(context.Context, Pass) {}
