@@ -197,9 +197,9 @@ func (p *Pruner) Prune(ctx context.Context) (int, error) {
 	p.obs.RetentionPass(ctx, pass)
 	switch {
 	case err != nil:
-		p.log.WarnContext(ctx, "retention pass failed", "pruned", pruned, "cutoff", cutoff, "duration", pass.Duration, "error", err)
+		p.log.WarnContext(ctx, "retention pass failed", "pruned", pruned, "cutoff", cutoff, "duration", pass.Duration.Round(time.Millisecond).String(), "error", err)
 	case pruned > 0:
-		p.log.InfoContext(ctx, "retention pass pruned runs", "pruned", pruned, "cutoff", cutoff, "duration", pass.Duration)
+		p.log.InfoContext(ctx, "retention pass pruned runs", "pruned", pruned, "cutoff", cutoff, "duration", pass.Duration.Round(time.Millisecond).String())
 	}
 	return pruned, err
 }
