@@ -166,13 +166,13 @@ func TestPruneDeletesOnlyExpiredTerminalRuns(t *testing.T) {
 	if tasks, logs := h.count("tasks"), h.count("run_logs"); tasks != 2*len(kept) || logs != 2*len(kept) {
 		t.Errorf("%d tasks and %d logs left, want %d each: the deleted runs' children must go with them", tasks, logs, 2*len(kept))
 	}
-	if got := testutil.ToFloat64(m.Retention.Pruned); got != float64(len(expired)) {
+	if got := testutil.ToFloat64(m.RetentionPruned); got != float64(len(expired)) {
 		t.Errorf("sequenceflow_retention_pruned_runs_total = %v, want %d", got, len(expired))
 	}
-	if ok, failed := testutil.ToFloat64(m.Retention.Passes.WithLabelValues("ok")), testutil.ToFloat64(m.Retention.Passes.WithLabelValues("error")); ok != 1 || failed != 0 {
+	if ok, failed := testutil.ToFloat64(m.RetentionPasses.WithLabelValues("ok")), testutil.ToFloat64(m.RetentionPasses.WithLabelValues("error")); ok != 1 || failed != 0 {
 		t.Errorf("passes ok %v, error %v; want 1, 0", ok, failed)
 	}
-	if c := testutil.CollectAndCount(m.Retention.Time); c != 1 {
+	if c := testutil.CollectAndCount(m.RetentionTime); c != 1 {
 		t.Errorf("pass duration histogram has %d series", c)
 	}
 	var line struct {
@@ -192,7 +192,7 @@ func TestPruneDeletesOnlyExpiredTerminalRuns(t *testing.T) {
 	if logs.Len() != 0 {
 		t.Errorf("a pass that deleted nothing logged %q", logs.String())
 	}
-	if ok := testutil.ToFloat64(m.Retention.Passes.WithLabelValues("ok")); ok != 2 {
+	if ok := testutil.ToFloat64(m.RetentionPasses.WithLabelValues("ok")); ok != 2 {
 		t.Errorf("passes ok %v, want 2", ok)
 	}
 }
@@ -338,7 +338,7 @@ func TestConcurrentPruners(t *testing.T) {
 	if total != expired {
 		t.Errorf("pruners deleted %v runs in all, want %d exactly", counts, expired)
 	}
-	if got := testutil.ToFloat64(m.Retention.Pruned); got != expired {
+	if got := testutil.ToFloat64(m.RetentionPruned); got != expired {
 		t.Errorf("sequenceflow_retention_pruned_runs_total = %v, want %d", got, expired)
 	}
 	if got := h.runs(); !slices.Equal(got, kept) {
@@ -373,7 +373,7 @@ func TestZeroRetentionKeepsEverything(t *testing.T) {
 	if h.count("runs") != 5 || h.count("tasks") != 10 {
 		t.Errorf("retention 0 deleted history: %d runs, %d tasks left", h.count("runs"), h.count("tasks"))
 	}
-	if ok := testutil.ToFloat64(m.Retention.Passes.WithLabelValues("ok")); ok != 0 {
+	if ok := testutil.ToFloat64(m.RetentionPasses.WithLabelValues("ok")); ok != 0 {
 		t.Errorf("%v passes counted for a pruner that keeps runs forever", ok)
 	}
 }
@@ -396,7 +396,7 @@ func TestPruneFailureIsObserved(t *testing.T) {
 	if _, err := p.Prune(ctx); err == nil {
 		t.Fatal("a pass on a closed pool succeeded")
 	}
-	if failed := testutil.ToFloat64(m.Retention.Passes.WithLabelValues("error")); failed != 1 {
+	if failed := testutil.ToFloat64(m.RetentionPasses.WithLabelValues("error")); failed != 1 {
 		t.Errorf("passes error %v, want 1", failed)
 	}
 	if s := logs.String(); !strings.Contains(s, `"level":"WARN"`) || !strings.Contains(s, "retention pass failed") || !strings.Contains(s, `"error"`) {

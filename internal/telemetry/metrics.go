@@ -36,8 +36,9 @@ type Metrics struct {
 	ReconcilePasses     *prometheus.CounterVec   // result (ok, error)
 	ReconcileTime       prometheus.Histogram
 	Redeliveries        *prometheus.CounterVec // node_type, cause (panic, error, shutdown, lost)
-	// Retention is the run-history pruner's (retention.go).
-	Retention *RetentionMetrics
+	RetentionPruned     prometheus.Counter     // runs deleted by the retention pruner (retention.go)
+	RetentionPasses     *prometheus.CounterVec // result (ok, error)
+	RetentionTime       prometheus.Histogram
 }
 
 // Results of a reconciler pass (sequenceflow_reconciler_passes_total).
@@ -138,7 +139,6 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 			Help: "Deliveries that took over a running task whose previous delivery ended without an outcome, by node type and cause (panic, error, shutdown, lost).",
 		}, []string{"node_type", "cause"}),
 	}
-	m.Retention = newRetentionMetrics()
 	for _, o := range opts {
 		o(m)
 	}
@@ -154,6 +154,6 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 		m.RunsFinished, m.RunDuration, m.HTTPDuration, m.Recovered, m.ReconcilePasses, m.ReconcileTime, m.Redeliveries,
 		m.WorkflowFailedNodes, m.QueueWait, m.TimerLateness,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(m.Retention.collectors()...)
+	m.addRetention()
 	return m
 }

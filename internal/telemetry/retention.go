@@ -9,50 +9,38 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/retention"
 )
 
-// RetentionMetrics are the run-history pruner's metrics (every worker prunes, so each
-// worker exports its own; sum them over instances).
-type RetentionMetrics struct {
-	Pruned prometheus.Counter
-	Passes *prometheus.CounterVec // result (ok, error)
-	Time   prometheus.Histogram
-}
-
-func newRetentionMetrics() *RetentionMetrics {
-	m := &RetentionMetrics{
-		Pruned: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sequenceflow_retention_pruned_runs_total",
-			Help: "Finished runs deleted by the retention pruner (RUN_RETENTION), with their tasks and logs; counted per committed batch.",
-		}),
-		Passes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sequenceflow_retention_passes_total", Help: "Retention pruner passes, by result (ok, error).",
-		}, []string{"result"}),
-		Time: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "sequenceflow_retention_pass_duration_seconds", Help: "Duration of one retention pass (every batch and the pauses between them), failed passes included.",
-			Buckets: latencyBuckets,
-		}),
-	}
+// addRetention creates the run-history pruner's metrics (every worker prunes, so each worker
+// exports its own; sum them over instances).
+func (m *Metrics) addRetention() {
+	m.RetentionPruned = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sequenceflow_retention_pruned_runs_total",
+		Help: "Finished runs deleted by the retention pruner (RUN_RETENTION), with their tasks and logs; counted per committed batch.",
+	})
+	m.RetentionPasses = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sequenceflow_retention_passes_total", Help: "Retention pruner passes, by result (ok, error).",
+	}, []string{"result"})
+	m.RetentionTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "sequenceflow_retention_pass_duration_seconds", Help: "Duration of one retention pass (every batch and the pauses between them), failed passes included.",
+		Buckets: latencyBuckets,
+	})
 	// Both results exist from the start, so a dashboard reads 0, not "No data", before the
 	// first failed pass.
 	for _, result := range []string{reconcileOK, reconcileError} {
-		m.Passes.WithLabelValues(result)
+		m.RetentionPasses.WithLabelValues(result)
 	}
-	return m
-}
-
-func (m *RetentionMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.Pruned, m.Passes, m.Time}
+	m.Registry.MustRegister(m.RetentionPruned, m.RetentionPasses, m.RetentionTime)
 }
 
 // RetentionObserver implements retention.Observer with the metrics.
-type RetentionObserver struct{ m *RetentionMetrics }
+type RetentionObserver struct{ m *Metrics }
 
 // RetentionObserver returns the pruner's observer on these metrics.
-func (m *Metrics) RetentionObserver() *RetentionObserver { return &RetentionObserver{m: m.Retention} }
+func (m *Metrics) RetentionObserver() *RetentionObserver { return &RetentionObserver{m: m} }
 
 var _ retention.Observer = (*RetentionObserver)(nil)
 
 // RunsPruned counts the runs of a committed batch.
-func (o *RetentionObserver) RunsPruned(_ context.Context, n int) { o.m.Pruned.Add(float64(n)) }
+func (o *RetentionObserver) RunsPruned(_ context.Context, n int) { o.m.RetentionPruned.Add(float64(n)) }
 
 // RetentionPass counts a pass by result and records its duration.
 func (o *RetentionObserver) RetentionPass(_ context.Context, p retention.Pass) {
@@ -60,8 +48,8 @@ func (o *RetentionObserver) RetentionPass(_ context.Context, p retention.Pass) {
 	if p.Err != nil {
 		result = reconcileError
 	}
-	o.m.Passes.WithLabelValues(result).Inc()
-	o.m.Time.Observe(p.Duration.Seconds())
+	o.m.RetentionPasses.WithLabelValues(result).Inc()
+	o.m.RetentionTime.Observe(p.Duration.Seconds())
 }
 
 // FinishedRuns reads when the oldest finished run still stored finished (ok false: none).
