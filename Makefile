@@ -75,6 +75,10 @@ bench: ## Load-test a local service through its REST API and compare with a bare
 bench-search: services ## Plans and timings of run search on 1,000,000 runs (SEARCH_BENCH_RUNS to change; docs/BENCHMARKS.md)
 	$(GO) test -run='^$$' -bench='^BenchmarkSearchRunsMillion$$' -benchtime=1x -timeout 30m -v ./internal/store/
 
+.PHONY: bench-retention
+bench-retention: ## Prune a million expired runs under live traffic; latency with and without pruning (docs/BENCHMARKS.md)
+	bash scripts/bench-retention.sh
+
 .PHONY: tools
 tools: bin/jaeger ## Build the tools the end-to-end checks run (Jaeger, from the separate tools module)
 

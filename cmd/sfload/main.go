@@ -25,6 +25,7 @@ const usage = `usage:
   sfload [flags]                      run workloads against a running service (and the floor)
   sfload report [flags] results.json…  print saved results together
   sfload prepare [flags]              recreate benchmark databases and empty asynq queues
+  sfload history [flags]              write old finished runs into a service's database (retention benchmark)
 
 Run "sfload -h" or "sfload report -h" for the flags.
 `
@@ -56,6 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "prepare" {
 		return prepare(ctx, args[1:], stderr)
 	}
+	if len(args) > 0 && args[0] == "history" {
+		return history(ctx, args[1:], stderr)
+	}
 	if len(args) > 0 && args[0] == "help" {
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -76,6 +80,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logLevel     string
 		transactions bool
 		floorDB      string
+		label        string
 	)
 	fs.StringVar(&cfg.BaseURL, "base", "http://localhost:3000", "the service's REST API")
 	fs.StringVar(&cfg.APIBase, "api-base", "", "where the service reaches its own mock endpoints, for the apicall shape (default -base)")
@@ -109,6 +114,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&format, "format", loadgen.FormatText, "table format: text or markdown")
 	fs.BoolVar(&check, "check", true, "exit with status 3 when a run was stuck, failed or ran a node twice")
 	fs.StringVar(&logLevel, "log-level", "warn", "log level of sfload's own diagnostics")
+	fs.StringVar(&label, "label", "", "appended to each workload's name in the results, to tell runs of the same workload apart in one report")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -149,6 +155,11 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	results, err := loadgen.Run(ctx, cfg, stdout, log)
+	if label != "" {
+		for i := range results {
+			results[i].Name += " " + label
+		}
+	}
 	if len(results) > 0 {
 		if werr := printResults(stdout, format, results); werr != nil {
 			return werr
@@ -214,6 +225,28 @@ func prepare(ctx context.Context, args []string, stderr io.Writer) error {
 		return loadgen.EmptyQueues(ctx, *redisURL, qs)
 	}
 	return nil
+}
+
+func history(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sfload history", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg loadgen.HistoryConfig
+	databaseURL := fs.String("database-url", "", "the service's migrated PostgreSQL database (written to)")
+	fs.IntVar(&cfg.Runs, "runs", 1_000_000, "finished runs to write")
+	fs.IntVar(&cfg.Tasks, "tasks", 2, "tasks per run")
+	fs.IntVar(&cfg.Logs, "logs", 2, "log lines per run")
+	fs.DurationVar(&cfg.Age, "age", 60*24*time.Hour, "how long ago the runs finished")
+	fs.IntVar(&cfg.Chunk, "chunk", 50_000, "runs per INSERT statement")
+	timeout := fs.Duration("timeout", time.Hour, "overall bound")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *databaseURL == "" {
+		return errors.New("history: -database-url is required")
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	return loadgen.FillHistory(ctx, *databaseURL, cfg, stderr)
 }
 
 func splitList(s string) []string {

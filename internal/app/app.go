@@ -26,6 +26,7 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/queue"
+	"github.com/sequenceflow/sequenceflow/internal/retention"
 	"github.com/sequenceflow/sequenceflow/internal/sampledata"
 	"github.com/sequenceflow/sequenceflow/internal/store"
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
@@ -67,6 +68,7 @@ type App struct {
 	watcher  *store.RunWatcher      // api, dev: wakes synchronous execute requests
 	slots    *telemetry.WorkerSlots // worker, dev: task slots in use
 	writes   *writeProbe
+	pruner   *retention.Pruner // worker, dev: deletes run history past RUN_RETENTION
 	Engine   *engine.Engine
 	// instanceID names the process (service.instance.id; a worker's heartbeat id).
 	instanceID string
@@ -133,6 +135,10 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 	tel.registerCollectors(st, a.queue, role)
 	if role == RoleWorker || role == RoleDev {
 		a.slots = tel.metrics.NewWorkerSlots(cfg.WorkerConcurrency)
+		if a.pruner, err = retention.NewPruner(cfg.retentionConfig(), st, tel.metrics.RetentionObserver(), log.With("component", "retention")); err != nil {
+			a.Close()
+			return nil, err
+		}
 	}
 	if role == RoleAPI || role == RoleDev {
 		if a.watcher, err = store.NewRunWatcher(st, store.RunWatcherConfig{Poll: cfg.SyncWaitPoll}, log); err != nil {
@@ -315,6 +321,7 @@ func (a *App) Run(ctx context.Context) error {
 			return errors.Join(err, <-beatDone)
 		})
 		g.Go(func() error { return a.Engine.RunReconciler(ctx, a.cfg.reconcilerConfig()) })
+		g.Go(func() error { return a.pruner.Run(ctx) })
 	}
 	err := g.Wait()
 	shutdown.done(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/httpapi"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/queue"
+	"github.com/sequenceflow/sequenceflow/internal/retention"
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 )
 
@@ -96,6 +97,19 @@ type Config struct {
 	// ReconcileStaleAfter is how long a task may be running before the reconciler presumes its
 	// delivery lost (RECONCILE_STALE_AFTER, default 15m; above the longest node timeout).
 	ReconcileStaleAfter time.Duration
+
+	// Retention of run history (worker, dev).
+	// RunRetention is how long a finished run (with its tasks and logs) is kept before the
+	// workers' pruner deletes it (RUN_RETENTION: a duration such as 12h or whole days such as
+	// 30d; 0 keeps runs forever; default 30d; nil means the default).
+	RunRetention *time.Duration
+	// RetentionInterval is the time between the pruner's passes (RETENTION_INTERVAL, default
+	// 1m); RetentionBatch the runs one delete statement takes at most (RETENTION_BATCH,
+	// default 500); RetentionPause the wait between two batches of a pass
+	// (RETENTION_BATCH_PAUSE, default 100ms).
+	RetentionInterval time.Duration
+	RetentionBatch    int
+	RetentionPause    time.Duration
 
 	// Liveness (worker, dev).
 	// WorkerHeartbeatInterval is how often a worker records itself alive in PostgreSQL, with
@@ -194,6 +208,13 @@ func (c Config) WithDefaults() Config {
 	beat := c.heartbeatConfig().WithDefaults()
 	c.WorkerHeartbeatInterval, c.WorkerLease = beat.Interval, beat.Lease
 
+	if c.RunRetention == nil {
+		d := retention.DefaultRetention
+		c.RunRetention = &d
+	}
+	ret := c.retentionConfig().WithDefaults()
+	c.RetentionInterval, c.RetentionBatch, c.RetentionPause = ret.Interval, ret.Batch, ret.Pause
+
 	rec := c.reconcilerConfig().WithDefaults()
 	c.ReconcileInterval, c.ReconcileAfter, c.ReconcileStaleAfter = rec.Interval, rec.After, rec.StaleAfter
 
@@ -243,6 +264,14 @@ func (c Config) reconcilerConfig() engine.ReconcilerConfig {
 	return engine.ReconcilerConfig{Interval: c.ReconcileInterval, After: c.ReconcileAfter, StaleAfter: c.ReconcileStaleAfter}
 }
 
+func (c Config) retentionConfig() retention.Config {
+	var keep time.Duration
+	if c.RunRetention != nil {
+		keep = *c.RunRetention
+	}
+	return retention.Config{Retention: keep, Interval: c.RetentionInterval, Batch: c.RetentionBatch, Pause: c.RetentionPause}
+}
+
 // ConfigFromEnv reads the configuration of a role; every variable is optional. Its error
 // lists every bad variable, one line each.
 func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
@@ -287,6 +316,11 @@ func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
 		ReconcileInterval:   r.duration("RECONCILE_INTERVAL"),
 		ReconcileAfter:      r.duration("RECONCILE_AFTER"),
 		ReconcileStaleAfter: r.duration("RECONCILE_STALE_AFTER"),
+
+		RunRetention:      r.retention("RUN_RETENTION"),
+		RetentionInterval: r.duration("RETENTION_INTERVAL"),
+		RetentionBatch:    r.int("RETENTION_BATCH"),
+		RetentionPause:    r.duration("RETENTION_BATCH_PAUSE"),
 
 		WorkerHeartbeatInterval: r.duration("WORKER_HEARTBEAT_INTERVAL"),
 		WorkerLease:             r.duration("WORKER_LEASE"),
@@ -366,6 +400,21 @@ func (r *envReader) duration(name string) time.Duration {
 		return 0
 	}
 	return d
+}
+
+// retention reads a retention window (retention.ParseRetention: 12h, 30d, 0 for ever): nil
+// when unset or invalid.
+func (r *envReader) retention(name string) *time.Duration {
+	v := r.get(name)
+	if v == "" {
+		return nil
+	}
+	d, err := retention.ParseRetention(v)
+	if err != nil {
+		r.problems.add(name, "must be a duration such as 12h or a number of days such as 30d, or 0 to keep runs forever: %v", err)
+		return nil
+	}
+	return &d
 }
 
 func (r *envReader) optionalBool(name string) *bool {

@@ -131,6 +131,22 @@ func TestConfigRules(t *testing.T) {
 		{name: "stale after above every timeout", env: map[string]string{"RECONCILE_STALE_AFTER": "11m", "NODE_TIMEOUT": "10m"}},
 		{name: "reconcile after beyond stale after", env: map[string]string{"RECONCILE_AFTER": "20m"}, bad: "RECONCILE_AFTER", says: "RECONCILE_STALE_AFTER"},
 
+		// Retention.
+		{name: "retention not a duration", env: map[string]string{"RUN_RETENTION": "a month"}, role: app.RoleWorker, bad: "RUN_RETENTION", says: "30d"},
+		{name: "retention without a unit", env: map[string]string{"RUN_RETENTION": "30"}, role: app.RoleWorker, bad: "RUN_RETENTION", says: "or 0 to keep runs forever"},
+		{name: "retention in fractional days", env: map[string]string{"RUN_RETENTION": "1.5d"}, bad: "RUN_RETENTION", says: "whole number of days"},
+		{name: "retention negative", env: map[string]string{"RUN_RETENTION": "-1h"}, bad: "RUN_RETENTION", says: "negative"},
+		{name: "retention negative days", env: map[string]string{"RUN_RETENTION": "-3d"}, bad: "RUN_RETENTION", says: "days"},
+		{name: "retention days overflow", env: map[string]string{"RUN_RETENTION": "99999999999d"}, bad: "RUN_RETENTION", says: "too long"},
+		{name: "retention below an hour", env: map[string]string{"RUN_RETENTION": "30m"}, bad: "RUN_RETENTION", says: "at least 1h0m0s"},
+		{name: "retention in days", env: map[string]string{"RUN_RETENTION": "7d"}, role: app.RoleWorker},
+		{name: "retention in hours", env: map[string]string{"RUN_RETENTION": "12h"}, role: app.RoleWorker},
+		{name: "retention off", env: map[string]string{"RUN_RETENTION": "0"}, role: app.RoleWorker},
+		{name: "retention interval negative", env: map[string]string{"RETENTION_INTERVAL": "-1m"}, bad: "RETENTION_INTERVAL", says: "positive"},
+		{name: "retention batch negative", env: map[string]string{"RETENTION_BATCH": "-1"}, bad: "RETENTION_BATCH", says: "from 1 to 10000"},
+		{name: "retention batch too large", env: map[string]string{"RETENTION_BATCH": "20000"}, bad: "RETENTION_BATCH", says: "from 1 to 10000"},
+		{name: "retention pause negative", env: map[string]string{"RETENTION_BATCH_PAUSE": "-1ms"}, bad: "RETENTION_BATCH_PAUSE", says: "positive"},
+
 		// Liveness.
 		{name: "heartbeat negative", env: map[string]string{"WORKER_HEARTBEAT_INTERVAL": "-1s"}, bad: "WORKER_HEARTBEAT_INTERVAL", says: "positive"},
 		{name: "lease not beyond heartbeat", env: map[string]string{"WORKER_HEARTBEAT_INTERVAL": "5s", "WORKER_LEASE": "4s"}, bad: "WORKER_LEASE", says: "WORKER_HEARTBEAT_INTERVAL"},

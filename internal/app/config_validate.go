@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
+	"github.com/sequenceflow/sequenceflow/internal/retention"
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 )
 
@@ -187,6 +188,14 @@ func (c Config) check(role Role, p *problems) {
 	if p.ok("RECONCILE_AFTER", "RECONCILE_STALE_AFTER") && c.ReconcileAfter >= c.ReconcileStaleAfter {
 		p.add("RECONCILE_AFTER", "(%v) must be shorter than RECONCILE_STALE_AFTER (%v)", c.ReconcileAfter, c.ReconcileStaleAfter)
 	}
+
+	// Retention.
+	if keep := *c.RunRetention; keep != 0 && keep < retention.MinRetention {
+		p.add("RUN_RETENTION", "must be 0 (keep runs forever) or at least %v, got %v", retention.MinRetention, keep)
+	}
+	p.positive("RETENTION_INTERVAL", c.RetentionInterval)
+	p.between("RETENTION_BATCH", int64(c.RetentionBatch), 1, retention.MaxBatch)
+	p.positive("RETENTION_BATCH_PAUSE", c.RetentionPause)
 
 	// Liveness.
 	p.positive("WORKER_HEARTBEAT_INTERVAL", c.WorkerHeartbeatInterval)

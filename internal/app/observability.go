@@ -81,12 +81,13 @@ func (o *observability) breakerConfig(cfg Config, log *slog.Logger) outbound.Bre
 	return o.metrics.ObserveBreakers(outbound.BreakerConfig{Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout, Log: log})
 }
 
-// registerCollectors adds the pool collector to every process, and the queue and runs
-// collectors to API processes only, so N workers do not multiply their Redis and SQL load.
+// registerCollectors adds the pool collector to every process, and the queue, runs and run
+// history collectors to API processes only, so N workers do not multiply their Redis and SQL
+// load.
 func (o *observability) registerCollectors(st *store.Store, q *queue.Client, role Role) {
 	o.metrics.Registry.MustRegister(telemetry.NewPoolCollector(st.Pool()))
 	if role == RoleAPI || role == RoleDev {
-		o.metrics.Registry.MustRegister(metrics.NewQueueMetricsCollector(q.Inspector()), telemetry.NewRunsCollector(st))
+		o.metrics.Registry.MustRegister(metrics.NewQueueMetricsCollector(q.Inspector()), telemetry.NewRunsCollector(st), telemetry.NewHistoryCollector(st))
 	}
 }
 

@@ -36,6 +36,9 @@ type Metrics struct {
 	ReconcilePasses     *prometheus.CounterVec   // result (ok, error)
 	ReconcileTime       prometheus.Histogram
 	Redeliveries        *prometheus.CounterVec // node_type, cause (panic, error, shutdown, lost)
+	RetentionPruned     prometheus.Counter     // runs deleted by the retention pruner (retention.go)
+	RetentionPasses     *prometheus.CounterVec // result (ok, error)
+	RetentionTime       prometheus.Histogram
 }
 
 // Results of a reconciler pass (sequenceflow_reconciler_passes_total).
@@ -151,5 +154,6 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 		m.RunsFinished, m.RunDuration, m.HTTPDuration, m.Recovered, m.ReconcilePasses, m.ReconcileTime, m.Redeliveries,
 		m.WorkflowFailedNodes, m.QueueWait, m.TimerLateness,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.addRetention()
 	return m
 }
