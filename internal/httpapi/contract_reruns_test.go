@@ -155,6 +155,14 @@ func TestContractRetryAndRerun(t *testing.T) {
 	waitParked(t, base, inFlight)
 	wantConflict(t, call(t, "POST", base+"/workflows/runs/"+inFlight+"/retry", nil), "running")
 	call(t, "POST", base+"/workflows/runs/"+inFlight+"/cancel", nil).object(t, http.StatusCreated)
+	// A cancelled run can be retried; a cancelled retry reads failed with cancelled: true in
+	// its parent's list, as on the status route itself.
+	again2 := uuidField(t, call(t, "POST", base+"/workflows/runs/"+inFlight+"/retry", nil).object(t, http.StatusCreated), "runId")
+	waitParked(t, base, again2)
+	call(t, "POST", base+"/workflows/runs/"+again2+"/cancel", nil).object(t, http.StatusCreated)
+	if rr := asObjects(t, arrayField(t, runStatus(t, base, inFlight), "reruns")); len(rr) != 1 || rr[0]["id"] != again2 || rr[0]["status"] != "failed" || rr[0]["cancelled"] != true {
+		t.Errorf("reruns of the cancelled run %v, want its cancelled retry as failed with cancelled: true", rr)
+	}
 	if api.count("/a") != 1 {
 		t.Errorf("a was called %d times, want once: reused outputs are not executed again", api.count("/a"))
 	}

@@ -163,9 +163,12 @@ type lineageView struct {
 	Reruns          []rerunSummaryView `json:"reruns"`
 }
 
+// rerunSummaryView is one run made from another; on these seed-compatible routes a cancelled
+// one reads "failed" with cancelled true, like the run itself (seedStatus).
 type rerunSummaryView struct {
 	ID         string  `json:"id"`
 	Status     string  `json:"status"`
+	Cancelled  bool    `json:"cancelled,omitempty"`
 	Kind       string  `json:"kind"`
 	FromNodeID *string `json:"fromNodeId"`
 	StartedAt  isoTime `json:"startedAt"`
@@ -174,7 +177,8 @@ type rerunSummaryView struct {
 func viewLineage(l workflow.Lineage) lineageView {
 	v := lineageView{ParentRunID: l.ParentRunID, RerunKind: l.Origin, RerunFromNodeID: l.RerunFromNodeID, Reruns: make([]rerunSummaryView, len(l.Reruns))}
 	for i, x := range l.Reruns {
-		v.Reruns[i] = rerunSummaryView{ID: x.ID, Status: x.Status, Kind: x.Origin, StartedAt: isoTime(x.StartedAt)}
+		status, cancelled := seedStatus(x.Status)
+		v.Reruns[i] = rerunSummaryView{ID: x.ID, Status: status, Cancelled: cancelled, Kind: x.Origin, StartedAt: isoTime(x.StartedAt)}
 		if x.FromNodeID != "" {
 			v.Reruns[i].FromNodeID = &l.Reruns[i].FromNodeID
 		}
