@@ -256,8 +256,9 @@ func TestPruneBatchesAreBounded(t *testing.T) {
 }
 
 // Four workers, each with its own connection pool, pruning the same history at once (while
-// runs in flight are updated beside them) delete every expired run exactly once: no errors,
-// no deadlocks, and their counts add up to the runs deleted.
+// runs in flight are updated beside them, and with parent runs and their re-runs in the
+// history) delete every expired run exactly once: no errors, no deadlocks, and their counts
+// add up to the runs deleted.
 func TestConcurrentPruners(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -269,6 +270,14 @@ func TestConcurrentPruners(t *testing.T) {
 		h.add(expired/30, []string{workflow.RunSucceeded, workflow.RunFailed, workflow.RunCancelled}[i%3], end.Add(-time.Second), &end)
 	}
 	kept := sorted(h.add(50, workflow.RunRunning, now.AddDate(0, 0, -60), nil), h.add(50, workflow.RunSucceeded, now.Add(-time.Hour), ptr(now)))
+	// Every other expired run is a re-run of one that finished 7 runs earlier: deleting a
+	// parent updates its child (parent_run_id ON DELETE SET NULL), so parents and children in
+	// different pruners' batches must not deadlock.
+	if _, err := h.db.Exec(ctx, `
+		WITH o AS (SELECT id, row_number() OVER (ORDER BY finished_at, id) AS n FROM runs WHERE finished_at < now() - interval '30 days')
+		UPDATE runs r SET parent_run_id = p.id FROM o c JOIN o p ON p.n = c.n - 7 WHERE r.id = c.id AND c.n % 2 = 0`); err != nil {
+		t.Fatal(err)
+	}
 
 	m := telemetry.NewMetrics()
 	var wg sync.WaitGroup

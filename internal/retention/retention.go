@@ -117,16 +117,19 @@ type Batch struct {
 }
 
 // Deleted is what one batch deleted: how many runs, and the latest finished_at among them
-// (where the next batch of the pass starts).
+// (where the next batch of the pass starts). Busy says that another pruner's batch was
+// running, so this one deleted nothing and should be tried again.
 type Deleted struct {
 	Runs int
 	Last time.Time
+	Busy bool
 }
 
 // Store deletes expired runs. DeleteExpiredRuns must re-check, in the delete statement
 // itself, that each run is terminal and finished before b.Before, take at most b.Limit runs,
-// and skip (not wait for) runs locked by another transaction, so that any number of pruners
-// can run at once without waiting on each other.
+// skip (not wait for) runs locked by another transaction, and run one batch at a time across
+// every pruner (reporting Busy instead of waiting), so that any number of pruners can run at
+// once without waiting on, or deadlocking with, each other.
 type Store interface {
 	DeleteExpiredRuns(ctx context.Context, b Batch) (Deleted, error)
 }
@@ -180,8 +183,9 @@ func NewPruner(cfg Config, store Store, obs Observer, log *slog.Logger) (*Pruner
 
 // Prune makes one pass: it deletes every run that is terminal and finished more than
 // Retention ago, Batch runs per statement with Pause between statements, until a statement
-// finds fewer than Batch runs to take. Runs locked by another pruner are left to it; a run
-// locked by anything else is left for the next pass. It returns how many runs it deleted. A
+// finds fewer than Batch runs to take. The batches of concurrent pruners take turns, so N
+// workers drain one backlog together; a run locked by anything else is left for the next
+// pass. It returns how many runs it deleted. A
 // pruner that keeps runs forever deletes nothing.
 func (p *Pruner) Prune(ctx context.Context) (int, error) {
 	if !p.cfg.Enabled() {
@@ -211,6 +215,12 @@ func (p *Pruner) prune(ctx context.Context, cutoff time.Time) (int, error) {
 		d, err := p.store.DeleteExpiredRuns(ctx, Batch{From: from, Before: cutoff, Limit: p.cfg.Batch})
 		if err != nil {
 			return pruned, fmt.Errorf("retention: delete runs finished before %s: %w", cutoff.Format(time.RFC3339), err)
+		}
+		if d.Busy { // another worker's batch: take turns
+			if err := sleep(ctx, p.cfg.Pause); err != nil {
+				return pruned, err
+			}
+			continue
 		}
 		if d.Runs > 0 {
 			pruned += d.Runs

@@ -28,7 +28,7 @@ func TestPruneUsesIndexes(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SET enable_seqscan = off`); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := conn.Query(ctx, `EXPLAIN `+store.DeleteExpiredRunsQuery, time.Time{}, time.Now(), 500, retention.Terminal)
+	rows, err := conn.Query(ctx, `EXPLAIN `+store.DeleteExpiredRunsQuery, time.Time{}, time.Now(), 500, retention.Terminal, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
