@@ -108,6 +108,13 @@ now() { date +%s.%N; }
 live=(-base "$base" -database-url "$db_url" -n "$chain_n" -shapes chain -rate "$rate" -duration "$duration" -tx=false -check=false)
 status=0
 
+# The first minute on a freshly written million runs is not representative (a checkpoint of
+# the fill, cold caches): a warm-up phase, not reported, absorbs it.
+echo "== warm-up: chain-$chain_n at $rate runs/s for 20s, not reported (RUN_RETENTION=0)"
+start_service warmup 0
+bin/sfload -base "$base" -database-url "$db_url" -n "$chain_n" -shapes chain -rate "$rate" -duration 20s -tx=false -check=false >/dev/null || true
+stop_service
+
 # The machine's other work varies over minutes, so the two settings alternate: ROUNDS rounds
 # of one phase without pruning and one while pruning, the same load each time.
 pruned_live=0
@@ -136,17 +143,16 @@ p1=$(metric sequenceflow_retention_pruned_runs_total)
 t1=$(now)
 
 echo "== the rest of the backlog, without traffic"
-# The counter is the last service's, which started after the earlier rounds' deletes.
+# Done when the oldest finished run kept is younger than the window (the gauge reads the
+# database, whatever each service's counter saw).
 deadline=$(( $(date +%s) + 3600 ))
 while (( $(date +%s) < deadline )); do
-	p2=$(metric sequenceflow_retention_pruned_runs_total)
-	total=$(awk -v a="$pruned_live" -v b="$p2" -v c="$p1" 'BEGIN { print int(a + b - c) }')
-	(( total >= history_runs )) && break
+	oldest=$(metric sequenceflow_retention_oldest_run_age_seconds)
+	awk -v o="$oldest" 'BEGIN { exit !(o < 30 * 86400) }' && break
 	sleep 1
 done
 t2=$(now)
 p2=$(metric sequenceflow_retention_pruned_runs_total)
-total=$(awk -v a="$pruned_live" -v b="$p2" -v c="$p1" 'BEGIN { print int(a + b - c) }')
 oldest=$(metric sequenceflow_retention_oldest_run_age_seconds)
 passes_failed=$(curl -fsS "$base/metrics" | awk '$1 == "sequenceflow_retention_passes_total{result=\"error\"}" { print $2 }')
 stop_service
@@ -154,16 +160,17 @@ stop_service
 echo
 echo "== summary"
 bin/sfload report "${results[@]}" || status=$?
-total=$(awk -v a="$pruned_live" -v b="$p2" -v c="$p1" 'BEGIN { print int(a + b - c) }')
-awk -v live="$pruned_live" -v secs="$live_secs" -v rest="$((total - ${pruned_live%.*}))" -v t1="$t1" -v t2="$t2" -v total="$total" -v n="$history_runs" -v oldest="$oldest" -v failed="${passes_failed:-0}" 'BEGIN {
-	printf "\nPruning: %d of %d expired runs deleted, batch '"$batch"', pause '"$pause"'\n", total, n
+awk -v live="$pruned_live" -v secs="$live_secs" -v rest="$p2" -v p1="$p1" -v t1="$t1" -v t2="$t2" -v n="$history_runs" -v oldest="$oldest" -v failed="${passes_failed:-0}" 'BEGIN {
+	rest -= p1
+	printf "\nPruning %d expired runs, batch '"$batch"', pause '"$pause"', one worker:\n", n
 	printf "  during the live phases: %d runs in %.1f s = %.0f runs/s\n", live, secs, live / secs
 	rate = 0; if (t2 - t1 > 0) rate = rest / (t2 - t1)
 	printf "  after them, without traffic: %d runs in %.1f s = %.0f runs/s\n", rest, t2 - t1, rate
-	printf "  failed passes: %d; oldest run kept at the end: %.0f s old\n", failed, oldest
+	printf "  (batches that committed while a phase'"'"'s service stopped are in neither count: %d runs)\n", n - live - rest
+	printf "  failed passes (last service): %d; oldest finished run kept at the end: %.0f s old\n", failed, oldest
 }'
-if (( total < history_runs )); then
-	echo "bench-retention: the pruner did not delete every expired run within an hour" >&2
+if awk -v o="$oldest" 'BEGIN { exit !(o >= 30 * 86400) }'; then
+	echo "bench-retention: expired runs were left after an hour" >&2
 	status=1
 fi
 loadavg
