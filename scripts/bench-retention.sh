@@ -166,7 +166,7 @@ awk -v live="$pruned_live" -v secs="$live_secs" -v rest="$p2" -v p1="$p1" -v t1=
 	printf "  during the live phases: %d runs in %.1f s = %.0f runs/s\n", live, secs, live / secs
 	rate = 0; if (t2 - t1 > 0) rate = rest / (t2 - t1)
 	printf "  after them, without traffic: %d runs in %.1f s = %.0f runs/s\n", rest, t2 - t1, rate
-	printf "  (batches that committed while a phase'"'"'s service stopped are in neither count: %d runs)\n", n - live - rest
+	printf "  (deleted outside the measured windows: before a service'"'"'s first reading, or as a phase'"'"'s service stopped: %d runs)\n", n - live - rest
 	printf "  failed passes (last service): %d; oldest finished run kept at the end: %.0f s old\n", failed, oldest
 }'
 if awk -v o="$oldest" 'BEGIN { exit !(o >= 30 * 86400) }'; then
