@@ -118,12 +118,15 @@ func (a *API) createWorkflow(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, viewWorkflow(wf))
 }
 
-// updateBody is PUT /workflows/{id} in either form: flat {"id", "name", "nodes", "edges",
-// "createdAt", "updatedAt"} (what the front end sends) or nested {"name", "workflow",
-// "createdAt"}. Timestamps are checked but ignored; the database manages them.
+// updateBody is PUT /workflows/{id} in either form: flat {"id", "name", "version", "nodes",
+// "edges", "createdAt", "updatedAt"} (what GET /workflows/{id} returns and the front end
+// sends back) or nested {"name", "workflow", "createdAt"}. The id, version and timestamps are
+// checked but ignored: the path names the workflow, and every update writes a new version
+// with timestamps the database manages.
 type updateBody struct {
 	ID        *string          `json:"id"`
 	Name      *string          `json:"name"`
+	Version   *json.RawMessage `json:"version"`
 	Nodes     *[]nodeIn        `json:"nodes"`
 	Edges     *[]edgeIn        `json:"edges"`
 	Workflow  *graphIn         `json:"workflow"`
@@ -152,6 +155,12 @@ func (a *API) updateWorkflow(w http.ResponseWriter, r *http.Request) {
 		var n int64
 		if raw != nil && string(*raw) != "null" && json.Unmarshal(*raw, &n) != nil {
 			v.Add(field, "must be an integer (epoch milliseconds)")
+		}
+	}
+	if raw := in.Version; raw != nil && string(*raw) != "null" {
+		var n int64
+		if json.Unmarshal(*raw, &n) != nil || n < 1 {
+			v.Add("version", "must be a positive integer (the version GET returned; it is ignored)")
 		}
 	}
 	if err := v.OrNil(); err != nil {
