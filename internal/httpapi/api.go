@@ -170,6 +170,9 @@ func New(cfg Config, deps Deps) http.Handler {
 	// Every other route needs a key when keys are configured. The check is chained onto each
 	// endpoint (With), so it runs once the request has matched that endpoint.
 	keyed := requireAPIKey(newKeyring(a.cfg.APIKeys))
+	// The API's own description (openapi.go), keyed like the routes it describes.
+	r.With(keyed).Get("/openapi.json", a.openAPI)
+	r.With(keyed).Get("/docs", a.docsPage)
 	if deps.Monitoring != nil {
 		// The queue UI also takes the session cookie its login page sets (monitoring.go);
 		// no other route does.
