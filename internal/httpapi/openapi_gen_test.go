@@ -247,7 +247,7 @@ func buildOpenAPI(t *testing.T) obj {
 			body:        obj{"required": true, "content": jsonContent(schemaRef("CreateWorkflowRequest"), createExample)},
 			responses: obj{
 				"201": response("The workflow at version 1", schemaRef("Workflow"), workflowExample),
-				"400": bad(`nodes[1] (fetch-weather).base.config.url: must not be empty`),
+				"400": bad(`nodes[1] (weather-api).base.config.url: must not be empty`),
 			}},
 		{method: "get", path: "/workflows/{id}", tag: "workflows", id: "getWorkflow", summary: "Get a workflow at its current version",
 			params:    []obj{paramRef("WorkflowId")},
@@ -330,8 +330,8 @@ func buildOpenAPI(t *testing.T) obj {
 		)
 	}
 	// Retry and re-run, run search, bulk actions and versions.
-	rerunConflict := errorResponse("The run is in flight, nothing would execute again, or an upstream node has no output", 409, `Node "fetch-weather" upstream of "is-hot" has no output in the original run`)
-	rerunInvalid := errorResponse("Invalid body, naming the field, or an idempotency key used with another request", 422, []string{`fromNodeId: "nope" is not a node of version 1`})
+	rerunConflict := errorResponse("The run is in flight, nothing would execute again, or an upstream node has no output", 409, `Upstream node "weather-api" of "weather-report" has no output to reuse: it is failed in run 0b6f3c1e-5d2a-4f4e-9a7b-3c2d1e0f9a8b; retry the run or re-run from an earlier node`)
+	rerunInvalid := errorResponse("Invalid body, naming the field, or an idempotency key used with another request", 422, []string{`fromNodeId: node "nope" does not exist in version 1 of the workflow`})
 	for _, v := range []struct {
 		prefix, suffix string
 		params         []obj
@@ -361,7 +361,7 @@ func buildOpenAPI(t *testing.T) obj {
 	searchParams := []obj{paramRef("SearchStatus"), paramRef("HasFailedNodes"), paramRef("SearchWorkflowId"), paramRef("Version"), paramRef("StartedAfter"),
 		paramRef("StartedBefore"), paramRef("SearchIdempotencyKey"), paramRef("FailedNode"), paramRef("ErrorText")}
 	searchItem := obj{"id": exRunID, "workflowId": exWorkflowID, "workflowName": weather.Name, "version": 1, "status": "failed", "failedNodes": 1,
-		"startedAt": exStarted, "finishedAt": exFinished, "error": "Node fetch-weather failed: Request timeout", "idempotencyKey": nil}
+		"startedAt": exStarted, "finishedAt": exFinished, "error": "Node weather-api failed: Request timeout", "idempotencyKey": nil}
 	bulkDesc := "Acts on one page of the run search given in the query string (the filters of GET /runs; at least one is required), newest first: limit runs (default 100, at most 500); nextCursor continues. Idempotent."
 	ops = append(ops,
 		operation{method: "get", path: "/runs", tag: "run operations", id: "searchRuns", summary: "Search the runs of every workflow, newest first",
@@ -377,7 +377,7 @@ func buildOpenAPI(t *testing.T) obj {
 			responses: obj{
 				"200": response("What was done to each run of the page", schemaRef("BulkResult"), obj{"matched": 2, "nextCursor": nil, "results": []obj{
 					{"runId": exRunID, "outcome": "retried", "newRunId": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f", "created": true},
-					{"runId": "d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f8a", "outcome": "skipped", "reason": "the run is still running"}}}),
+					{"runId": "d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f8a", "outcome": "skipped", "reason": "Workflow run d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f8a is running; only a finished run can be retried or re-run (cancel it first)"}}}),
 				"400": bad("filter: a bulk action needs at least one search filter (status, workflowId, version, startedAfter, startedBefore, idempotencyKey, failedNode, error, hasFailedNodes)"),
 				"503": startResponses["503"],
 			}},
