@@ -562,7 +562,8 @@ func componentSchemas() obj {
 		"RerunStarted": object([]string{"runId", "parentRunId", "rerunKind"}, obj{"runId": obj{"type": "string", "format": "uuid"},
 			"parentRunId": obj{"type": "string", "format": "uuid"}, "rerunKind": obj{"enum": []string{"retry", "rerun"}}, "rerunFromNodeId": str, "traceId": str}),
 		"RerunSummary": object([]string{"id", "status", "kind", "fromNodeId", "startedAt"}, obj{"id": obj{"type": "string", "format": "uuid"},
-			"status": runStatus, "kind": obj{"enum": []string{"retry", "rerun"}}, "fromNodeId": strOrNull, "startedAt": iso}),
+			"status":    obj{"enum": []string{"queued", "running", "succeeded", "failed"}, "description": "A cancelled run reads failed here, with cancelled: true"},
+			"cancelled": obj{"const": true}, "kind": obj{"enum": []string{"retry", "rerun"}}, "fromNodeId": strOrNull, "startedAt": iso}),
 		"RunSearchItem": object([]string{"id", "workflowId", "workflowName", "version", "status", "failedNodes", "startedAt", "finishedAt", "error", "idempotencyKey"}, obj{
 			"id": obj{"type": "string", "format": "uuid"}, "workflowId": obj{"type": "string", "format": "uuid"}, "workflowName": str, "version": obj{"type": "integer"},
 			"status": runStatus, "failedNodes": obj{"type": "integer", "description": "Nodes that failed, continued or not"}, "startedAt": iso, "finishedAt": isoOrNull,
