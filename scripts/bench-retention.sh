@@ -22,6 +22,9 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+name=bench-retention
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
 history_runs=${RETENTION_BENCH_RUNS:-1000000}
 history_tasks=${RETENTION_BENCH_TASKS:-2}
@@ -38,24 +41,10 @@ redis_url=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/10}
 out=${BENCH_OUT:-bin/bench-retention}
 queue=sfbench-retention
 
-with_database() {
-	local url=$1 name=$2 query=""
-	if [[ $url == *\?* ]]; then query="?${url#*\?}"; url=${url%%\?*}; fi
-	echo "${url%/*}/${name}${query}"
-}
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-port=${BENCH_PORT:-}
-if [[ -z $port ]]; then
-	for candidate in $(seq 3900 3999); do
-		if port_free "$candidate"; then port=$candidate; break; fi
-	done
-	[[ -n $port ]] || { echo "bench-retention: no free port in 3900-3999 (set BENCH_PORT)" >&2; exit 1; }
-fi
+port=$(free_port)
 base=http://127.0.0.1:$port
 db_url=$(with_database "$admin_url" "$db")
 
-loadavg() { [[ -r /proc/loadavg ]] && echo "== load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc 2>/dev/null || echo '?') cores (other work on the machine skews the numbers)"; return 0; }
 loadavg
 
 echo "== build"

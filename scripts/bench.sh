@@ -21,6 +21,9 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+name=bench
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
 runs=${BENCH_RUNS:-400}
 concurrency=${BENCH_CONCURRENCY:-20}
@@ -39,27 +42,11 @@ out=${BENCH_OUT:-bin/bench}
 queue=sfbench
 floor_queue=sfbench-floor
 
-# with_database URL NAME replaces the database of a postgres:// URL.
-with_database() {
-	local url=$1 name=$2 query=""
-	if [[ $url == *\?* ]]; then query="?${url#*\?}"; url=${url%%\?*}; fi
-	echo "${url%/*}/${name}${query}"
-}
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-port=${BENCH_PORT:-}
-if [[ -z $port ]]; then
-	for candidate in $(seq 3900 3999); do
-		if port_free "$candidate"; then port=$candidate; break; fi
-	done
-	[[ -n $port ]] || { echo "bench: no free port in 3900-3999 (set BENCH_PORT)" >&2; exit 1; }
-fi
+port=$(free_port)
 base=http://127.0.0.1:$port
 db_url=$(with_database "$admin_url" "$db")
 floor_db_url=$(with_database "$admin_url" "$floor_db")
 
-loadavg() { [[ -r /proc/loadavg ]] && echo "== load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc 2>/dev/null || echo '?') cores (other work on the machine skews the numbers)"; return 0; }
 loadavg
 
 echo "== build"
