@@ -18,11 +18,7 @@ import (
 func TestPruneUsesIndexes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, testenv.Database(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := testenv.Conn(t)
 	// An empty table would be read whole whatever its indexes; without sequential scans the
 	// planner shows which index it finds for the query.
 	if _, err := conn.Exec(ctx, `SET enable_seqscan = off`); err != nil {

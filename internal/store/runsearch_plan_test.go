@@ -203,11 +203,7 @@ func planJSON(plan planNode) string {
 func TestSearchRunsPlansUseTheirIndexes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, testenv.Database(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := testenv.Conn(t)
 	if err := fillRuns(ctx, conn, 100000); err != nil {
 		t.Fatal(err)
 	}

@@ -17,11 +17,7 @@ import (
 func TestTaskIndexesCoverOnlyImmutableColumns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, testenv.Database(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := testenv.Conn(t)
 	rows, err := conn.Query(ctx, `
 		SELECT i.indexrelid::regclass::text, a.attname
 		FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid

@@ -75,6 +75,18 @@ func Database(t testing.TB) string {
 	return DatabaseConns(t, DefaultConns)
 }
 
+// Conn connects to a fresh, migrated database (Database), for a test that reads its schema or
+// plans on one connection; the connection is closed when the test ends.
+func Conn(t testing.TB) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), Database(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 // DatabaseConns creates a fresh, migrated database for a test whose code and processes open
 // at most conns connections to it at once, and drops it afterwards. It first reserves conns
 // slots of the suite's connection budget (waiting while other tests hold them) until the
