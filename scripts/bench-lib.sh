@@ -22,3 +22,13 @@ free_port() {
 }
 
 loadavg() { [[ -r /proc/loadavg ]] && echo "== load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc 2>/dev/null || echo '?') cores (other work on the machine skews the numbers)"; return 0; }
+
+# build_binaries OUT builds the service and the load generator into bin/ and empties the
+# results folder OUT of an earlier run's JSON.
+build_binaries() {
+	echo "== build"
+	mkdir -p bin "$1"
+	go build -o bin/sequenceflow ./cmd/sequenceflow
+	go build -o bin/sfload ./cmd/sfload
+	rm -f "$1"/*.json
+}

@@ -47,11 +47,7 @@ db_url=$(with_database "$admin_url" "$db")
 
 loadavg
 
-echo "== build"
-mkdir -p bin "$out"
-go build -o bin/sequenceflow ./cmd/sequenceflow
-go build -o bin/sfload ./cmd/sfload
-rm -f "$out"/*.json
+build_binaries "$out"
 
 echo "== fresh database $db and queue $queue on $redis_url"
 bin/sfload prepare -admin-url "$admin_url" -databases "$db" -redis-url "$redis_url" -queues "$queue"

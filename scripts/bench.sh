@@ -49,11 +49,7 @@ floor_db_url=$(with_database "$admin_url" "$floor_db")
 
 loadavg
 
-echo "== build"
-mkdir -p bin "$out"
-go build -o bin/sequenceflow ./cmd/sequenceflow
-go build -o bin/sfload ./cmd/sfload
-rm -f "$out"/*.json
+build_binaries "$out"
 
 echo "== fresh databases $db, $floor_db and queues $queue, $floor_queue on $redis_url"
 bin/sfload prepare -admin-url "$admin_url" -databases "$db,$floor_db" -redis-url "$redis_url" -queues "$queue,$floor_queue"

@@ -34,13 +34,8 @@ type StartRequest struct {
 // (object keys sorted, insignificant space removed, numbers as written) and the timeout.
 func requestHash(input json.RawMessage, timeout time.Duration, version int) []byte {
 	h := sha256.New()
-	dec := json.NewDecoder(bytes.NewReader(input))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err == nil {
-		if canonical, err := json.Marshal(v); err == nil {
-			input = canonical
-		}
+	if canonical, err := workflow.CanonicalJSON(input); err == nil {
+		input = canonical
 	}
 	h.Write(input)
 	fmt.Fprintf(h, "\x00timeout=%d", timeout)

@@ -81,38 +81,44 @@ func bulkQuery(q url.Values, defaults []string) (runQuery, error) {
 
 // bulk runs act on every run of one page of the search and answers what it did to each.
 func (a *API) bulk(w http.ResponseWriter, r *http.Request, action string, defaults []string, act func(run workflow.RunSummary) (bulkResult, error)) {
-	q, err := queryValues(r)
-	if err == nil {
-		var rq runQuery
-		if rq, err = bulkQuery(q, defaults); err == nil {
-			var runs []workflow.RunSummary
-			var next string
-			if runs, next, err = a.Runs.SearchRuns(r.Context(), rq.filter, rq.page); err == nil {
-				view := bulkView{Matched: len(runs), Results: make([]bulkResult, 0, len(runs))}
-				if next != "" {
-					view.NextCursor = &next
-				}
-				counts := map[string]int{}
-				for _, run := range runs {
-					res, err := act(run)
-					if err != nil {
-						// Stop at the first failure that is not the run's own state: what was done
-						// is logged, and the same call repeated finishes the page idempotently.
-						a.Log.WarnContext(r.Context(), "bulk "+action+" stopped", "done", len(view.Results), "matched", len(runs), "error", err)
-						a.fail(w, r, err, runNotFound)
-						return
-					}
-					counts[res.Outcome]++
-					view.Results = append(view.Results, res)
-				}
-				a.Log.InfoContext(r.Context(), "bulk "+action, "matched", len(runs), bulkRetried, counts[bulkRetried],
-					bulkCancelled, counts[bulkCancelled], bulkSkipped, counts[bulkSkipped], "more", next != "")
-				writeJSON(w, http.StatusOK, view)
-				return
-			}
-		}
+	runs, next, err := a.bulkRuns(r, defaults)
+	if err != nil {
+		a.fail(w, r, err, runNotFound)
+		return
 	}
-	a.fail(w, r, err, runNotFound)
+	view := bulkView{Matched: len(runs), Results: make([]bulkResult, 0, len(runs))}
+	if next != "" {
+		view.NextCursor = &next
+	}
+	counts := map[string]int{}
+	for _, run := range runs {
+		res, err := act(run)
+		if err != nil {
+			// Stop at the first failure that is not the run's own state: what was done is
+			// logged, and the same call repeated finishes the page idempotently.
+			a.Log.WarnContext(r.Context(), "bulk "+action+" stopped", "done", len(view.Results), "matched", len(runs), "error", err)
+			a.fail(w, r, err, runNotFound)
+			return
+		}
+		counts[res.Outcome]++
+		view.Results = append(view.Results, res)
+	}
+	a.Log.InfoContext(r.Context(), "bulk "+action, "matched", len(runs), bulkRetried, counts[bulkRetried],
+		bulkCancelled, counts[bulkCancelled], bulkSkipped, counts[bulkSkipped], "more", next != "")
+	writeJSON(w, http.StatusOK, view)
+}
+
+// bulkRuns reads a bulk action's search (bulkQuery) and the page of runs it finds.
+func (a *API) bulkRuns(r *http.Request, defaults []string) ([]workflow.RunSummary, string, error) {
+	q, err := queryValues(r)
+	if err != nil {
+		return nil, "", err
+	}
+	rq, err := bulkQuery(q, defaults)
+	if err != nil {
+		return nil, "", err
+	}
+	return a.Runs.SearchRuns(r.Context(), rq.filter, rq.page)
 }
 
 // bulkRetry answers POST /runs/retry: a retry (POST /workflows/runs/{id}/retry) of each
@@ -123,12 +129,9 @@ func (a *API) bulkRetry(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, errorf(http.StatusNotImplemented, "Retry and re-run are not available on this server"), runNotFound)
 		return
 	}
-	if a.QueueRefusal != nil {
-		if refusal := a.QueueRefusal(r.Context()); refusal != nil {
-			a.Log.WarnContext(r.Context(), "bulk retry refused: the queue refuses writes", "error", refusal)
-			a.fail(w, r, errorf(http.StatusServiceUnavailable, "The queue is refusing writes; retry shortly"), runNotFound)
-			return
-		}
+	if err := a.queueRefused(r.Context(), "bulk retry"); err != nil {
+		a.fail(w, r, err, runNotFound)
+		return
 	}
 	a.bulk(w, r, "retry", []string{workflow.RunFailed, workflow.RunCancelled}, func(run workflow.RunSummary) (bulkResult, error) {
 		started, err := rr.Rerun(r.Context(), engine.RerunRequest{RunID: run.ID, Origin: engine.OriginRetry, IdempotencyKey: bulkRetryKey + run.ID})

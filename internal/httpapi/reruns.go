@@ -53,11 +53,8 @@ func (a *API) rerunRun(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) rerun(w http.ResponseWriter, r *http.Request, origin string) {
 	req, err := a.rerunRequest(w, r, origin)
-	if err == nil && a.QueueRefusal != nil {
-		if refusal := a.QueueRefusal(r.Context()); refusal != nil {
-			a.Log.WarnContext(r.Context(), "run "+origin+" refused: the queue refuses writes", "error", refusal)
-			err = errorf(http.StatusServiceUnavailable, "The queue is refusing writes; retry shortly")
-		}
+	if err == nil {
+		err = a.queueRefused(r.Context(), "run "+origin)
 	}
 	var started engine.Started
 	if err == nil {

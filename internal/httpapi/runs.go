@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -72,14 +73,25 @@ func (a *API) startRequest(w http.ResponseWriter, r *http.Request) (engine.Start
 	return req, err
 }
 
+// queueRefused is a 503 (with a warning naming what was refused) while the queue refuses
+// writes, so nothing that creates runs is accepted then; nil otherwise.
+func (a *API) queueRefused(ctx context.Context, what string) error {
+	if a.QueueRefusal == nil {
+		return nil
+	}
+	refusal := a.QueueRefusal(ctx)
+	if refusal == nil {
+		return nil
+	}
+	a.Log.WarnContext(ctx, what+" refused: the queue refuses writes", "error", refusal)
+	return errorf(http.StatusServiceUnavailable, "The queue is refusing writes; retry shortly")
+}
+
 // startRun starts a run from the request; on failure it has answered and returns false.
 func (a *API) startRun(w http.ResponseWriter, r *http.Request) (started engine.Started, ok bool) {
 	req, err := a.startRequest(w, r)
-	if err == nil && a.QueueRefusal != nil {
-		if refusal := a.QueueRefusal(r.Context()); refusal != nil {
-			a.Log.WarnContext(r.Context(), "run start refused: the queue refuses writes", "error", refusal)
-			err = errorf(http.StatusServiceUnavailable, "The queue is refusing writes; retry shortly")
-		}
+	if err == nil {
+		err = a.queueRefused(r.Context(), "run start")
 	}
 	if err == nil {
 		started, err = a.Engine.Start(r.Context(), req)

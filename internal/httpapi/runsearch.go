@@ -60,7 +60,7 @@ func parseRunQuery(q url.Values, withWorkflow bool) (runQuery, error) {
 	}
 	if withWorkflow {
 		if s := q.Get("workflowId"); s != "" {
-			if !isCanonicalID(s) {
+			if !canonicalID(s) {
 				return rq, workflow.Invalid("workflowId", "%.80q is not a workflow id", s)
 			}
 			f.WorkflowID = strings.ToLower(s)
@@ -147,24 +147,6 @@ func (rq runQuery) values(cursor string) url.Values {
 		}
 	}
 	return q
-}
-
-// isCanonicalID reports whether s is a UUID in its canonical 8-4-4-4-12 form.
-func isCanonicalID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return false
-			}
-		case !strings.ContainsRune("0123456789abcdefABCDEF", c):
-			return false
-		}
-	}
-	return true
 }
 
 // runSummaryView is a run of the seed's run list; a cancelled run shows as failed with

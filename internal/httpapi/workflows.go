@@ -48,13 +48,19 @@ func viewWorkflow(w workflow.Workflow) workflowView {
 // (urn:uuid:, braces, no hyphens), cannot name a stored object, so callers answer 404.
 func pathID(r *http.Request, name string) (string, bool) {
 	id := chi.URLParam(r, name)
-	if len(id) != 36 {
-		return "", false
-	}
-	if _, err := uuid.Parse(id); err != nil {
+	if !canonicalID(id) {
 		return "", false
 	}
 	return strings.ToLower(id), true
+}
+
+// canonicalID reports whether s is a UUID in its canonical 8-4-4-4-12 form, any case.
+func canonicalID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
 }
 
 func (a *API) listWorkflows(w http.ResponseWriter, r *http.Request) {

@@ -27,6 +27,12 @@ func CanonicalDefinition(def Definition) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return CanonicalJSON(raw)
+}
+
+// CanonicalJSON is a JSON text in canonical form: object keys sorted at every depth, no
+// insignificant space, numbers as written. Equal JSON values have equal canonical forms.
+func CanonicalJSON(raw []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
