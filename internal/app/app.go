@@ -410,6 +410,19 @@ func (a *App) Seed(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load sample workflows: %w", err)
 	}
+	automations, err := sampledata.Automations(a.cfg.APIBaseURL)
+	if err != nil {
+		return fmt.Errorf("load automation samples: %w", err)
+	}
+	samples = append(samples, automations...)
+	// Every sample gets its id before any is stored, so one may invoke another.
+	ids := make(map[string]string, len(samples))
+	for _, s := range samples {
+		ids[s.Key] = uuid.NewString()
+	}
+	if err := sampledata.ResolveSampleIDs(samples, ids); err != nil {
+		return err
+	}
 	var workflows []store.SampleWorkflow
 	for _, s := range samples {
 		var def workflow.Definition
@@ -419,7 +432,7 @@ func (a *App) Seed(ctx context.Context) error {
 		if err := workflow.Validate(def, workflow.DefaultLimits, a.registry.ValidateConfig); err != nil {
 			return fmt.Errorf("sample %q is invalid: %w", s.Name, err)
 		}
-		workflows = append(workflows, store.SampleWorkflow{Name: s.Name, Definition: def})
+		workflows = append(workflows, store.SampleWorkflow{ID: ids[s.Key], Name: s.Name, Definition: def})
 	}
 	raw, err := sampledata.APITemplates(a.cfg.APIBaseURL)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/app/apptest"
+	"github.com/sequenceflow/sequenceflow/internal/sampledata"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
 
@@ -256,8 +257,17 @@ func TestSampleWorkflows(t *testing.T) {
 	for _, w := range list {
 		s.ids[w.Name] = w.ID
 	}
-	if len(s.ids) != 7 {
-		t.Fatalf("%d sample workflows seeded, want 7: %v", len(s.ids), s.ids)
+	automations, err := sampledata.Automations("http://localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 7 + len(automations); len(s.ids) != want {
+		t.Fatalf("%d sample workflows seeded, want the 7 originals and %d automation samples: %v", len(s.ids), len(automations), s.ids)
+	}
+	for _, a := range automations {
+		if s.ids[a.Name] == "" {
+			t.Errorf("automation sample %q (%s) was not seeded", a.Name, a.Key)
+		}
 	}
 
 	// The slow ones come first so they start at once; the subtests run in parallel.

@@ -14,8 +14,14 @@
 //     ({{$run.input.user_email}}) instead of input keys such as {{city}}, which the API call's
 //     response envelope replaces and which would render empty.
 //
+// Beside them, the automation samples (data/automation-*.json) show what the original service
+// could not do: schedules, webhooks, waiting for an event, sub-workflows, rate-limited calls.
+// They are seeded after the seven, with the same file format.
+//
 // Files hold the base URL as the placeholder @BASE_URL@, which cannot collide with the {{...}}
-// template syntax the engine renders at run time.
+// template syntax the engine renders at run time. An automation sample that refers to another
+// sample workflow (an invokeWorkflow node) names it as @SAMPLE_ID:<file name without .json>@,
+// which the seed replaces with the id it gives that sample (ResolveSampleIDs).
 package sampledata
 
 import (
@@ -25,6 +31,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -35,13 +42,19 @@ const (
 	baseURLPlaceholder = "@BASE_URL@"
 	// workflowGlob matches the workflow files; their numeric prefix gives the order of
 	// API-CONTRACT.md section 12.
-	workflowGlob  = "data/workflow-*.json"
-	templatesFile = "data/api-templates.json"
+	workflowGlob   = "data/workflow-*.json"
+	automationGlob = "data/automation-*.json"
+	templatesFile  = "data/api-templates.json"
+	// sampleIDPrefix starts a reference to another sample workflow's id.
+	sampleIDPrefix = "@SAMPLE_ID:"
 )
 
 // Workflow is a sample workflow: its name and its definition {"nodes":[...],"edges":[...]}
 // in the persisted format of API-CONTRACT.md section 9.
 type Workflow struct {
+	// Key is the file name without its directory and .json extension; it names the sample in
+	// @SAMPLE_ID:<key>@ references.
+	Key        string
 	Name       string
 	Definition json.RawMessage
 }
@@ -49,11 +62,21 @@ type Workflow struct {
 // Workflows returns the seven sample workflows, in the order of section 12, with every mock URL
 // rooted at baseURL (no trailing slash, e.g. "http://localhost:3000" or "http://api:3000").
 func Workflows(baseURL string) ([]Workflow, error) {
+	return loadWorkflows(workflowGlob, baseURL)
+}
+
+// Automations returns the automation samples in file name order, with every mock URL rooted at
+// baseURL; references to other samples' ids are left for ResolveSampleIDs.
+func Automations(baseURL string) ([]Workflow, error) {
+	return loadWorkflows(automationGlob, baseURL)
+}
+
+func loadWorkflows(glob, baseURL string) ([]Workflow, error) {
 	root, err := normalizeBaseURL(baseURL)
 	if err != nil {
 		return nil, err
 	}
-	names, err := fs.Glob(files, workflowGlob)
+	names, err := fs.Glob(files, glob)
 	if err != nil {
 		return nil, fmt.Errorf("sampledata: list workflows: %w", err)
 	}
@@ -77,7 +100,8 @@ func Workflows(baseURL string) ([]Workflow, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sampledata: %s: %w", name, err)
 		}
-		out = append(out, Workflow{Name: file.Name, Definition: def})
+		key := strings.TrimSuffix(path.Base(name), ".json")
+		out = append(out, Workflow{Key: key, Name: file.Name, Definition: def})
 	}
 	return out, nil
 }
@@ -135,6 +159,32 @@ func load(name, root string) ([]byte, error) {
 		return nil, fmt.Errorf("sampledata: %s is not valid JSON", name)
 	}
 	return raw, nil
+}
+
+// ResolveSampleIDs replaces every @SAMPLE_ID:<key>@ in the samples' definitions with ids[key].
+// A reference to a key without an id is an error naming both samples.
+func ResolveSampleIDs(samples []Workflow, ids map[string]string) error {
+	for i, s := range samples {
+		def := string(s.Definition)
+		for {
+			start := strings.Index(def, sampleIDPrefix)
+			if start < 0 {
+				break
+			}
+			end := strings.Index(def[start+len(sampleIDPrefix):], "@")
+			if end < 0 {
+				return fmt.Errorf("sampledata: %s: unterminated %s reference", s.Key, sampleIDPrefix)
+			}
+			key := def[start+len(sampleIDPrefix) : start+len(sampleIDPrefix)+end]
+			id, ok := ids[key]
+			if !ok {
+				return fmt.Errorf("sampledata: %s refers to sample %q, which is not seeded", s.Key, key)
+			}
+			def = def[:start] + id + def[start+len(sampleIDPrefix)+end+1:]
+		}
+		samples[i].Definition = json.RawMessage(def)
+	}
+	return nil
 }
 
 func compact(raw json.RawMessage) (json.RawMessage, error) {

@@ -14,6 +14,8 @@ import (
 
 // SampleWorkflow is a workflow to seed.
 type SampleWorkflow struct {
+	// ID is the workflow's id; empty means a new one.
+	ID         string
 	Name       string
 	Definition workflow.Definition
 }
@@ -37,7 +39,11 @@ func (s *Store) Seed(ctx context.Context, workflows []SampleWorkflow, templates 
 			for i, sw := range workflows {
 				// Distinct timestamps keep the list order stable (newest first = first sample).
 				at := now.Add(-time.Duration(i) * time.Millisecond)
-				w := workflow.Workflow{ID: uuid.NewString(), Name: sw.Name, Version: 1, VersionID: uuid.NewString(),
+				id := sw.ID
+				if id == "" {
+					id = uuid.NewString()
+				}
+				w := workflow.Workflow{ID: id, Name: sw.Name, Version: 1, VersionID: uuid.NewString(),
 					Definition: sw.Definition, CreatedAt: at, UpdatedAt: at}
 				if err := insertWorkflow(ctx, tx, w); err != nil {
 					return fmt.Errorf("seed workflow %q: %w", sw.Name, err)
