@@ -186,6 +186,12 @@ type RunTx interface {
 	AbortTasks(ctx context.Context, runID, exceptTaskID string, cancelAll bool, now time.Time) ([]AbortedTask, error)
 	// AddLogs appends run log lines.
 	AddLogs(ctx context.Context, logs []LogEntry) error
+	// AddElements creates a forEach task's element tasks (the first released of them queued,
+	// the rest pending), counts them on the forEach task and adds them to the run's counter.
+	AddElements(ctx context.Context, runID, forEachTaskID string, tasks []NewTask, released int, now time.Time) error
+	// ElementFinished counts one finished element on the waiting forEach task of node
+	// forEachNodeID and counts the next element released when one is left.
+	ElementFinished(ctx context.Context, runID, forEachNodeID string) (ElementProgress, error)
 	// SettleRun subtracts newly terminal tasks from the run's counter; when it reaches 0 the
 	// run becomes succeeded (or failed if a task failed), its result is written and a system
 	// log "Workflow run <status>" is added. Once the transaction committed, end holds the run's

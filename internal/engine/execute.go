@@ -104,7 +104,7 @@ func (e *Engine) execute(ctx context.Context, c Claim) (Execution, error) {
 		return Execution{}, fmt.Errorf("load version %s: %w", c.VersionID, err)
 	}
 	g := v.graph
-	prepared, ok := v.nodes[c.NodeID]
+	prepared, ok := v.node(c.NodeID)
 	if !ok {
 		msg := fmt.Sprintf("node %q is not in workflow version %s", c.NodeID, c.VersionID)
 		return failed("config", msg), e.fail(ctx, c, "config", msg, nil)
@@ -118,6 +118,9 @@ func (e *Engine) execute(ctx context.Context, c Claim) (Execution, error) {
 	if err != nil {
 		msg := fmt.Sprintf("node %q: %v", c.NodeID, err)
 		return failed("config", msg), e.fail(ctx, c, "config", msg, nil)
+	}
+	if prepared.onError != "" {
+		policy.OnError = prepared.onError
 	}
 	scope, err := e.scope(ctx, c, prepared.refs)
 	if err != nil {
@@ -138,6 +141,9 @@ func (e *Engine) execute(ctx context.Context, c Claim) (Execution, error) {
 		return e.handleError(ctx, c, g, node, policy, nodes.AsError(execErr))
 	}
 	logs := e.nodeLogs(c, node, out.Logs)
+	if out.Elements != nil {
+		return e.spawn(ctx, c, g, prepared, out, logs)
+	}
 	if out.Wait > 0 {
 		return Execution{Outcome: OutcomeWaiting}, e.park(ctx, c, out, logs)
 	}
@@ -161,6 +167,9 @@ func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 	}
 	if err != nil {
 		return fmt.Errorf("load waiting task %s: %w", ref.TaskID, err)
+	}
+	if c.NodeType == workflow.TypeForEach {
+		return nil // a forEach task waits for its elements, which complete it
 	}
 	started := e.now()
 	if early := c.DueAt.Sub(started); early > 0 {

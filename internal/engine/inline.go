@@ -35,7 +35,7 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 	if err != nil {
 		return false, nil
 	}
-	prepared, ok := v.nodes[c.NodeID]
+	prepared, ok := v.node(c.NodeID)
 	if !ok || prepared.exec == nil || !e.nodes.Inline(c.NodeType) {
 		return false, nil
 	}

@@ -33,6 +33,10 @@ type preparedNode struct {
 	node workflow.Node
 	exec nodes.Executor // nil for a type this worker does not know
 	refs expr.References
+	// forEach is set for a forEach node: what its elements run.
+	forEach *forEachPlan
+	// onError, when set, replaces the node's own onError (a forEach element's body).
+	onError string
 }
 
 // version returns the prepared form of a workflow version, preparing it on first use.
@@ -56,6 +60,9 @@ func (e *Engine) version(ctx context.Context, versionID string) (*version, error
 		if exec, ok := e.nodes.Prepare(n.Base.Type, n.Base.Config); ok {
 			pn.exec = exec
 		}
+		if n.Base.Type == workflow.TypeForEach {
+			pn.forEach = e.prepareForEach(n)
+		}
 		v.nodes[n.ID] = pn
 	}
 	e.versions.Add(versionID, v)
@@ -71,7 +78,7 @@ func (e *Engine) describe(ctx context.Context, c *Claim) *version {
 		return nil
 	}
 	c.WorkflowName, c.WorkflowVersion = v.workflow.Name, v.workflow.Version
-	if pn, ok := v.nodes[c.NodeID]; ok {
+	if pn, ok := v.node(c.NodeID); ok {
 		c.NodeName = pn.node.Base.Name
 	}
 	return v

@@ -181,6 +181,16 @@ func (t *planTx) AbortTasks(context.Context, string, string, bool, time.Time) ([
 
 func (t *planTx) AddLogs(context.Context, []LogEntry) error { return nil }
 
+// AddElements and ElementFinished are never reached: a plan resolves the edges of nodes that
+// completed, and a forEach node's elements run only once its run exists.
+func (t *planTx) AddElements(context.Context, string, string, []NewTask, int, time.Time) error {
+	return errors.New("rerun plan: forEach elements are created when the node runs")
+}
+
+func (t *planTx) ElementFinished(context.Context, string, string) (ElementProgress, error) {
+	return ElementProgress{}, errors.New("rerun plan: forEach elements finish in the run")
+}
+
 func (t *planTx) SettleRun(context.Context, string, int, time.Time, *RunEnd) error {
 	return errPlanOnly
 }

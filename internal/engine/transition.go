@@ -90,16 +90,23 @@ func (e *Engine) completeIn(ctx context.Context, tx RunTx, c Claim, g *workflow.
 	if err := tx.AddLogs(ctx, logs); err != nil {
 		return err
 	}
-	done.released = r.released
+	done.released = append(done.released, r.released...)
 	if len(r.skippedIDs) > 0 {
 		done.branch = &BranchSkip{Handles: f.Handles, Skipped: r.skippedIDs}
 	}
 	outcome := cmp.Or(f.Outcome, TaskOutcomeCompleted)
-	done.finished = append(make([]FinishedTask, 0, 1+len(r.skippedTypes)), FinishedTask{NodeType: c.NodeType, Outcome: outcome})
+	done.finished = slices.Grow(done.finished, 1+len(r.skippedTypes))
+	done.finished = append(done.finished, FinishedTask{NodeType: c.NodeType, Outcome: outcome})
 	for _, t := range r.skippedTypes {
 		done.finished = append(done.finished, FinishedTask{NodeType: t, Outcome: TaskOutcomeSkipped})
 	}
-	return tx.SettleRun(ctx, c.RunID, 1+r.skipped, f.Now, &done.end)
+	if err := tx.SettleRun(ctx, c.RunID, 1+r.skipped, f.Now, &done.end); err != nil {
+		return err
+	}
+	if parent, ok := elementParent(g, c.NodeID); ok {
+		return e.elementFinished(ctx, tx, c, g, parent, f.Now, done)
+	}
+	return nil
 }
 
 // afterComplete reports a finished run and enqueues released tasks as children of the current

@@ -204,6 +204,23 @@ type ParentState struct {
 	Status  string
 	Handles []string
 	Output  json.RawMessage
+	// Outcome is TaskOutcomeFailedContinued for a node that failed and continued.
+	Outcome string
+}
+
+// ElementProgress is a forEach task's count of its elements after one of them finished.
+type ElementProgress struct {
+	// TaskID, Attempt, Redeliveries and Input are the waiting forEach task's.
+	TaskID       string
+	Attempt      int
+	Redeliveries int
+	Input        json.RawMessage
+	// Elements is how many elements the task has, Released how many were released before
+	// this one finished (element Released is next when below Elements), and Remaining how
+	// many have not finished yet.
+	Elements  int
+	Released  int
+	Remaining int
 }
 
 // Release queues a pending task with its input. Edges and Taken, when set, resolve the

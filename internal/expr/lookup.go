@@ -254,3 +254,8 @@ func arrayIndex(key string, n int) (int, bool) {
 	}
 	return i, true
 }
+
+// ResolveBounded is Resolve charging m for the steps through strings.
+func (s Scope) ResolveBounded(path string, m *Meter) (any, bool, error) {
+	return s.resolve(path, m)
+}

@@ -20,9 +20,14 @@ func FuzzWorkflowDefinition(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range samples {
+	automations, err := sampledata.Automations("http://localhost:3000")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range append(samples, automations...) {
 		f.Add([]byte(fmt.Sprintf(`{"name":%q,"workflow":%s}`, s.Name, s.Definition)))
 	}
+	f.Add([]byte(`{"name":"x","workflow":{"nodes":[{"id":"e","position":{"x":0,"y":0},"base":{"id":"e","type":"forEach","name":"e","config":{"items":"{{$run.input.list}}","concurrency":2,"onItemError":"skip","maxItems":3,"body":{"type":"apiCall","config":{"method":"GET","url":"http://x/{{item}}"}}}}},{"id":"e[0]","position":{"x":0,"y":0},"base":{"id":"e[0]","type":"notification","name":"n","config":{}}}],"edges":[{"id":"x","sourceId":"e","targetId":"e[0]"}]}}`))
 	f.Add([]byte(`{"name":"x","workflow":{"nodes":[],"edges":[]}}`))
 	f.Add([]byte(`{"name":"x","workflow":{"nodes":[{"id":"a","position":{"x":"1","y":2},"base":{"id":"a","type":"delay","name":"a","config":{"delayType":"days","delayValue":1e308}}}],"edges":[{"id":"e","sourceId":"a","targetId":"a"}]}}`))
 	f.Add([]byte(`{"name":"x","workflow":{"nodes":[{"id":"d","position":{"x":0,"y":0},"base":{"id":"d","type":"decision","name":"d","config":{"decisions":[{"id":"1","validationLogic":{"in":[{"var":"value"},[1,"2"]]}}]}}}],"edges":[]}}`))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -76,6 +77,18 @@ func TestDefinitionSchemaAcceptsSamples(t *testing.T) {
 	if len(samples) == 0 {
 		t.Fatal("no sample workflows")
 	}
+	automations, err := sampledata.Automations("http://localhost:3000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, a := range append(slices.Clone(samples), automations...) {
+		ids[a.Key] = "00000000-0000-4000-8000-000000000001"
+	}
+	if err := sampledata.ResolveSampleIDs(automations, ids); err != nil {
+		t.Fatal(err)
+	}
+	samples = append(samples, automations...)
 	for _, w := range samples {
 		if err := schemaValidate(s, w.Definition); err != nil {
 			t.Errorf("%s: schema refuses the sample: %v", w.Name, err)
@@ -112,6 +125,9 @@ func TestDefinitionSchemaRefusesWhatTheValidatorRefuses(t *testing.T) {
 	baseOf := func(d map[string]any, i int) map[string]any { return node(d, i)["base"].(map[string]any) }
 	config := func(d map[string]any, i int) map[string]any { return baseOf(d, i)["config"].(map[string]any) }
 	edge := func(d map[string]any, i int) map[string]any { return d["edges"].([]any)[i].(map[string]any) }
+	withForEach := func(cfg map[string]any) func(d map[string]any) {
+		return func(d map[string]any) { baseOf(d, 2)["type"] = "forEach"; baseOf(d, 2)["config"] = cfg }
+	}
 	withDelay := func(cfg map[string]any) func(d map[string]any) {
 		return func(d map[string]any) { baseOf(d, 2)["type"] = "delay"; baseOf(d, 2)["config"] = cfg }
 	}
@@ -159,6 +175,14 @@ func TestDefinitionSchemaRefusesWhatTheValidatorRefuses(t *testing.T) {
 			baseOf(d, 2)["type"] = "decision"
 			baseOf(d, 2)["config"] = map[string]any{"decisions": []any{map[string]any{"name": "x"}}}
 		})},
+		{"forEach without items", mutate(withForEach(map[string]any{"body": map[string]any{"type": "notification", "config": map[string]any{}}}))},
+		{"forEach items not one placeholder", mutate(withForEach(map[string]any{"items": "users: {{users}}", "body": map[string]any{"type": "notification", "config": map[string]any{}}}))},
+		{"forEach without body", mutate(withForEach(map[string]any{"items": "{{users}}"}))},
+		{"forEach nested", mutate(withForEach(map[string]any{"items": "{{users}}", "body": map[string]any{"type": "forEach", "config": map[string]any{}}}))},
+		{"forEach concurrency 0", mutate(withForEach(map[string]any{"items": "{{users}}", "concurrency": 0, "body": map[string]any{"type": "notification", "config": map[string]any{}}}))},
+		{"forEach maxItems too many", mutate(withForEach(map[string]any{"items": "{{users}}", "maxItems": 10001, "body": map[string]any{"type": "notification", "config": map[string]any{}}}))},
+		{"forEach unknown onItemError", mutate(withForEach(map[string]any{"items": "{{users}}", "onItemError": "ignore", "body": map[string]any{"type": "notification", "config": map[string]any{}}}))},
+		{"forEach body apiCall without url", mutate(withForEach(map[string]any{"items": "{{users}}", "body": map[string]any{"type": "apiCall", "config": map[string]any{"method": "GET"}}}))},
 		{"edges not an array", mutate(func(d map[string]any) { d["edges"] = "e1" })},
 		{"edge without targetId", mutate(func(d map[string]any) { delete(edge(d, 0), "targetId") })},
 		{"edge without id", mutate(func(d map[string]any) { delete(edge(d, 0), "id") })},

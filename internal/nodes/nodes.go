@@ -51,6 +51,10 @@ type Output struct {
 	Wait time.Duration
 	// Logs are node-output run log lines.
 	Logs []Log
+	// Elements, when not nil, are the inputs of a forEach node's element tasks, in order: the
+	// engine creates one task per element to run the node's body (ParseForEach), and the node
+	// completes once every element has finished. Payload is then stored while it waits.
+	Elements []any
 }
 
 // Log is one node-output line; Kind is the seed's executor kind (input, api, api-error,
@@ -120,7 +124,7 @@ type Registry struct {
 // NewRegistry returns the registry of every built-in node type; apiCall requests go through
 // caller.
 func NewRegistry(caller HTTPDoer, cfg APICallConfig) *Registry {
-	return &Registry{executors: map[string]Executor{
+	r := &Registry{executors: map[string]Executor{
 		workflow.TypeInputText:    inputText{},
 		workflow.TypeNotification: notification{},
 		workflow.TypeDelay:        delay{},
@@ -128,6 +132,8 @@ func NewRegistry(caller HTTPDoer, cfg APICallConfig) *Registry {
 		workflow.TypeDecision:     decision{},
 		workflow.TypeAPICall:      newAPICall(caller, cfg),
 	}}
+	r.executors[workflow.TypeForEach] = forEach{registry: r}
+	return r
 }
 
 // Inline reports whether a node type does no I/O and finishes at once, so the engine may claim

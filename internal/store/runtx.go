@@ -183,10 +183,10 @@ func (t *runTx) ResolveEdges(ctx context.Context, runID string, res []engine.Edg
 
 func (t *runTx) Parents(ctx context.Context, runID string, nodeIDs []string) ([]engine.ParentState, error) {
 	var out []engine.ParentState
-	err := t.query(ctx, `SELECT node_id, status, handles, output FROM tasks WHERE run_id = $1 AND node_id = ANY($2)`, []any{runID, nodeIDs},
+	err := t.query(ctx, `SELECT node_id, status, handles, output, coalesce(outcome, '') FROM tasks WHERE run_id = $1 AND node_id = ANY($2)`, []any{runID, nodeIDs},
 		func(rows pgx.Rows) error {
 			var p engine.ParentState
-			err := rows.Scan(&p.NodeID, &p.Status, &p.Handles, &p.Output)
+			err := rows.Scan(&p.NodeID, &p.Status, &p.Handles, &p.Output, &p.Outcome)
 			out = append(out, p)
 			return err
 		})
@@ -203,11 +203,62 @@ func (t *runTx) ReleaseTasks(_ context.Context, runID string, rel []engine.Relea
 		nodeIDs[i], inputs[i], edges[i], taken[i] = r.NodeID, storableJSON(r.Input), int32(r.Edges), int32(r.Taken)
 	}
 	t.queue(`
-		UPDATE tasks t SET status = 'queued', input = x.input, queued_at = $2, due_at = $2,
+		UPDATE tasks t SET status = 'queued', input = coalesce(x.input, t.input), queued_at = $2, due_at = $2,
 			unresolved_parents = t.unresolved_parents - x.edges, activated_parents = t.activated_parents + x.taken
 		FROM unnest($3::text[], $4::jsonb[], $5::int[], $6::int[]) AS x(node_id, input, edges, taken)
 		WHERE t.run_id = $1 AND t.node_id = x.node_id AND t.status = 'pending'`, []any{runID, now, nodeIDs, inputs, edges, taken}, nil)
 	return nil
+}
+
+// AddElements inserts a forEach task's elements after its position-ordered tasks, sets the
+// forEach task's counters (unresolved_parents: elements not finished; activated_parents:
+// elements released) and adds the elements to the run's counter of unfinished tasks.
+func (t *runTx) AddElements(_ context.Context, runID, forEachTaskID string, tasks []engine.NewTask, released int, now time.Time) error {
+	n := len(tasks)
+	ids, nodeIDs, types, statuses, inputs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([][]byte, n)
+	for i, task := range tasks {
+		ids[i], nodeIDs[i], types[i], statuses[i], inputs[i] = task.ID, task.NodeID, task.NodeType, task.Status, storableJSON(task.Input)
+	}
+	t.queue(`
+		WITH base AS (SELECT coalesce(max(position), 0) + 1 AS p FROM tasks WHERE run_id = $1),
+		added AS (
+			INSERT INTO tasks (id, run_id, node_id, node_type, position, status, input, unresolved_parents, queued_at, due_at, created_at)
+			SELECT x.id, $1, x.node_id, x.node_type, base.p + x.ord - 1, x.status, x.input, 0,
+			       CASE WHEN x.status = 'queued' THEN $2::timestamptz END, CASE WHEN x.status = 'queued' THEN $2::timestamptz END, $2
+			FROM base, unnest($3::text[]::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) WITH ORDINALITY AS x(id, node_id, node_type, status, input, ord)
+			RETURNING 1),
+		counted AS (
+			UPDATE tasks SET unresolved_parents = $8, activated_parents = $9 WHERE id = $10 AND status = 'waiting' RETURNING 1),
+		bumped AS (
+			UPDATE runs SET pending_tasks = pending_tasks + (SELECT count(*) FROM added) WHERE id = $1 RETURNING 1)
+		SELECT sf_require((SELECT count(*) FROM counted) = 1 AND (SELECT count(*) FROM bumped) = 1, 'sf:lost_race')`,
+		[]any{runID, now, ids, nodeIDs, types, statuses, inputs, n, released, forEachTaskID}, nil)
+	return nil
+}
+
+// ElementFinished counts one finished element on a waiting forEach task and the next
+// element released, if one is left.
+func (t *runTx) ElementFinished(ctx context.Context, runID, forEachNodeID string) (engine.ElementProgress, error) {
+	var p engine.ElementProgress
+	found := false
+	err := t.query(ctx, `
+		WITH p AS (
+			SELECT id, activated_parents AS released, (output->>'elements')::int AS elements
+			FROM tasks WHERE run_id = $1 AND node_id = $2 AND status = 'waiting')
+		UPDATE tasks t SET unresolved_parents = t.unresolved_parents - 1, activated_parents = least(p.released + 1, p.elements)
+		FROM p WHERE t.id = p.id
+		RETURNING t.id::text, t.attempt, t.redeliveries, t.input, p.elements, p.released, t.unresolved_parents`, []any{runID, forEachNodeID},
+		func(rows pgx.Rows) error {
+			found = true
+			return rows.Scan(&p.TaskID, &p.Attempt, &p.Redeliveries, &p.Input, &p.Elements, &p.Released, &p.Remaining)
+		})
+	if err != nil {
+		return p, fmt.Errorf("count finished element: %w", err)
+	}
+	if !found {
+		return p, fmt.Errorf("forEach node %q of run %s is not waiting for its elements: %w", forEachNodeID, runID, engine.ErrLostRace)
+	}
+	return p, nil
 }
 
 func (t *runTx) SkipTasks(_ context.Context, runID string, nodeIDs []string, now time.Time) error {

@@ -54,7 +54,7 @@ func Validate(def Definition, limits Limits, checkConfig ConfigValidator) error 
 		nodes[n.ID] = n
 		at = fmt.Sprintf("nodes[%d] (%s)", i, n.ID)
 		if !knownType(n.Base.Type) {
-			v.Add(at+".base.type", "unknown node type %q (want one of inputText, apiCall, notification, delay, ifElse, decision)", n.Base.Type)
+			v.Add(at+".base.type", "unknown node type %q (want one of inputText, apiCall, notification, delay, ifElse, decision, forEach)", n.Base.Type)
 			continue
 		}
 		if !isObject(n.Base.Config) {
@@ -72,6 +72,7 @@ func Validate(def Definition, limits Limits, checkConfig ConfigValidator) error 
 		}
 	}
 	validateEdges(def, nodes, v)
+	validateElementIDs(def, v)
 	if len(v.Problems) == 0 {
 		if cyc := cycleNodes(def); len(cyc) > 0 {
 			v.Add("edges", "the graph has a cycle through nodes %v", cyc)
@@ -165,7 +166,7 @@ func cycleNodes(def Definition) []string {
 
 func knownType(t string) bool {
 	switch t {
-	case TypeInputText, TypeAPICall, TypeNotification, TypeDelay, TypeIfElse, TypeDecision:
+	case TypeInputText, TypeAPICall, TypeNotification, TypeDelay, TypeIfElse, TypeDecision, TypeForEach:
 		return true
 	}
 	return false
