@@ -302,6 +302,17 @@ func TestSampleWorkflows(t *testing.T) {
 				run.wantLogContains(t, "cooling-success", "Cooling successful in main_building", "Now: "+sampleJSNumber(temp)+"°C")
 			}
 		}},
+		{"weather for each city", "🔁 Weather for Each City", map[string]any{"cities": []any{"London", "Dubai", "Oslo"}}, func(t *testing.T, run sampleRun) {
+			if len(run.Tasks) != 6 {
+				t.Errorf("%d tasks, want 6 (3 nodes and 3 elements)", len(run.Tasks))
+			}
+			for i := range 3 {
+				if s, _ := run.task(t, fmt.Sprintf("each-city[%d]", i)); s != "completed" {
+					t.Errorf("element %d is %s, want completed", i, s)
+				}
+			}
+			run.wantLogContains(t, "summary", "Checked 3 cities (0 failed)", "First: ")
+		}},
 		{"simple notification", "📧 Simple Notification", map[string]any{"recipient": "Bob", "message": "Server restarted", "priority": "high"}, func(t *testing.T, run sampleRun) {
 			if s, took := run.task(t, "processing-delay"); s != "completed" || took < 5*time.Second {
 				t.Errorf("processing-delay %s after %v, want completed after at least 5 s", s, took)
