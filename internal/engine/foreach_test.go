@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sequenceflow/sequenceflow/internal/engine"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
@@ -294,5 +296,109 @@ func TestForEachCancelWhileElementsRun(t *testing.T) {
 		if task.Status != workflow.TaskCancelled {
 			t.Errorf("%s is %s, want cancelled", task.NodeID, task.Status)
 		}
+	}
+}
+
+// An element is retried on its own: each element's first call fails with a retryable status,
+// its retry succeeds, and no other element runs again.
+func TestForEachElementsRetryIndependently(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.startWorker(4)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		item := r.URL.Query().Get("item")
+		mu.Lock()
+		calls[item]++
+		n := calls[item]
+		mu.Unlock()
+		if n == 1 && item != "0" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(srv.Close)
+	body := apiBody(srv.URL)
+	body["config"].(map[string]any)["retries"] = 2
+	w := h.createWorkflow(forEachOver(body, nil))
+	r := h.waitRun(h.start(w, map[string]any{"items": intItems(4)}))
+	if r.Status != workflow.RunSucceeded {
+		t.Fatalf("run %s (%s)", r.Status, r.Error)
+	}
+	for i := range 4 {
+		el := taskOf(t, r, fmt.Sprintf("each[%d]", i))
+		want := 2
+		if i == 0 {
+			want = 1
+		}
+		if el.Attempt != want || el.Status != workflow.TaskCompleted || el.Outcome != "" {
+			t.Errorf("each[%d]: attempt %d, %s %q; want attempt %d, completed", i, el.Attempt, el.Status, el.Outcome, want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls["0"] != 1 || calls["10"] != 2 || calls["30"] != 2 {
+		t.Errorf("calls %v, want item 0 once and every other twice", calls)
+	}
+}
+
+// Duplicate deliveries of the forEach task and of every element, on several workers at once,
+// create the elements once and collect the results once.
+func TestForEachDuplicateDeliveriesOnSeveralWorkers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	def := workflowtest.New().Node("each", workflow.TypeForEach, map[string]any{"items": "{{$run.input.items}}", "concurrency": 5,
+		"body": map[string]any{"type": "notification", "config": map[string]any{"template": "element {{index}}"}}}).
+		Notify("after", "count={{count}}").Chain("each", "after").Build()
+	w := h.createWorkflow(def)
+	runID := h.start(w, map[string]any{"items": intItems(5)})
+	engines := make([]*engine.Engine, 4)
+	for i := range engines {
+		engines[i] = h.engineAt(nil)
+	}
+	deliverEverywhere := func(d engine.TaskRef) {
+		var wg sync.WaitGroup
+		gate := make(chan struct{})
+		for _, e := range engines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-gate
+				if err := e.Execute(context.Background(), d); err != nil {
+					t.Errorf("execute %s: %v", d.TaskID, err)
+				}
+			}()
+		}
+		close(gate)
+		wg.Wait()
+	}
+	deliverEverywhere(ref(taskOf(t, h.run(runID), "each").ID, runID))
+	r := h.run(runID)
+	if len(r.Tasks) != 7 {
+		t.Fatalf("%d tasks after duplicate deliveries of the forEach task, want 7 (2 nodes, 5 elements)", len(r.Tasks))
+	}
+	for i := range 5 {
+		el := taskOf(t, r, fmt.Sprintf("each[%d]", i))
+		d := ref(el.ID, runID)
+		if i%2 == 0 {
+			d.NodeType = el.NodeType // half of them on the one-transaction path
+		}
+		deliverEverywhere(d)
+	}
+	r = h.run(runID)
+	if s := taskOf(t, r, "each").Status; s != workflow.TaskCompleted {
+		t.Fatalf("each is %s after every element ran, want completed", s)
+	}
+	for i := range 5 {
+		if got := nodeLogs(r, fmt.Sprintf("each[%d]", i)); len(got) != 1 {
+			t.Errorf("element %d logged %q, want once", i, got)
+		}
+	}
+	h.startWorker(2)
+	r = h.waitRun(runID)
+	if got := nodeLogs(r, "after"); r.Status != workflow.RunSucceeded || len(got) != 1 || got[0] != "count=5" {
+		t.Errorf("run %s, after logged %q; want succeeded and after once with count=5", r.Status, got)
 	}
 }
