@@ -120,10 +120,7 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		Propagator:       tel.tracing.Propagator,
 	})
 	tel.metrics.Registry.MustRegister(tel.metrics.NewBreakerCollector(a.outbound))
-	a.registry = nodes.NewRegistry(a.outbound, nodes.APICallConfig{SelfBaseURL: cfg.APIBaseURL, Secret: func(name string) (string, bool) {
-		v := cfg.Getenv("SECRET_" + strings.ToUpper(name))
-		return v, v != ""
-	}})
+	a.registry = nodes.NewRegistry(a.outbound, nodes.APICallConfig{SelfBaseURL: cfg.APIBaseURL, Secret: a.secret})
 	engCfg := cfg.engineConfig()
 	if role == RoleWorker || role == RoleDev {
 		engCfg.WorkerID = instanceID // the worker is the process: its heartbeat id is its service.instance.id
@@ -153,6 +150,13 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		a.monitor = asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: opt, ReadOnly: !cfg.MonitoringWritable})
 	}
 	return a, nil
+}
+
+// secret is the configured secret of a name (SECRET_<NAME>), for apiCall headers and signed
+// webhooks alike.
+func (a *App) secret(name string) (string, bool) {
+	v := a.cfg.Getenv("SECRET_" + strings.ToUpper(name))
+	return v, v != ""
 }
 
 // Close releases connections and flushes telemetry.
@@ -198,7 +202,10 @@ func (a *App) Handler() http.Handler {
 		Workflows:      a.store,
 		Runs:           a.store,
 		Templates:      a.store,
+		Hooks:          a.store,
 		Engine:         a.Engine,
+		Secret:         a.secret,
+		ObserveHook:    func(result string) { a.tel.metrics.WebhookRequests.WithLabelValues(result).Inc() },
 		Waiter:         waiter,
 		ValidateConfig: a.registry.ValidateConfig,
 		Mock:           mockapi.New(mockapi.Config{}),

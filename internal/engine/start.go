@@ -28,6 +28,10 @@ type StartRequest struct {
 	// version's id), 0 when it runs the current one. It is part of the idempotency
 	// fingerprint: a key first used for one version refuses another.
 	Version int
+	// Fingerprint, when set, is what the idempotency fingerprint covers instead of the input:
+	// a webhook's body, so that a redelivery with new headers (timestamp, signature, delivery
+	// attempt) still names the run its first delivery started.
+	Fingerprint []byte
 }
 
 // requestHash fingerprints a start request for idempotency: the input in a canonical form
@@ -78,6 +82,10 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (started Started, 
 	if len(bytes.TrimSpace(input)) == 0 || bytes.Equal(bytes.TrimSpace(input), []byte("null")) {
 		input = json.RawMessage(`{}`)
 	}
+	fingerprint := input
+	if len(req.Fingerprint) > 0 {
+		fingerprint = req.Fingerprint
+	}
 	now := e.now()
 	r := NewRun{
 		ID:             uuid.NewString(),
@@ -85,7 +93,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (started Started, 
 		VersionID:      req.VersionID,
 		Input:          input,
 		IdempotencyKey: req.IdempotencyKey,
-		RequestHash:    requestHash(input, req.Timeout, req.Version),
+		RequestHash:    requestHash(fingerprint, req.Timeout, req.Version),
 		TraceContext:   req.TraceContext,
 		Now:            now,
 		Logs:           []LogEntry{{Type: workflow.LogSystem, Message: "Async workflow run started", At: now}},

@@ -105,7 +105,14 @@ type Deps struct {
 	Workflows WorkflowStore
 	Runs      RunStore
 	Templates TemplateStore
-	Engine    Engine
+	// Hooks keeps webhook triggers (hooks.go, hooktrigger.go).
+	Hooks  HookStore
+	Engine Engine
+	// Secret looks up a configured secret by name (SECRET_<NAME>), for hooks whose signature
+	// references one; nil: none is configured.
+	Secret func(name string) (string, bool)
+	// ObserveHook counts a trigger request by result (webhook.Results); nil counts nothing.
+	ObserveHook func(result string)
 	// Waiter tells the synchronous execute route when its run finished; nil reads the run
 	// every SyncPoll instead.
 	Waiter RunWaiter
@@ -166,6 +173,11 @@ func New(cfg Config, deps Deps) http.Handler {
 	if deps.Mock != nil {
 		r.Mount("/workflows/api", deps.Mock)
 	}
+	// Public on purpose: a webhook's caller (GitHub, Stripe, a SaaS) sends no API key. A
+	// signed hook's signature authenticates the request, an unsigned hook's unguessable id
+	// does; an unknown id answers 404 and says nothing more. Only POST is public: deleting
+	// a hook (the same pattern) is keyed below.
+	r.Post("/hooks/{hookID}", a.triggerHook)
 
 	// Every other route needs a key when keys are configured. The check is chained onto each
 	// endpoint (With), so it runs once the request has matched that endpoint.
@@ -203,6 +215,8 @@ func New(cfg Config, deps Deps) http.Handler {
 		k.Get("/{id}/runs", a.listRuns)
 		k.Get("/{id}/versions", a.listVersions)
 		k.Get("/{id}/versions/{version}", a.getVersion)
+		k.Post("/{id}/hooks", a.createHook)
+		k.Get("/{id}/hooks", a.listHooks)
 		k.Get("/{id}/runs/{runID}", a.runStatus)
 		k.Get("/{id}/runs/{runID}/status", a.runStatus)
 		k.Get("/{id}/runs/{runID}/logs", a.runLogs)
@@ -214,6 +228,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	r.With(keyed).Get("/runs", a.searchRuns)
 	r.With(keyed).Post("/runs/retry", a.limitRuns(a.bulkRetry))
 	r.With(keyed).Post("/runs/cancel", a.bulkCancel)
+	r.With(keyed).Delete("/hooks/{hookID}", a.deleteHook)
 	r.Route("/api-templates", func(r chi.Router) {
 		k := r.With(keyed)
 		k.Get("/", a.listTemplates)

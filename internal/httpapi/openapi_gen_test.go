@@ -26,6 +26,7 @@ const exampleBaseURL = "http://localhost:3000"
 const (
 	exWorkflowID = "6f1c2f9e-8a57-4f7e-9c61-2a0d3b1f0c11"
 	exRunID      = "0b6f3c1e-5d2a-4f4e-9a7b-3c2d1e0f9a8b"
+	exHookID     = "q3Jt8yVZ0cN5mB2xL7wK4dR9sP1aE6fH"
 	exTraceID    = "4bf92f3577b34da6a3ce929d0e0e4736"
 	exCreated    = int64(1735725600000)
 	exStarted    = "2025-01-01T10:00:00.000Z"
@@ -50,7 +51,7 @@ func response(desc string, schema obj, example any) obj {
 }
 
 func errorResponse(desc string, status int, message any) obj {
-	reason := map[int]string{400: "Bad Request", 404: "Not Found", 409: "Conflict", 413: "Payload Too Large",
+	reason := map[int]string{400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict", 413: "Payload Too Large",
 		422: "Unprocessable Entity", 429: "Too Many Requests", 503: "Service Unavailable"}[status]
 	return response(desc, schemaRef("Error"), obj{"statusCode": status, "message": message, "error": reason})
 }
@@ -400,6 +401,53 @@ func buildOpenAPI(t *testing.T) obj {
 				"hash": "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "nodes": def["nodes"], "edges": def["edges"]}),
 				"404": errorResponse("No such workflow or version", 404, "Workflow version not found")}},
 	)
+	hookExample := obj{"id": exHookID, "url": "/hooks/" + exHookID, "workflowId": exWorkflowID, "name": "GitHub push", "version": "current", "signed": true,
+		"signature": obj{"header": "X-Signature-256", "timestampHeader": "X-Signature-Timestamp", "toleranceSeconds": 300},
+		"dedup": obj{"header": "Idempotency-Key", "bodyField": "event.id"}, "respond": obj{"mode": "accepted"}, "createdAt": exStarted}
+	hookNotFound := errorResponse("No hook with this id", 404, "Hook not found")
+	ops = append(ops,
+		operation{method: "post", path: "/workflows/{id}/hooks", tag: "hooks", id: "createHook", summary: "Create a webhook trigger of the workflow",
+			description: "The hook's id is random (192 bits) and its url, /hooks/{hookId}, starts runs. signature.secret is write-only: no answer shows it again (signed: true); " +
+				"signature.secretRef names a configured secret (SECRET_<NAME>) instead. See docs/WEBHOOKS.md.",
+			params: []obj{paramRef("WorkflowId")},
+			body: obj{"required": true, "content": jsonContent(schemaRef("HookRequest"), obj{"name": "GitHub push", "signature": obj{"secret": "whsec-change-me-0123456789"},
+				"dedup": obj{"bodyField": "event.id"}})},
+			responses: obj{"201": response("The hook", schemaRef("Hook"), hookExample), "400": bad("signature.toleranceSeconds: must be an integer from 1 to 3600"), "404": wfNotFound}},
+		operation{method: "get", path: "/workflows/{id}/hooks", tag: "hooks", id: "listHooks", summary: "The workflow's webhook triggers, oldest first (at most 100)",
+			params:    []obj{paramRef("WorkflowId")},
+			responses: obj{"200": response("The hooks, without secrets", arrayOf(schemaRef("Hook")), []obj{hookExample}), "404": wfNotFound}},
+		operation{method: "delete", path: "/hooks/{hookId}", tag: "hooks", id: "deleteHook", summary: "Delete a webhook trigger",
+			params:    []obj{paramRef("HookId")},
+			responses: obj{"204": obj{"description": "Deleted"}, "404": hookNotFound}},
+		operation{method: "post", path: "/hooks/{hookId}", tag: "hooks", id: "triggerHook", summary: "Trigger a webhook: start a run with the request as input", public: true,
+			description: "Needs no API key: a signed hook's signature authenticates the request (sha256=<hex HMAC-SHA256(secret, timestamp \".\" raw body)> in the signature header, " +
+				"unix seconds in the timestamp header, within the hook's tolerance), an unsigned hook's unguessable id does. The run's input is {body, headers, query}, " +
+				"credential headers left out. A dedup value (Idempotency-Key, or the hook's body field) answers the run it started before with 200 and created: false. " +
+				"With respond mode node the answer is that node's output once the run finished (200), 202 when it did not finish in time, 502 when it failed.",
+			params: []obj{paramRef("HookId"), obj{"name": "X-Signature-256", "in": "header", "required": false, "description": "sha256=<hex HMAC> (signed hooks; the header the hook names)", "schema": obj{"type": "string"}},
+				obj{"name": "X-Signature-Timestamp", "in": "header", "required": false, "description": "Unix seconds the signature covers (signed hooks)", "schema": obj{"type": "string"}},
+				obj{"name": "Idempotency-Key", "in": "header", "required": false, "description": "Dedup key (at most 200 bytes), namespaced by the hook", "schema": obj{"type": "string", "maxLength": 200}},
+				obj{"name": "traceparent", "in": "header", "required": false, "description": "W3C trace context: the run joins the caller's trace", "schema": obj{"type": "string"}}},
+			body: obj{"required": false, "content": obj{"application/json": obj{"schema": obj{}, "example": obj{"event": obj{"id": "evt_1", "type": "push"}}},
+				"text/plain": obj{"schema": obj{"type": "string"}}}},
+			responses: obj{
+				"202": response("A run was started (respond mode accepted), or did not finish within the hook's timeout (mode node)", schemaRef("HookRun"),
+					obj{"runId": exRunID, "workflowId": exWorkflowID, "status": "queued", "created": true, "traceId": exTraceID}),
+				"200": obj{"description": "The dedup value named a run already started (created: false, mode accepted); or, with mode node, the node's output",
+					"content": jsonContent(obj{"oneOf": []obj{schemaRef("HookRun"), obj{"description": "The node's output"}}},
+						obj{"runId": exRunID, "workflowId": exWorkflowID, "status": "succeeded", "created": false})},
+				"400": bad("Idempotency-Key header: Idempotency-Key header is 201 bytes, longer than the limit of 200"),
+				"401": errorResponse("The signature is missing, malformed or wrong, or its timestamp is missing or outside the tolerance", 401,
+					"X-Signature-256 header does not match the body: sign timestamp \".\" raw body with the hook's secret"),
+				"404": hookNotFound,
+				"413": errorResponse("Body larger than the API's limit, or the input it makes larger than 256 KiB", 413, "request body larger than the limit of 1048576 bytes"),
+				"422": errorResponse("The dedup value was used with another body", 422, "The dedup key was already used with a different body; a redelivery must send the same body"),
+				"429": startResponses["429"],
+				"502": response("Respond mode node: the run failed, or the node produced no output", schemaRef("HookFailure"),
+					obj{"statusCode": 502, "message": "The run failed: node boom: 404 Not Found", "error": "Bad Gateway", "runId": exRunID, "status": "failed"}),
+				"503": startResponses["503"],
+			}},
+	)
 	templateBody := obj{"required": true, "content": jsonContent(schemaRef("ApiTemplateInput"), obj{"name": "My webhook", "provider": "custom", "category": "notification",
 		"method": "POST", "url": "https://hooks.example.com/{{channel}}", "bodyTemplate": `{"text": "{{message}}"}`})}
 	ops = append(ops,
@@ -448,6 +496,7 @@ func buildOpenAPI(t *testing.T) obj {
 		"tags": []obj{
 			{"name": "workflows", "description": "Workflow definitions. Every edit writes a new immutable version."},
 			{"name": "runs", "description": "Start, watch and cancel runs."},
+			{"name": "hooks", "description": "Webhook triggers: POST /hooks/{hookId} starts a run, signed with HMAC-SHA256 or not."},
 			{"name": "run operations", "description": "Retry and re-run finished runs, search every run, and act on many at once."},
 			{"name": "api-templates", "description": "Reusable apiCall configurations for the builder."},
 			{"name": "health", "description": "Liveness, readiness and metrics; never need a key."},
@@ -479,6 +528,8 @@ func componentParameters() obj {
 		"RunId":      path("runId", "The run's id"),
 		"TaskId":     path("taskId", "The task's id (tasks[].id of the run)"),
 		"TemplateId": path("id", "The API template's id"),
+		"HookId": obj{"name": "hookId", "in": "path", "required": true, "description": "The hook's id (32 URL-safe characters; any other answers 404)",
+			"schema": obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{32}$"}},
 		"Limit100":   query("limit", "Page size, 1-1000 (default 100)", obj{"type": "integer", "minimum": 1, "maximum": 1000}),
 		"Limit200":   query("limit", "Page size, 1-1000 (default 200)", obj{"type": "integer", "minimum": 1, "maximum": 1000}),
 		"Cursor":     query("cursor", "The cursor of the page to read (from the previous page)", obj{"type": "string"}),
@@ -545,6 +596,34 @@ func componentSchemas() obj {
 			"idempotencyKey": obj{"type": "string", "maxLength": 200},
 			"timeoutMs":      obj{"type": "number", "minimum": 1, "maximum": 2592000000, "description": "The run's deadline (default RUN_TIMEOUT, none)"},
 			"version":        obj{"type": "integer", "minimum": 1, "description": "Run this version instead of the current one"}}},
+		"HookRequest": obj{"type": "object", "additionalProperties": false, "properties": obj{
+			"name":    obj{"type": "string", "maxLength": 200},
+			"version": obj{"oneOf": []obj{{"const": "current"}, {"type": "integer", "minimum": 1}}, "description": "current (default) or a version number to pin"},
+			"signature": obj{"type": "object", "additionalProperties": false, "description": "Leave out for an unsigned hook. Exactly one of secret and secretRef.", "properties": obj{
+				"secret":           obj{"type": "string", "minLength": 16, "maxLength": 512, "writeOnly": true, "description": "Stored with the hook (in PostgreSQL) and never shown again"},
+				"secretRef":        obj{"type": "string", "pattern": "^[A-Za-z0-9_]{1,100}$", "description": "The name of a configured secret: the API's environment variable SECRET_<NAME>"},
+				"header":           obj{"type": "string", "default": "X-Signature-256"},
+				"timestampHeader":  obj{"type": "string", "default": "X-Signature-Timestamp"},
+				"toleranceSeconds": obj{"type": "integer", "minimum": 1, "maximum": 3600, "default": 300}}},
+			"dedup": obj{"type": "object", "additionalProperties": false, "properties": obj{
+				"header":    obj{"type": "string", "default": "Idempotency-Key", "description": "\"\" for none"},
+				"bodyField": obj{"type": "string", "description": "A dotted path into a JSON body (event.id), used when the header is absent"}}},
+			"respond": obj{"type": "object", "additionalProperties": false, "properties": obj{
+				"mode":      obj{"enum": []string{"accepted", "node"}, "default": "accepted"},
+				"nodeId":    obj{"type": "string", "description": "Mode node: the node whose output is the answer"},
+				"timeoutMs": obj{"type": "integer", "minimum": 1, "maximum": 60000, "default": 10000}}}}},
+		"Hook": object([]string{"id", "url", "workflowId", "name", "version", "signed", "signature", "dedup", "respond", "createdAt"}, obj{
+			"id": obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{32}$"}, "url": str, "workflowId": obj{"type": "string", "format": "uuid"}, "name": str,
+			"version": obj{"oneOf": []obj{{"const": "current"}, {"type": "integer"}}}, "signed": obj{"type": "boolean"},
+			"signature": obj{"type": []string{"object", "null"}, "description": "Never the secret", "properties": obj{"secretRef": str, "header": str, "timestampHeader": str, "toleranceSeconds": obj{"type": "integer"}}},
+			"dedup":     object([]string{"header"}, obj{"header": str, "bodyField": str}),
+			"respond":   object([]string{"mode"}, obj{"mode": obj{"enum": []string{"accepted", "node"}}, "nodeId": str, "timeoutMs": obj{"type": "integer"}}),
+			"createdAt": iso}),
+		"HookRun": object([]string{"runId", "workflowId", "status", "created"}, obj{"runId": obj{"type": "string", "format": "uuid"},
+			"workflowId": obj{"type": "string", "format": "uuid"}, "status": runStatus, "created": obj{"type": "boolean", "description": "false: the dedup value named this earlier run"},
+			"traceId": obj{"type": "string", "description": "Only when the run's trace was sampled and exported"}}),
+		"HookFailure": object([]string{"statusCode", "message", "runId", "status"}, obj{"statusCode": obj{"type": "integer"}, "message": str, "error": str,
+			"runId": obj{"type": "string", "format": "uuid"}, "status": runStatus}),
 		"RunStarted": object([]string{"runId"}, obj{"runId": obj{"type": "string", "format": "uuid"},
 			"traceId": obj{"type": "string", "description": "Only when the run's trace was sampled and exported"}}),
 		"SyncRunResult": object([]string{"runId", "status", "logs"}, obj{"runId": obj{"type": "string", "format": "uuid"},

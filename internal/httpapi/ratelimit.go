@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,18 +89,38 @@ func (a *API) limitRuns(next http.HandlerFunc) http.HandlerFunc {
 	if a.limiter == nil {
 		return next
 	}
-	per := "client address"
-	if a.limiter.byKey {
-		per = "API key"
-	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if ok, wait := a.limiter.allow(a.limiter.client(r)); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			writeJSON(w, http.StatusTooManyRequests, errorBody{StatusCode: http.StatusTooManyRequests,
-				Message: "too many runs started: the limit is " + strconv.FormatFloat(float64(a.limiter.perSecond), 'f', -1, 64) +
-					" per second per " + per + "; retry after the Retry-After delay", Error: "Too Many Requests"})
+		if a.rateRefused(w, a.limiter.client(r)) {
 			return
 		}
 		next(w, r)
 	}
 }
+
+// rateRefused takes a token of who's bucket, or answers 429 with Retry-After and returns true
+// when none is left (never without a limiter).
+func (a *API) rateRefused(w http.ResponseWriter, who string) bool {
+	if a.limiter == nil {
+		return false
+	}
+	ok, wait := a.limiter.allow(who)
+	if ok {
+		return false
+	}
+	per := "client address"
+	switch {
+	case strings.HasPrefix(who, hookBucket):
+		per = "hook"
+	case a.limiter.byKey:
+		per = "API key"
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	writeJSON(w, http.StatusTooManyRequests, errorBody{StatusCode: http.StatusTooManyRequests,
+		Message: "too many runs started: the limit is " + strconv.FormatFloat(float64(a.limiter.perSecond), 'f', -1, 64) +
+			" per second per " + per + "; retry after the Retry-After delay", Error: "Too Many Requests"})
+	return true
+}
+
+// hookBucket prefixes the limiter bucket of a hook: its triggers carry no API key, so each
+// hook has its own bucket.
+const hookBucket = "hook:"

@@ -2,12 +2,14 @@ package telemetry
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
+	"github.com/sequenceflow/sequenceflow/internal/webhook"
 )
 
 // Metrics are SequenceFlow's own Prometheus metrics, registered on an explicit registry.
@@ -39,6 +41,7 @@ type Metrics struct {
 	RetentionPruned     prometheus.Counter     // runs deleted by the retention pruner (retention.go)
 	RetentionPasses     *prometheus.CounterVec // result (ok, error)
 	RetentionTime       prometheus.Histogram
+	WebhookRequests     *prometheus.CounterVec // result (webhook.Results)
 }
 
 // Results of a reconciler pass (sequenceflow_reconciler_passes_total).
@@ -139,6 +142,14 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 			Help: "Deliveries that took over a running task whose previous delivery ended without an outcome, by node type and cause (panic, error, shutdown, lost).",
 		}, []string{"node_type", "cause"}),
 	}
+	m.WebhookRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sequenceflow_webhook_requests_total",
+		Help: "Webhook trigger requests (POST /hooks/{hookId}) by result, one of a fixed set: " + strings.Join(webhook.Results, ", ") +
+			"; never by hook.",
+	}, []string{"result"})
+	for _, result := range webhook.Results {
+		m.WebhookRequests.WithLabelValues(result)
+	}
 	for _, o := range opts {
 		o(m)
 	}
@@ -152,7 +163,7 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 	}
 	reg.MustRegister(m.TaskDuration, m.SchedulingDelay, m.TaskRetries, m.TaskFailures, m.TasksFinished, m.RunsFailedNodes, m.RunsStarted,
 		m.RunsFinished, m.RunDuration, m.HTTPDuration, m.Recovered, m.ReconcilePasses, m.ReconcileTime, m.Redeliveries,
-		m.WorkflowFailedNodes, m.QueueWait, m.TimerLateness,
+		m.WorkflowFailedNodes, m.QueueWait, m.TimerLateness, m.WebhookRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.addRetention()
 	return m
