@@ -22,9 +22,13 @@ const walkKey = "walk-key"
 
 // publicRoute is this test's own list of what may be served without a key: liveness,
 // readiness, metrics, the mock endpoints apiCall nodes call and the queue UI's login and
-// logout (the form a browser sends the key from). Any other route the router has must need
-// a key.
-func publicRoute(pattern string) bool {
+// logout (the form a browser sends the key from), and the webhook trigger (POST only: its
+// signature is its authentication; deleting a hook, the same pattern, is keyed). Any other
+// route the router has must need a key.
+func publicRoute(method, pattern string) bool {
+	if pattern == "/hooks/{hookID}" {
+		return method == http.MethodPost
+	}
 	switch pattern {
 	case "/health", "/healthz", "/readyz", "/metrics", "/monitoring/login", "/monitoring/logout":
 		return true
@@ -100,7 +104,7 @@ func TestAuthEveryRouteEverySpelling(t *testing.T) {
 		})
 	}
 	handler := httpapi.New(httpapi.Config{APIKeys: []string{walkKey}}, httpapi.Deps{
-		Workflows: srv.App.Store(), Runs: srv.App.Store(), Templates: srv.App.Store(), Engine: srv.App.Engine,
+		Workflows: srv.App.Store(), Runs: srv.App.Store(), Templates: srv.App.Store(), Hooks: srv.App.Store(), Engine: srv.App.Engine,
 		Mock:       mockapi.New(mockapi.Config{}),
 		Metrics:    promhttp.HandlerFor(srv.App.Metrics(), promhttp.HandlerOpts{}),
 		Monitoring: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "queues") }),
@@ -126,7 +130,7 @@ func TestAuthEveryRouteEverySpelling(t *testing.T) {
 	err := chi.Walk(routes, func(method, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		walked++
 		seen[pattern] = true
-		isPublic := publicRoute(pattern)
+		isPublic := publicRoute(method, pattern)
 		if isPublic {
 			public++
 		}
@@ -169,7 +173,7 @@ func TestAuthEveryRouteEverySpelling(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"/health", "/workflows/runs/{runID}/status", "/workflows/{id}/runs/{runID}/cancel",
-		"/api-templates/{id}", "/monitoring/*", "/monitoring/login", "/workflows/api/test-weather"} {
+		"/api-templates/{id}", "/monitoring/*", "/monitoring/login", "/workflows/api/test-weather", "/hooks/{hookID}", "/workflows/{id}/hooks"} {
 		if !seen[want] {
 			t.Errorf("the walk did not reach %s", want)
 		}
