@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -198,5 +200,59 @@ func TestWebhookSecretsStayHiddenAndResultsAreCounted(t *testing.T) {
 	}
 	if len(got) != len(webhook.Results) {
 		t.Errorf("%d result series, want the fixed %d", len(got), len(webhook.Results))
+	}
+}
+
+// The seeded sample automation-02 is meant for a hook: a large order posted to it takes the
+// review branch, reading the order from {{$run.input.body...}}.
+func TestWebhookSampleTriagesOrders(t *testing.T) {
+	t.Parallel()
+	srv := apptest.Start(t, nil)
+	var list []struct{ ID, Name string }
+	res, err := http.Get(srv.URL + "/workflows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.NewDecoder(res.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var wfID string
+	for _, w := range list {
+		if strings.Contains(w.Name, "Webhook Order Triage") {
+			wfID = w.ID
+		}
+	}
+	if wfID == "" {
+		t.Fatalf("the webhook sample is not seeded: %v", list)
+	}
+	hookID := createHook(t, srv.URL, wfID, map[string]any{"dedup": map[string]any{"bodyField": "event.id"}})
+	status, answer := triggerHook(t, srv.URL, hookID, `{"event":{"id":"evt_1","type":"order.created"},"order":{"id":"o-7","total":900,"customer":"Ada"}}`)
+	if status != http.StatusAccepted {
+		t.Fatalf("trigger: %d %s", status, answer)
+	}
+	runID := runIDOf(t, answer)
+	if st := waitTerminal(t, nil, srv.URL, runID); st != workflow.RunSucceeded {
+		t.Fatalf("run %s", st)
+	}
+	run, err := srv.App.Store().RunView(context.Background(), workflow.RunKey{RunID: runID}, workflow.Page{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	statuses := map[string]string{}
+	for _, task := range run.Tasks {
+		statuses[task.NodeID] = task.Status
+	}
+	if statuses["review-order"] != workflow.TaskCompleted || statuses["accept-order"] != workflow.TaskSkipped {
+		t.Errorf("task statuses %v, want review-order completed and accept-order skipped", statuses)
+	}
+	var review string
+	for _, l := range run.Logs {
+		if l.NodeID != nil && *l.NodeID == "review-order" && l.Type == workflow.LogNodeOutput {
+			review = l.Message
+		}
+	}
+	if !strings.Contains(review, "o-7") || !strings.Contains(review, "Ada") || !strings.Contains(review, "evt_1") {
+		t.Errorf("review notification %q does not read the webhook body", review)
 	}
 }

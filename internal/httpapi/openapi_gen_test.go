@@ -403,7 +403,7 @@ func buildOpenAPI(t *testing.T) obj {
 	)
 	hookExample := obj{"id": exHookID, "url": "/hooks/" + exHookID, "workflowId": exWorkflowID, "name": "GitHub push", "version": "current", "signed": true,
 		"signature": obj{"header": "X-Signature-256", "timestampHeader": "X-Signature-Timestamp", "toleranceSeconds": 300},
-		"dedup": obj{"header": "Idempotency-Key", "bodyField": "event.id"}, "respond": obj{"mode": "accepted"}, "createdAt": exStarted}
+		"dedup":     obj{"header": "Idempotency-Key", "bodyField": "event.id"}, "respond": obj{"mode": "accepted"}, "createdAt": exStarted}
 	hookNotFound := errorResponse("No hook with this id", 404, "Hook not found")
 	ops = append(ops,
 		operation{method: "post", path: "/workflows/{id}/hooks", tag: "hooks", id: "createHook", summary: "Create a webhook trigger of the workflow",
@@ -530,9 +530,9 @@ func componentParameters() obj {
 		"TemplateId": path("id", "The API template's id"),
 		"HookId": obj{"name": "hookId", "in": "path", "required": true, "description": "The hook's id (32 URL-safe characters; any other answers 404)",
 			"schema": obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{32}$"}},
-		"Limit100":   query("limit", "Page size, 1-1000 (default 100)", obj{"type": "integer", "minimum": 1, "maximum": 1000}),
-		"Limit200":   query("limit", "Page size, 1-1000 (default 200)", obj{"type": "integer", "minimum": 1, "maximum": 1000}),
-		"Cursor":     query("cursor", "The cursor of the page to read (from the previous page)", obj{"type": "string"}),
+		"Limit100": query("limit", "Page size, 1-1000 (default 100)", obj{"type": "integer", "minimum": 1, "maximum": 1000}),
+		"Limit200": query("limit", "Page size, 1-1000 (default 200)", obj{"type": "integer", "minimum": 1, "maximum": 1000}),
+		"Cursor":   query("cursor", "The cursor of the page to read (from the previous page)", obj{"type": "string"}),
 		"Status": query("status", "Keep runs in any of these statuses (comma-separated or repeated)",
 			obj{"type": "string", "examples": []string{"failed,cancelled"}}),
 		"Force":    query("force", "Cancel the workflow's runs in flight, then delete", obj{"type": "boolean"}),

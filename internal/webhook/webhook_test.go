@@ -48,7 +48,9 @@ func TestVerify(t *testing.T) {
 			h.Set(DefaultSignatureHeader, "SHA256="+strings.ToUpper(strings.TrimPrefix(h.Get(DefaultSignatureHeader), "sha256=")))
 			return h
 		}, body, ""},
-		{"edge of tolerance", func() http.Header { return signedHeader(secret, strconv.FormatInt(now.Add(-DefaultTolerance).Unix(), 10), body) }, body, ""},
+		{"edge of tolerance", func() http.Header {
+			return signedHeader(secret, strconv.FormatInt(now.Add(-DefaultTolerance).Unix(), 10), body)
+		}, body, ""},
 		{"missing signature", func() http.Header { h := signedHeader(secret, ts, body); h.Del(DefaultSignatureHeader); return h }, body, ResultSignatureMissing},
 		{"two signatures", func() http.Header {
 			h := signedHeader(secret, ts, body)
@@ -60,7 +62,11 @@ func TestVerify(t *testing.T) {
 			h.Set(DefaultSignatureHeader, strings.TrimPrefix(h.Get(DefaultSignatureHeader), "sha256="))
 			return h
 		}, body, ResultSignatureMalformed},
-		{"short hex", func() http.Header { h := signedHeader(secret, ts, body); h.Set(DefaultSignatureHeader, "sha256=abcd"); return h }, body, ResultSignatureMalformed},
+		{"short hex", func() http.Header {
+			h := signedHeader(secret, ts, body)
+			h.Set(DefaultSignatureHeader, "sha256=abcd")
+			return h
+		}, body, ResultSignatureMalformed},
 		{"not hex", func() http.Header {
 			h := signedHeader(secret, ts, body)
 			h.Set(DefaultSignatureHeader, "sha256="+strings.Repeat("zz", 32))
@@ -76,8 +82,12 @@ func TestVerify(t *testing.T) {
 		{"missing timestamp", func() http.Header { h := signedHeader(secret, ts, body); h.Del(DefaultTimestampHeader); return h }, body, ResultTimestampInvalid},
 		{"timestamp not a number", func() http.Header { return signedHeader(secret, "12:00", body) }, body, ResultTimestampInvalid},
 		{"timestamp in milliseconds far ahead", func() http.Header { return signedHeader(secret, strconv.FormatInt(now.UnixMilli(), 10), body) }, body, ResultTimestampInvalid},
-		{"stale (replay)", func() http.Header { return signedHeader(secret, strconv.FormatInt(now.Add(-DefaultTolerance-time.Second).Unix(), 10), body) }, body, ResultTimestampExpired},
-		{"from the future", func() http.Header { return signedHeader(secret, strconv.FormatInt(now.Add(DefaultTolerance+time.Second).Unix(), 10), body) }, body, ResultTimestampExpired},
+		{"stale (replay)", func() http.Header {
+			return signedHeader(secret, strconv.FormatInt(now.Add(-DefaultTolerance-time.Second).Unix(), 10), body)
+		}, body, ResultTimestampExpired},
+		{"from the future", func() http.Header {
+			return signedHeader(secret, strconv.FormatInt(now.Add(DefaultTolerance+time.Second).Unix(), 10), body)
+		}, body, ResultTimestampExpired},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -162,7 +172,7 @@ func TestDedupValue(t *testing.T) {
 	hdr := http.Header{}
 	cases := []struct {
 		header, body, want string
-		fails            bool
+		fails              bool
 	}{
 		{"", `{"event":{"id":"e1"}}`, "e1", false},
 		{"k1", `{"event":{"id":"e1"}}`, "k1", false},
