@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sequenceflow/sequenceflow/internal/sampledata"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
@@ -23,6 +25,21 @@ var sampleNames = []string{
 	"🎯 LinkedIn Lead Qualification",
 	"🏢 Smart Building Cooling System",
 	"🏢 Advanced Building Cooling System",
+}
+
+// seededNames are the names of every workflow seeded on an empty database: the seven original
+// samples, then the automation samples in file order.
+func seededNames(t *testing.T) []string {
+	t.Helper()
+	automations, err := sampledata.Automations("http://unused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := slices.Clone(sampleNames)
+	for _, a := range automations {
+		names = append(names, a.Name)
+	}
+	return names
 }
 
 // listWorkflows checks the list's shape and order and returns it.
@@ -59,7 +76,7 @@ func TestContractWorkflowList(t *testing.T) {
 	for _, w := range list {
 		names = append(names, w["name"].(string))
 	}
-	if diff := cmp.Diff(sampleNames, names); diff != "" {
+	if diff := cmp.Diff(seededNames(t), names); diff != "" {
 		t.Errorf("seeded workflows (-want +got):\n%s", diff)
 	}
 	if ms := list[0]["updatedAt"].(float64); time.Since(time.UnixMilli(int64(ms))) > time.Hour {
@@ -67,7 +84,7 @@ func TestContractWorkflowList(t *testing.T) {
 	}
 
 	id := createWorkflow(t, base, "newest", smallDef())
-	if list = listWorkflows(t, base); list[0]["id"] != id || len(list) != 8 {
+	if list = listWorkflows(t, base); list[0]["id"] != id || len(list) != len(seededNames(t))+1 {
 		t.Errorf("after create, first item is %v (of %d), want the new workflow %s", list[0]["name"], len(list), id)
 	}
 	// Saving the oldest workflow moves it to the top.
@@ -243,7 +260,7 @@ func TestContractWorkflowCreateStrict(t *testing.T) {
 		body := strings.Replace(strings.Replace(strictCases[2].body, `,"extraNode":1`, ``, 1), `"x":0`, `"x":"abc"`, 1)
 		call(t, "POST", base+"/workflows", body).wantProblem(t, "number")
 	})
-	if n := len(listWorkflows(t, base)); n != len(sampleNames)+1 {
+	if n := len(listWorkflows(t, base)); n != len(seededNames(t))+1 {
 		t.Errorf("%d workflows stored, want only the samples and the one valid create", n)
 	}
 }
@@ -335,7 +352,7 @@ func TestContractWorkflowValidation(t *testing.T) {
 		def := workflow.Definition{Nodes: []workflow.Node{delay("pause", "days", 30)}, Edges: []workflow.Edge{}}
 		call(t, "POST", base+"/workflows", map[string]any{"name": "30 days", "workflow": def}).object(t, http.StatusCreated)
 	})
-	if n := len(listWorkflows(t, base)); n != len(sampleNames)+1 {
+	if n := len(listWorkflows(t, base)); n != len(seededNames(t))+1 {
 		t.Errorf("%d workflows stored, want the samples and the 30-day one", n)
 	}
 }
@@ -444,7 +461,7 @@ func TestContractWorkflowDelete(t *testing.T) {
 			t.Errorf("deleted workflow %v still listed", w)
 		}
 	}
-	if n := len(listWorkflows(t, base)); n != len(sampleNames) {
-		t.Errorf("%d workflows listed, want %d", n, len(sampleNames))
+	if n, want := len(listWorkflows(t, base)), len(seededNames(t)); n != want {
+		t.Errorf("%d workflows listed, want %d", n, want)
 	}
 }
