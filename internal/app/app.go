@@ -28,6 +28,7 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/queue"
 	"github.com/sequenceflow/sequenceflow/internal/retention"
 	"github.com/sequenceflow/sequenceflow/internal/sampledata"
+	"github.com/sequenceflow/sequenceflow/internal/schedule"
 	"github.com/sequenceflow/sequenceflow/internal/store"
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
@@ -69,7 +70,9 @@ type App struct {
 	slots    *telemetry.WorkerSlots // worker, dev: task slots in use
 	writes   *writeProbe
 	pruner   *retention.Pruner // worker, dev: deletes run history past RUN_RETENTION
-	Engine   *engine.Engine
+	// scheduler (worker, dev) fires due schedules, leader-free beside the other workers'.
+	scheduler *schedule.Scheduler
+	Engine    *engine.Engine
 	// instanceID names the process (service.instance.id; a worker's heartbeat id).
 	instanceID string
 }
@@ -133,6 +136,10 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 	if role == RoleWorker || role == RoleDev {
 		a.slots = tel.metrics.NewWorkerSlots(cfg.WorkerConcurrency)
 		if a.pruner, err = retention.NewPruner(cfg.retentionConfig(), st, tel.metrics.RetentionObserver(), log.With("component", "retention")); err != nil {
+			a.Close()
+			return nil, err
+		}
+		if a.scheduler, err = schedule.NewScheduler(cfg.scheduleConfig(), st, a.Engine, tel.metrics.ScheduleObserver(), log.With("component", "schedule")); err != nil {
 			a.Close()
 			return nil, err
 		}
@@ -203,6 +210,7 @@ func (a *App) Handler() http.Handler {
 		Runs:           a.store,
 		Templates:      a.store,
 		Hooks:          a.store,
+		Schedules:      a.store,
 		Engine:         a.Engine,
 		Secret:         a.secret,
 		ObserveHook:    func(result string) { a.tel.metrics.WebhookRequests.WithLabelValues(result).Inc() },
@@ -329,6 +337,7 @@ func (a *App) Run(ctx context.Context) error {
 		})
 		g.Go(func() error { return a.Engine.RunReconciler(ctx, a.cfg.reconcilerConfig()) })
 		g.Go(func() error { return a.pruner.Run(ctx) })
+		g.Go(func() error { return a.scheduler.Run(ctx) })
 	}
 	err := g.Wait()
 	shutdown.done(err)

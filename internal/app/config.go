@@ -20,6 +20,7 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/queue"
 	"github.com/sequenceflow/sequenceflow/internal/retention"
+	"github.com/sequenceflow/sequenceflow/internal/schedule"
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 )
 
@@ -110,6 +111,14 @@ type Config struct {
 	RetentionInterval time.Duration
 	RetentionBatch    int
 	RetentionPause    time.Duration
+
+	// Schedules (worker, dev).
+	// SchedulePoll is the time between two claims of due schedules by a worker
+	// (SCHEDULE_POLL_INTERVAL, default 1s); ScheduleMisfire how late a tick may be and still
+	// fire whatever its catch-up policy (SCHEDULE_MISFIRE_THRESHOLD, default 10s, at least
+	// the poll interval); later ticks count as missed.
+	SchedulePoll    time.Duration
+	ScheduleMisfire time.Duration
 
 	// Liveness (worker, dev).
 	// WorkerHeartbeatInterval is how often a worker records itself alive in PostgreSQL, with
@@ -215,6 +224,9 @@ func (c Config) WithDefaults() Config {
 	ret := c.retentionConfig().WithDefaults()
 	c.RetentionInterval, c.RetentionBatch, c.RetentionPause = ret.Interval, ret.Batch, ret.Pause
 
+	sch := c.scheduleConfig().WithDefaults()
+	c.SchedulePoll, c.ScheduleMisfire = sch.Poll, sch.MisfireThreshold
+
 	rec := c.reconcilerConfig().WithDefaults()
 	c.ReconcileInterval, c.ReconcileAfter, c.ReconcileStaleAfter = rec.Interval, rec.After, rec.StaleAfter
 
@@ -262,6 +274,10 @@ func (c Config) heartbeatConfig() engine.HeartbeatConfig {
 
 func (c Config) reconcilerConfig() engine.ReconcilerConfig {
 	return engine.ReconcilerConfig{Interval: c.ReconcileInterval, After: c.ReconcileAfter, StaleAfter: c.ReconcileStaleAfter}
+}
+
+func (c Config) scheduleConfig() schedule.Config {
+	return schedule.Config{Poll: c.SchedulePoll, MisfireThreshold: c.ScheduleMisfire}
 }
 
 func (c Config) retentionConfig() retention.Config {
@@ -321,6 +337,9 @@ func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
 		RetentionInterval: r.duration("RETENTION_INTERVAL"),
 		RetentionBatch:    r.int("RETENTION_BATCH"),
 		RetentionPause:    r.duration("RETENTION_BATCH_PAUSE"),
+
+		SchedulePoll:    r.duration("SCHEDULE_POLL_INTERVAL"),
+		ScheduleMisfire: r.duration("SCHEDULE_MISFIRE_THRESHOLD"),
 
 		WorkerHeartbeatInterval: r.duration("WORKER_HEARTBEAT_INTERVAL"),
 		WorkerLease:             r.duration("WORKER_LEASE"),

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -45,5 +46,43 @@ func TestConfigRetention(t *testing.T) {
 	}
 	if cfg.RetentionInterval != 10*time.Second || cfg.RetentionBatch != 50 || cfg.RetentionPause != time.Second {
 		t.Errorf("retention from env: interval %v, batch %d, pause %v", cfg.RetentionInterval, cfg.RetentionBatch, cfg.RetentionPause)
+	}
+}
+
+// The schedulers poll every second by default and count a tick missed past 10 s; a misfire
+// threshold shorter than the poll interval is refused, naming both variables.
+func TestConfigSchedules(t *testing.T) {
+	t.Parallel()
+	cfg, err := app.ConfigFromEnv(env(nil), app.RoleWorker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SchedulePoll != time.Second || cfg.ScheduleMisfire != 10*time.Second {
+		t.Errorf("schedule defaults: poll %v, misfire %v; want 1s, 10s", cfg.SchedulePoll, cfg.ScheduleMisfire)
+	}
+	cfg, err = app.ConfigFromEnv(env(map[string]string{"SCHEDULE_POLL_INTERVAL": "250ms", "SCHEDULE_MISFIRE_THRESHOLD": "1m"}), app.RoleWorker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SchedulePoll != 250*time.Millisecond || cfg.ScheduleMisfire != time.Minute {
+		t.Errorf("schedule from env: poll %v, misfire %v", cfg.SchedulePoll, cfg.ScheduleMisfire)
+	}
+	for _, bad := range []map[string]string{
+		{"SCHEDULE_POLL_INTERVAL": "-1s"},
+		{"SCHEDULE_POLL_INTERVAL": "30s", "SCHEDULE_MISFIRE_THRESHOLD": "5s"},
+	} {
+		_, err := app.ConfigFromEnv(env(bad), app.RoleWorker)
+		if err == nil {
+			t.Errorf("%v accepted", bad)
+			continue
+		}
+		for name := range bad {
+			if name == "SCHEDULE_POLL_INTERVAL" && len(bad) > 1 {
+				name = "SCHEDULE_MISFIRE_THRESHOLD"
+			}
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("%v: error %q does not name %s", bad, err, name)
+			}
+		}
 	}
 }

@@ -197,6 +197,14 @@ func (c Config) check(role Role, p *problems) {
 	p.between("RETENTION_BATCH", int64(c.RetentionBatch), 1, retention.MaxBatch)
 	p.positive("RETENTION_BATCH_PAUSE", c.RetentionPause)
 
+	// Schedules.
+	p.positive("SCHEDULE_POLL_INTERVAL", c.SchedulePoll)
+	p.positive("SCHEDULE_MISFIRE_THRESHOLD", c.ScheduleMisfire)
+	if p.ok("SCHEDULE_POLL_INTERVAL", "SCHEDULE_MISFIRE_THRESHOLD") && c.ScheduleMisfire < c.SchedulePoll {
+		p.add("SCHEDULE_MISFIRE_THRESHOLD", "(%v) must not be shorter than SCHEDULE_POLL_INTERVAL (%v), or ticks would count as missed between two polls",
+			c.ScheduleMisfire, c.SchedulePoll)
+	}
+
 	// Liveness.
 	p.positive("WORKER_HEARTBEAT_INTERVAL", c.WorkerHeartbeatInterval)
 	p.positive("WORKER_LEASE", c.WorkerLease)

@@ -32,6 +32,15 @@ type StartRequest struct {
 	// a webhook's body, so that a redelivery with new headers (timestamp, signature, delivery
 	// attempt) still names the run its first delivery started.
 	Fingerprint []byte
+	// ScheduleID names the schedule whose tick starts the run ("" for a run a client
+	// started); the run.start span carries it.
+	ScheduleID string
+}
+
+// ScheduleTagger is implemented by observers that name, on the run.start span, the schedule
+// whose tick started the run.
+type ScheduleTagger interface {
+	ScheduledRun(ctx context.Context, scheduleID string)
 }
 
 // requestHash fingerprints a start request for idempotency: the input in a canonical form
@@ -70,6 +79,9 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (runID string, 
 func (e *Engine) Start(ctx context.Context, req StartRequest) (started Started, err error) {
 	ctx, end := e.obs.RunStarting(ctx, req.WorkflowID)
 	defer func() { end(started.RunID, err) }()
+	if t, ok := e.obs.(ScheduleTagger); ok && req.ScheduleID != "" {
+		t.ScheduledRun(ctx, req.ScheduleID)
+	}
 	if req.TraceContext == "" {
 		req.TraceContext = e.obs.TraceParent(ctx)
 	}

@@ -113,6 +113,8 @@ type Deps struct {
 	Secret func(name string) (string, bool)
 	// ObserveHook counts a trigger request by result (webhook.Results); nil counts nothing.
 	ObserveHook func(result string)
+	// Schedules, when set, serves the schedule routes (501 without it).
+	Schedules ScheduleStore
 	// Waiter tells the synchronous execute route when its run finished; nil reads the run
 	// every SyncPoll instead.
 	Waiter RunWaiter
@@ -224,6 +226,15 @@ func New(cfg Config, deps Deps) http.Handler {
 		k.Post("/{id}/runs/{runID}/retry", a.limitRuns(a.retryRun))
 		k.Post("/{id}/runs/{runID}/rerun", a.limitRuns(a.rerunRun))
 		k.Get("/{id}/runs/{runID}/tasks/{taskID}/output", a.taskOutput)
+		k.Get("/{id}/schedules", a.listSchedules)
+		k.Post("/{id}/schedules", a.createSchedule)
+	})
+	r.Route("/schedules", func(r chi.Router) {
+		k := r.With(keyed)
+		k.Get("/{scheduleID}", a.getSchedule)
+		k.Delete("/{scheduleID}", a.deleteSchedule)
+		k.Post("/{scheduleID}/pause", a.pauseSchedule)
+		k.Post("/{scheduleID}/resume", a.resumeSchedule)
 	})
 	r.With(keyed).Get("/runs", a.searchRuns)
 	r.With(keyed).Post("/runs/retry", a.limitRuns(a.bulkRetry))

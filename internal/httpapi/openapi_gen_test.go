@@ -28,6 +28,7 @@ const (
 	exRunID      = "0b6f3c1e-5d2a-4f4e-9a7b-3c2d1e0f9a8b"
 	exHookID     = "q3Jt8yVZ0cN5mB2xL7wK4dR9sP1aE6fH"
 	exTraceID    = "4bf92f3577b34da6a3ce929d0e0e4736"
+	exScheduleID = "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
 	exCreated    = int64(1735725600000)
 	exStarted    = "2025-01-01T10:00:00.000Z"
 	exFinished   = "2025-01-01T10:00:00.412Z"
@@ -448,6 +449,40 @@ func buildOpenAPI(t *testing.T) obj {
 				"503": startResponses["503"],
 			}},
 	)
+	// Schedules.
+	exSchedule := obj{"id": exScheduleID, "workflowId": exWorkflowID, "name": "weekday report", "cron": "0 9 * * 1-5", "timezone": "Europe/Berlin",
+		"input": obj{"city": "Berlin"}, "version": "current", "overlap": "skip", "catchUp": "one", "catchUpLimit": 10, "paused": false,
+		"nextFireAt": "2025-01-02T08:00:00.000Z", "lastFireAt": nil, "lastRunId": nil, "createdAt": exStarted, "updatedAt": exStarted}
+	scheduleNotFound := errorResponse("No schedule with this id", 404, "Schedule not found")
+	scheduleParams := []obj{paramRef("ScheduleId")}
+	ops = append(ops,
+		operation{method: "post", path: "/workflows/{id}/schedules", tag: "schedules", id: "createSchedule", summary: "Schedule a workflow: a cron expression in a time zone, or an interval",
+			description: "Each tick starts one run, keyed schedule:<scheduleId>:<tick in epoch ms>, however many workers fire schedules. At most 100 schedules per workflow. See docs/SCHEDULES.md.",
+			params:      []obj{paramRef("WorkflowId")},
+			body: obj{"required": true, "content": obj{"application/json": obj{"schema": schemaRef("ScheduleRequest"), "examples": obj{
+				"cron":     obj{"value": obj{"cron": "0 9 * * 1-5", "timezone": "Europe/Berlin", "input": obj{"city": "Berlin"}, "name": "weekday report"}},
+				"interval": obj{"value": obj{"interval": "30s", "overlap": "allow", "catchUp": "none"}},
+			}}}},
+			responses: obj{
+				"201": response("The schedule", schemaRef("Schedule"), exSchedule),
+				"404": wfNotFound,
+				"409": errorResponse("The workflow already has 100 schedules", 409, "The workflow already has 100 schedules, the most allowed; delete one first"),
+				"413": errorResponse("The input is too large", 413, "input is 300000 bytes, larger than the limit of 262144 bytes"),
+				"422": errorResponse("Invalid body, naming the field", 422, []string{`cron: "61 * * * *" is not a cron expression (5 fields, 6 with seconds first, or a descriptor such as @hourly): end of range (61) above maximum (59): 61`}),
+			}},
+		operation{method: "get", path: "/workflows/{id}/schedules", tag: "schedules", id: "listSchedules", summary: "A workflow's schedules, oldest first (at most 100)",
+			params:    []obj{paramRef("WorkflowId")},
+			responses: obj{"200": response("The schedules", arrayOf(schemaRef("Schedule")), []obj{exSchedule}), "404": wfNotFound}},
+		operation{method: "get", path: "/schedules/{scheduleId}", tag: "schedules", id: "getSchedule", summary: "One schedule",
+			params: scheduleParams, responses: obj{"200": response("The schedule", schemaRef("Schedule"), exSchedule), "404": scheduleNotFound}},
+		operation{method: "delete", path: "/schedules/{scheduleId}", tag: "schedules", id: "deleteSchedule", summary: "Delete a schedule (its runs stay)",
+			params: scheduleParams, responses: obj{"204": obj{"description": "Deleted"}, "404": scheduleNotFound}},
+		operation{method: "post", path: "/schedules/{scheduleId}/pause", tag: "schedules", id: "pauseSchedule", summary: "Pause a schedule: it fires nothing until resumed",
+			params: scheduleParams, responses: obj{"200": response("The schedule", schemaRef("Schedule"), nil), "404": scheduleNotFound}},
+		operation{method: "post", path: "/schedules/{scheduleId}/resume", tag: "schedules", id: "resumeSchedule", summary: "Resume a paused schedule",
+			description: "nextFireAt is recomputed from now: with catchUp none the first tick after now; otherwise the latest tick of the pause fires once, then the timetable goes on. The pause's other ticks never fire.",
+			params:      scheduleParams, responses: obj{"200": response("The schedule", schemaRef("Schedule"), nil), "404": scheduleNotFound}},
+	)
 	templateBody := obj{"required": true, "content": jsonContent(schemaRef("ApiTemplateInput"), obj{"name": "My webhook", "provider": "custom", "category": "notification",
 		"method": "POST", "url": "https://hooks.example.com/{{channel}}", "bodyTemplate": `{"text": "{{message}}"}`})}
 	ops = append(ops,
@@ -498,6 +533,7 @@ func buildOpenAPI(t *testing.T) obj {
 			{"name": "runs", "description": "Start, watch and cancel runs."},
 			{"name": "hooks", "description": "Webhook triggers: POST /hooks/{hookId} starts a run, signed with HMAC-SHA256 or not."},
 			{"name": "run operations", "description": "Retry and re-run finished runs, search every run, and act on many at once."},
+			{"name": "schedules", "description": "Start runs of a workflow on a timetable (cron in a time zone, or an interval), exactly once per tick."},
 			{"name": "api-templates", "description": "Reusable apiCall configurations for the builder."},
 			{"name": "health", "description": "Liveness, readiness and metrics; never need a key."},
 			{"name": "documentation", "description": "This document and its reference page."},
@@ -530,9 +566,10 @@ func componentParameters() obj {
 		"TemplateId": path("id", "The API template's id"),
 		"HookId": obj{"name": "hookId", "in": "path", "required": true, "description": "The hook's id (32 URL-safe characters; any other answers 404)",
 			"schema": obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{32}$"}},
-		"Limit100": query("limit", "Page size, 1-1000 (default 100)", obj{"type": "integer", "minimum": 1, "maximum": 1000}),
-		"Limit200": query("limit", "Page size, 1-1000 (default 200)", obj{"type": "integer", "minimum": 1, "maximum": 1000}),
-		"Cursor":   query("cursor", "The cursor of the page to read (from the previous page)", obj{"type": "string"}),
+		"Limit100":   query("limit", "Page size, 1-1000 (default 100)", obj{"type": "integer", "minimum": 1, "maximum": 1000}),
+		"Limit200":   query("limit", "Page size, 1-1000 (default 200)", obj{"type": "integer", "minimum": 1, "maximum": 1000}),
+		"Cursor":     query("cursor", "The cursor of the page to read (from the previous page)", obj{"type": "string"}),
+		"ScheduleId": path("scheduleId", "The schedule's id"),
 		"Status": query("status", "Keep runs in any of these statuses (comma-separated or repeated)",
 			obj{"type": "string", "examples": []string{"failed,cancelled"}}),
 		"Force":    query("force", "Cancel the workflow's runs in flight, then delete", obj{"type": "boolean"}),
@@ -656,6 +693,24 @@ func componentSchemas() obj {
 		"VersionSummary": object([]string{"version", "current", "createdAt", "hash", "nodes", "edges"}, obj{"version": obj{"type": "integer"}, "current": obj{"type": "boolean"},
 			"createdAt": iso, "hash": obj{"type": "string", "description": "sha256: and the SHA-256 of the definition's canonical JSON"},
 			"nodes": obj{"type": "integer"}, "edges": obj{"type": "integer"}}),
+		"ScheduleRequest": obj{"type": "object", "additionalProperties": false, "description": "Exactly one of cron and interval.", "properties": obj{
+			"name":         obj{"type": "string", "maxLength": 200},
+			"cron":         obj{"type": "string", "maxLength": 200, "description": "5 fields (minute first), 6 with seconds first, or @yearly, @monthly, @weekly, @daily, @hourly"},
+			"timezone":     obj{"type": "string", "description": "IANA time zone the cron expression is read in (default UTC)"},
+			"interval":     obj{"type": "string", "description": "A Go duration from 1s to 8784h (30s, 5m, 1h30m); ticks are counted from the schedule's creation"},
+			"input":        obj{"type": []string{"object", "null"}, "description": "The input of every run (default {}, at most 256 KiB)"},
+			"version":      obj{"oneOf": []obj{{"const": "current"}, {"type": "integer", "minimum": 1}}, "description": "current (default): the workflow's version at each tick; a number pins that version"},
+			"overlap":      obj{"enum": []string{"skip", "allow", "cancelPrevious"}, "description": "While the previous tick's run is in flight: skip the tick (default), start anyway, or cancel it and start"},
+			"catchUp":      obj{"enum": []string{"none", "one", "all"}, "description": "Ticks missed while no worker ran: fire none, the latest (default), or all up to catchUpLimit"},
+			"catchUpLimit": obj{"type": "integer", "minimum": 1, "maximum": 100, "description": "The most missed ticks catchUp all fires (default 10); older ones are skipped"},
+			"paused":       obj{"type": "boolean", "description": "Create it paused (default false)"}}},
+		"Schedule": object([]string{"id", "workflowId", "timezone", "input", "version", "overlap", "catchUp", "catchUpLimit", "paused", "nextFireAt", "lastFireAt", "lastRunId", "createdAt", "updatedAt"},
+			obj{"id": obj{"type": "string", "format": "uuid"}, "workflowId": obj{"type": "string", "format": "uuid"}, "name": str, "cron": str,
+				"interval": obj{"type": "string", "description": "Set instead of cron, as a Go duration"}, "timezone": str, "input": obj{"type": "object"},
+				"version": obj{"oneOf": []obj{{"const": "current"}, {"type": "integer", "minimum": 1}}}, "overlap": obj{"enum": []string{"skip", "allow", "cancelPrevious"}},
+				"catchUp": obj{"enum": []string{"none", "one", "all"}}, "catchUpLimit": obj{"type": "integer"}, "paused": obj{"type": "boolean"},
+				"nextFireAt": iso, "lastFireAt": isoOrNull, "lastRunId": obj{"type": []string{"string", "null"}, "format": "uuid", "description": "The run of the latest tick that started one"},
+				"createdAt": iso, "updatedAt": iso}),
 		"VersionList": object([]string{"versions", "nextCursor"}, obj{"versions": arrayOf(schemaRef("VersionSummary")), "nextCursor": strOrNull}),
 		"Version": object([]string{"workflowId", "version", "current", "createdAt", "hash", "nodes", "edges"}, obj{"workflowId": obj{"type": "string", "format": "uuid"},
 			"version": obj{"type": "integer"}, "current": obj{"type": "boolean"}, "createdAt": iso, "hash": str,

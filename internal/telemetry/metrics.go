@@ -42,6 +42,10 @@ type Metrics struct {
 	RetentionPasses     *prometheus.CounterVec // result (ok, error)
 	RetentionTime       prometheus.Histogram
 	WebhookRequests     *prometheus.CounterVec // result (webhook.Results)
+	// Schedulers (schedules.go).
+	ScheduleTicksFired   prometheus.Counter
+	ScheduleTicksSkipped *prometheus.CounterVec // reason (overlap, catch_up, error)
+	ScheduleLateness     prometheus.Histogram
 }
 
 // Results of a reconciler pass (sequenceflow_reconciler_passes_total).
@@ -166,5 +170,6 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 		m.WorkflowFailedNodes, m.QueueWait, m.TimerLateness, m.WebhookRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.addRetention()
+	m.addSchedules()
 	return m
 }

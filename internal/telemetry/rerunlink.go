@@ -28,3 +28,11 @@ func (o *Observer) LinkRun(ctx context.Context, traceparent, origin string) {
 		attribute.String("link.kind", linkOrigin), attribute.String("run.origin", origin)}})
 	span.SetAttributes(attribute.String("run.origin", origin))
 }
+
+var _ engine.ScheduleTagger = (*Observer)(nil)
+
+// ScheduledRun names the schedule whose tick started the run on its run.start span
+// (schedule.id, with run.origin "schedule").
+func (o *Observer) ScheduledRun(ctx context.Context, scheduleID string) {
+	trace.SpanFromContext(ctx).SetAttributes(attribute.String("schedule.id", scheduleID), attribute.String("run.origin", "schedule"))
+}
