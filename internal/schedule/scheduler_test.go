@@ -10,12 +10,17 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/schedule"
 	"github.com/sequenceflow/sequenceflow/internal/store"
+	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
@@ -594,5 +599,46 @@ func TestSchedulesPerWorkflowBounded(t *testing.T) {
 	}
 	if _, err := e.store.ListSchedules(context.Background(), uuid.NewString()); !errors.Is(err, workflow.ErrNotFound) {
 		t.Errorf("list of an unknown workflow: %v", err)
+	}
+}
+
+// The run.start span of a run a tick started names the schedule (schedule.id) and its origin.
+func TestScheduledRunSpanNamesTheSchedule(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 4+2)
+	sc := e.create(schedule.Request{Interval: "1s"})
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	st, err := store.Open(context.Background(), store.Config{URL: e.url, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := engine.New(engine.Config{}, engine.Deps{Store: st, Queue: nopQueue{}, Now: e.clock.Now,
+		Registry: nodes.NewRegistry(outbound.NewClient(outbound.Config{}), nodes.APICallConfig{}),
+		Observer: telemetry.NewObserver(tp, propagation.TraceContext{}, telemetry.NewMetrics(), nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := e.scheduler(st, eng)
+	e.clock.Advance(time.Second)
+	tick(t, s)
+	runID, _ := e.runOf(sc.ID, at(1))
+	var found bool
+	for _, span := range spans.Ended() {
+		if span.Name() != "run.start" {
+			continue
+		}
+		attrs := map[attribute.Key]string{}
+		for _, kv := range span.Attributes() {
+			attrs[kv.Key] = kv.Value.Emit()
+		}
+		found = true
+		if attrs["schedule.id"] != sc.ID || attrs["run.origin"] != "schedule" || attrs["run.id"] != runID {
+			t.Errorf("run.start attributes %v, want schedule.id %s, run.origin schedule, run.id %s", attrs, sc.ID, runID)
+		}
+	}
+	if !found {
+		t.Error("no run.start span")
 	}
 }
