@@ -23,6 +23,7 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/engine"
 	"github.com/sequenceflow/sequenceflow/internal/httpapi"
 	"github.com/sequenceflow/sequenceflow/internal/mockapi"
+	"github.com/sequenceflow/sequenceflow/internal/hostlimit"
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/queue"
@@ -63,6 +64,7 @@ type App struct {
 	queue    *queue.Client
 	registry *nodes.Registry
 	outbound *outbound.Client
+	limiter  *hostlimit.Limiter // nil without OUTBOUND_HOST_LIMITS
 	tel      *observability
 	monitor  *asynqmon.HTTPHandler
 	watcher  *store.RunWatcher      // api, dev: wakes synchronous execute requests
@@ -112,13 +114,18 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 	if cfg.OutboundAllowPrivate != nil {
 		allowPrivate = *cfg.OutboundAllowPrivate
 	}
-	a.outbound = outbound.NewClient(outbound.Config{
+	outCfg := outbound.Config{
 		MaxResponseBytes: cfg.MaxResponseBytes,
 		AllowPrivate:     allowPrivate,
 		Breaker:          tel.breakerConfig(cfg, log),
 		TracerProvider:   tel.tracing.Provider,
 		Propagator:       tel.tracing.Propagator,
-	})
+	}
+	if len(cfg.OutboundHostLimits) > 0 {
+		a.limiter = hostlimit.New(a.redis, tel.hostLimitConfig(cfg, log))
+		outCfg.Limiter = a.limiter
+	}
+	a.outbound = outbound.NewClient(outCfg)
 	tel.metrics.Registry.MustRegister(tel.metrics.NewBreakerCollector(a.outbound))
 	a.registry = nodes.NewRegistry(a.outbound, nodes.APICallConfig{SelfBaseURL: cfg.APIBaseURL, Secret: func(name string) (string, bool) {
 		v := cfg.Getenv("SECRET_" + strings.ToUpper(name))
