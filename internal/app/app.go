@@ -21,9 +21,9 @@ import (
 
 	"github.com/sequenceflow/sequenceflow/internal/apitemplate"
 	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/hostlimit"
 	"github.com/sequenceflow/sequenceflow/internal/httpapi"
 	"github.com/sequenceflow/sequenceflow/internal/mockapi"
-	"github.com/sequenceflow/sequenceflow/internal/hostlimit"
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/queue"

@@ -181,7 +181,7 @@ type TaskFinish struct {
 	// attempt again, and ThrottledSince is stored to bound how long it may wait. Every other
 	// transition clears it.
 	ThrottledSince time.Time
-	Now   time.Time
+	Now            time.Time
 	// Claim also claims the task in the same statement: Attempt and Redeliveries are the
 	// claim's (one more attempt than stored from queued, one more redelivery from running) and
 	// the start time is set to StartedAt.
