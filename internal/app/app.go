@@ -140,6 +140,9 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		return nil, err
 	}
 	tel.registerCollectors(st, a.queue, role)
+	if a.limiter != nil && (role == RoleAPI || role == RoleDev) {
+		tel.metrics.Registry.MustRegister(telemetry.NewInFlightCollector(a.limiter, cfg.OutboundHostLimits))
+	}
 	if role == RoleWorker || role == RoleDev {
 		a.slots = tel.metrics.NewWorkerSlots(cfg.WorkerConcurrency)
 		if a.pruner, err = retention.NewPruner(cfg.retentionConfig(), st, tel.metrics.RetentionObserver(), log.With("component", "retention")); err != nil {

@@ -84,7 +84,7 @@ func (o *observability) breakerConfig(cfg Config, log *slog.Logger) outbound.Bre
 
 // hostLimitConfig is the shared limiter of OUTBOUND_HOST_LIMITS, observed by the metrics.
 func (o *observability) hostLimitConfig(cfg Config, log *slog.Logger) hostlimit.Config {
-	return hostlimit.Config{Limits: cfg.OutboundHostLimits, Log: log}
+	return o.metrics.ObserveHostLimits(hostlimit.Config{Limits: cfg.OutboundHostLimits, Log: log})
 }
 
 // registerCollectors adds the pool collector to every process, and the queue, runs and run

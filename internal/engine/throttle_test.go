@@ -279,3 +279,67 @@ func TestThrottleGivesUpAfterMaxWait(t *testing.T) {
 		t.Fatalf("%d give-up log lines, want 2", len(got))
 	}
 }
+
+// Max in flight per host: 4 workers with 2 slots each call a slow host limited to 2 calls in
+// flight; the endpoint never sees more than 2 at once, and every call completes on its first
+// attempt.
+func TestInFlightLimitHoldsAcrossWorkers(t *testing.T) {
+	t.Parallel()
+	const calls, maxInFlight = 10, 2
+	ep := newMeteredEndpoint(t, 150*time.Millisecond, 0)
+	h := newHarness(t)
+	h.limitedWorkers(4, 2, hostlimit.Limit{Host: ep.host(), MaxInFlight: maxInFlight})
+	r := h.waitRun(h.start(h.createWorkflow(fanOut(calls, ep.URL, "slow", map[string]any{"retries": 0, "onError": "fail"})), nil))
+	if r.Status != workflow.RunSucceeded {
+		t.Fatalf("status %s, want succeeded", r.Status)
+	}
+	times, _, peak := ep.snapshot()
+	if peak > maxInFlight || len(times) != calls {
+		t.Fatalf("%d requests, at most %d in flight at once; want %d requests and at most %d", len(times), peak, calls, maxInFlight)
+	}
+	for i := range calls {
+		if task := taskOf(t, r, fmt.Sprintf("call%d", i)); task.Attempt != 1 {
+			t.Fatalf("call%d: attempt %d, want 1", i, task.Attempt)
+		}
+	}
+	if len(logsWithReason(r, outbound.ThrottleConcurrency)) == 0 {
+		t.Fatal("no call was held back for the in-flight maximum: the test did not press the limit")
+	}
+}
+
+// An upstream Retry-After on a limited host pauses it for every worker: after one worker's
+// call got 429 with Retry-After: 2, the calls other workers make to that host wait until the
+// pause is over (in the endpoint's own timeline) and are held back as host_paused, not failed.
+func TestUpstreamRetryAfterPausesEveryWorker(t *testing.T) {
+	t.Parallel()
+	const pause = 2
+	ep := newMeteredEndpoint(t, 0, pause)
+	h := newHarness(t)
+	h.limitedWorkers(3, 2, hostlimit.Limit{Host: ep.host(), Rate: 1000, Per: time.Second, Burst: 1000})
+	busy := h.start(h.createWorkflow(workflowtest.New().APICall("busy", "GET", ep.URL+"/busy", map[string]any{"retries": 1}).Build()), nil)
+	testenv.WaitFor(t, 30*time.Second, "the 429", func() bool {
+		_, paths, _ := ep.snapshot()
+		return paths["/busy"] > 0
+	})
+	others := h.start(h.createWorkflow(fanOut(4, ep.URL, "ok", map[string]any{"retries": 0, "onError": "fail"})), nil)
+	r := h.waitRun(others)
+	if r.Status != workflow.RunSucceeded {
+		t.Fatalf("status %s, want succeeded", r.Status)
+	}
+	if b := h.waitRun(busy); b.Status != workflow.RunSucceeded {
+		t.Fatalf("the 429'd run is %s, want succeeded on its retry", b.Status)
+	}
+	ep.mu.Lock()
+	busyAt, times := ep.busyAt, slices.Clone(ep.times)
+	ep.mu.Unlock()
+	// The 429 is the first request; every later one (the retry and the other run's calls)
+	// comes after the pause.
+	for _, at := range times[1:] {
+		if gap := at.Sub(busyAt); gap < pause*time.Second-50*time.Millisecond {
+			t.Fatalf("a request came %v after the 429 with Retry-After: %d", gap, pause)
+		}
+	}
+	if got := logsWithReason(r, outbound.ThrottlePaused); len(got) == 0 || len(got) > 4 {
+		t.Fatalf("%d host_paused lines, want one per held-back call of the other run (1 to 4)", len(got))
+	}
+}
