@@ -10,12 +10,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sequenceflow/sequenceflow/internal/sampledata"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
 )
 
-var sampleNames = []string{
+// sampleNames are the seeded workflows in their seeding order: the seven originals, then the
+// automation samples (data/automation-*.json).
+var sampleNames = append([]string{
 	"🌤️ Simple Weather Alert",
 	"👤 Person Enrichment",
 	"📧 Simple Notification",
@@ -23,6 +26,18 @@ var sampleNames = []string{
 	"🎯 LinkedIn Lead Qualification",
 	"🏢 Smart Building Cooling System",
 	"🏢 Advanced Building Cooling System",
+}, automationNames()...)
+
+func automationNames() []string {
+	automations, err := sampledata.Automations("http://localhost:3000")
+	if err != nil {
+		panic(err)
+	}
+	var names []string
+	for _, a := range automations {
+		names = append(names, a.Name)
+	}
+	return names
 }
 
 // listWorkflows checks the list's shape and order and returns it.
@@ -67,7 +82,7 @@ func TestContractWorkflowList(t *testing.T) {
 	}
 
 	id := createWorkflow(t, base, "newest", smallDef())
-	if list = listWorkflows(t, base); list[0]["id"] != id || len(list) != 8 {
+	if list = listWorkflows(t, base); list[0]["id"] != id || len(list) != len(sampleNames)+1 {
 		t.Errorf("after create, first item is %v (of %d), want the new workflow %s", list[0]["name"], len(list), id)
 	}
 	// Saving the oldest workflow moves it to the top.

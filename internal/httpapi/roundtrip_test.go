@@ -18,6 +18,11 @@ func TestWorkflowGetPutRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	automations, err := sampledata.Automations(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples = append(samples, automations...)
 	byName := map[string]json.RawMessage{}
 	for _, s := range samples {
 		byName[s.Name] = s.Definition
