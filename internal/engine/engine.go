@@ -61,6 +61,10 @@ type Config struct {
 	// ended without an outcome (worker crash, lost lease, panic, infrastructure error); one
 	// more fails the task permanently (default 5). It is counted apart from the node's retries.
 	MaxRedeliveries int
+	// ThrottleMaxWait bounds how long one attempt of a call may be held back by its host's
+	// limits (rate, calls in flight, upstream Retry-After) before the node fails with reason
+	// throttle_timeout and its onError decides (default 5 min).
+	ThrottleMaxWait time.Duration
 	// WorkerID names this process in the workers table and on the tasks it claims; empty
 	// means the process does not heartbeat and its claims name no worker.
 	WorkerID string
@@ -75,6 +79,7 @@ func (c Config) WithDefaults() Config {
 	c.EvalBudget = c.EvalBudget.WithDefaults()
 	c.PreparedVersions = cmp.Or(c.PreparedVersions, 256)
 	c.MaxRedeliveries = cmp.Or(c.MaxRedeliveries, 5)
+	c.ThrottleMaxWait = cmp.Or(c.ThrottleMaxWait, DefaultThrottleMaxWait)
 	return c
 }
 
@@ -99,6 +104,9 @@ func (c Config) validate() error {
 	}
 	if c.EvalBudget.Steps <= 0 || c.EvalBudget.Bytes <= 0 {
 		errs = append(errs, fmt.Errorf("engine: EvalBudget steps and bytes must be positive, got %+v", c.EvalBudget))
+	}
+	if c.ThrottleMaxWait <= 0 || c.ThrottleMaxWait > MaxRetryDelay {
+		errs = append(errs, fmt.Errorf("engine: ThrottleMaxWait must be above 0 and at most %v, got %v", MaxRetryDelay, c.ThrottleMaxWait))
 	}
 	if c.PreparedVersions <= 0 {
 		errs = append(errs, fmt.Errorf("engine: PreparedVersions must be positive, got %d", c.PreparedVersions))

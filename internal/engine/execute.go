@@ -193,6 +193,9 @@ func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 }
 
 func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, node workflow.Node, p nodes.Policy, xe *nodes.Error) (Execution, error) {
+	if xe.Throttled {
+		return e.throttle(ctx, c, g, node, p, xe)
+	}
 	logs := e.nodeLogs(c, node, xe.Logs)
 	if xe.Retryable && c.Attempt <= p.Retries {
 		delay := e.backoff(c.Attempt, xe.RetryAfter)

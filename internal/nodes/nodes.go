@@ -85,11 +85,15 @@ type Validator interface {
 // retries; after that, or for permanent errors, the node's onError policy decides.
 type Error struct {
 	Retryable bool
+	// Throttled marks a call held back by its host's limits before it was sent: the engine
+	// runs it again after RetryAfter without counting an attempt (reasons rate_limited,
+	// concurrency_limited, host_paused, limiter_unavailable).
+	Throttled bool
 	// RetryAfter is the least wait the target asked for (HTTP 429/503 Retry-After).
 	RetryAfter time.Duration
 	// Reason is a low-cardinality class: timeout, connection, http_5xx, http_429, http_status,
 	// config, response, blocked_address, breaker_open, invalid_header, cancelled, budget (a
-	// rule or template went over its work budget).
+	// rule or template went over its work budget), and the throttle reasons above.
 	Reason string
 	// Output is the payload to continue with when onError is "continue"; nil means
 	// {"error": message}.

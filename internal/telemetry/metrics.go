@@ -31,7 +31,7 @@ type Metrics struct {
 	RunDuration         *prometheus.HistogramVec // workflow, status
 	WorkflowFailedNodes *prometheus.CounterVec   // workflow, outcome (failed, failed_continued; one per task)
 	QueueWait           *prometheus.HistogramVec // node_type
-	TimerLateness       *prometheus.HistogramVec // node_type, timer (delay, retry)
+	TimerLateness       *prometheus.HistogramVec // node_type, timer (delay, retry, throttle)
 	HTTPDuration        *prometheus.HistogramVec // method, route, code
 	BreakerRequests     *prometheus.CounterVec   // host, outcome; exported by BreakerCollector
 	Recovered           *prometheus.CounterVec   // cause (queued, waiting, lost_worker, stale)
@@ -42,6 +42,8 @@ type Metrics struct {
 	RetentionPasses     *prometheus.CounterVec // result (ok, error)
 	RetentionTime       prometheus.Histogram
 	WebhookRequests     *prometheus.CounterVec // result (webhook.Results)
+	Throttled           *prometheus.CounterVec   // host, reason (hostlimit.go)
+	ThrottleWait        *prometheus.HistogramVec // host
 }
 
 // Results of a reconciler pass (sequenceflow_reconciler_passes_total).
@@ -116,7 +118,7 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 			Buckets: latencyBuckets,
 		}, []string{"node_type"}),
 		TimerLateness: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "sequenceflow_timer_lateness_seconds", Help: "Time from a timer's due time to a worker starting the task, by node type and timer (delay: a delay node's wake-up; retry: a retry's backoff ended).",
+			Name: "sequenceflow_timer_lateness_seconds", Help: "Time from a timer's due time to a worker starting the task, by node type and timer (delay: a delay node's wake-up; retry: a retry's backoff ended; throttle: a held-back call's wait for its host's limits ended).",
 			Buckets: latencyBuckets,
 		}, []string{"node_type", "timer"}),
 		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -166,5 +168,6 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 		m.WorkflowFailedNodes, m.QueueWait, m.TimerLateness, m.WebhookRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.addRetention()
+	m.addHostLimits()
 	return m
 }
