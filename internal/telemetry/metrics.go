@@ -41,7 +41,7 @@ type Metrics struct {
 	RetentionPruned     prometheus.Counter     // runs deleted by the retention pruner (retention.go)
 	RetentionPasses     *prometheus.CounterVec // result (ok, error)
 	RetentionTime       prometheus.Histogram
-	WebhookRequests     *prometheus.CounterVec // result (webhook.Results)
+	WebhookRequests     *prometheus.CounterVec   // result (webhook.Results)
 	Throttled           *prometheus.CounterVec   // host, reason (hostlimit.go)
 	ThrottleWait        *prometheus.HistogramVec // host
 }
