@@ -21,12 +21,14 @@ import (
 const walkKey = "walk-key"
 
 // publicRoute is this test's own list of what may be served without a key: liveness,
-// readiness, metrics, the mock endpoints apiCall nodes call and the queue UI's login and
-// logout (the form a browser sends the key from). Any other route the router has must need
+// readiness, metrics, the mock endpoints apiCall nodes call, resume URLs (their token is the
+// credential) and the queue UI's login and logout (the form a browser sends the key from). Any other route the router has must need
 // a key.
 func publicRoute(pattern string) bool {
 	switch pattern {
 	case "/health", "/healthz", "/readyz", "/metrics", "/monitoring/login", "/monitoring/logout":
+		return true
+	case "/resume/{token}": // a resume URL's token is its credential
 		return true
 	}
 	return strings.HasPrefix(pattern, "/workflows/api/")

@@ -39,6 +39,7 @@ type Metrics struct {
 	RetentionPruned     prometheus.Counter     // runs deleted by the retention pruner (retention.go)
 	RetentionPasses     *prometheus.CounterVec // result (ok, error)
 	RetentionTime       prometheus.Histogram
+	WaitEvents          *prometheus.CounterVec // node_type, outcome (resumed, timed_out, refused); waits.go
 }
 
 // Results of a reconciler pass (sequenceflow_reconciler_passes_total).
@@ -155,5 +156,6 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 		m.WorkflowFailedNodes, m.QueueWait, m.TimerLateness,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.addRetention()
+	m.addWaits()
 	return m
 }
