@@ -65,13 +65,15 @@ func refusalKind(err error) string {
 func TestWaitResumeDeliversPayload(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.startWorker(1) // a waiting task holds no slot: the one slot stays free
+	stop := h.startWorker(1) // a waiting task holds no slot: the one slot stays free
 	w := h.createWorkflow(approval(3600_000))
 	runID := h.start(w, map[string]any{"k": "v"})
 	h.waitTask(runID, "approval", workflow.TaskWaiting)
 	if r := h.waitRun(h.start(h.createWorkflow(workflowtest.New().Input("x").Build()), nil)); r.Status != workflow.RunSucceeded {
 		t.Fatalf("another run while one waits: %s", r.Status)
 	}
+	stop() // the worker goes away while the task waits; a new one runs what the event releases
+	h.startWorker(1)
 	ctx := context.Background()
 	done, err := h.eng.Resume(ctx, engine.ResumeRequest{RunID: runID, NodeID: "approval", Payload: json.RawMessage(`{"by":"ops"}`)})
 	if err != nil || done.Status != workflow.TaskCompleted || done.NodeID != "approval" {
