@@ -41,7 +41,8 @@ type Config struct {
 	ListenAddr string
 	// APIBaseURL is where workers reach this service's mock endpoints; sample workflows and
 	// templates use it and apiCall URLs on http://localhost:3000 are rewritten to it
-	// (API_BASE_URL, default http://localhost:PORT).
+	// (API_BASE_URL, default http://localhost:PORT). The resume URL of a task waiting for an
+	// event (wait node) starts with it too.
 	APIBaseURL   string
 	MaxBodyBytes int64  // MAX_BODY_BYTES
 	CORSOrigins  string // CORS_ORIGIN
@@ -262,7 +263,7 @@ func (c Config) apiConfig() httpapi.Config {
 func (c Config) engineConfig() engine.Config {
 	return engine.Config{NodeTimeout: c.NodeTimeout, RetryBaseDelay: c.RetryBaseDelay, RetryMaxDelay: c.RetryMaxDelay, RunTimeout: c.RunTimeout,
 		MaxRedeliveries: c.MaxRedeliveries, EvalBudget: expr.Budget{Steps: c.EvalSteps, Bytes: c.EvalBytes}, PreparedVersions: c.PreparedVersions,
-		ThrottleMaxWait: c.ThrottleMaxWait}
+		ThrottleMaxWait: c.ThrottleMaxWait, ResumeBaseURL: c.APIBaseURL}
 }
 
 func (c Config) heartbeatConfig() engine.HeartbeatConfig {

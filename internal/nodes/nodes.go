@@ -49,6 +49,10 @@ type Output struct {
 	Handles []string
 	// Wait parks the task for this long before it completes (delay nodes).
 	Wait time.Duration
+	// Event makes Wait a timeout: the task waits for an event delivered to it (wait nodes),
+	// completing with the event on handle "out", or with its input on "out-timeout" once
+	// Wait passed.
+	Event bool
 	// Logs are node-output run log lines.
 	Logs []Log
 	// Elements, when not nil, are the inputs of a forEach node's element tasks, in order: the
@@ -58,7 +62,7 @@ type Output struct {
 }
 
 // Log is one node-output line; Kind is the seed's executor kind (input, api, api-error,
-// decision, notification, delay).
+// decision, notification, delay) or wait.
 type Log struct {
 	Kind    string
 	Message string
@@ -135,6 +139,7 @@ func NewRegistry(caller HTTPDoer, cfg APICallConfig) *Registry {
 		workflow.TypeIfElse:       ifElse{},
 		workflow.TypeDecision:     decision{},
 		workflow.TypeAPICall:      newAPICall(caller, cfg),
+		workflow.TypeWait:         wait{},
 	}}
 	r.executors[workflow.TypeForEach] = forEach{registry: r}
 	return r
@@ -144,7 +149,7 @@ func NewRegistry(caller HTTPDoer, cfg APICallConfig) *Registry {
 // and complete its task in one transaction.
 func (r *Registry) Inline(nodeType string) bool {
 	switch nodeType {
-	case workflow.TypeInputText, workflow.TypeNotification, workflow.TypeIfElse, workflow.TypeDecision, workflow.TypeDelay:
+	case workflow.TypeInputText, workflow.TypeNotification, workflow.TypeIfElse, workflow.TypeDecision, workflow.TypeDelay, workflow.TypeWait:
 		return true
 	}
 	return false

@@ -434,3 +434,8 @@ func nullJSON(b json.RawMessage) []byte {
 	}
 	return b
 }
+
+func (t *runTx) AddResumeToken(_ context.Context, r engine.ResumeToken) error {
+	t.queue(`INSERT INTO resume_tokens (token_hash, task_id, created_at) VALUES ($1, $2, $3)`, []any{r.Hash, r.TaskID, r.Now}, nil)
+	return nil
+}
