@@ -44,7 +44,7 @@ type Metrics struct {
 	WebhookRequests     *prometheus.CounterVec   // result (webhook.Results)
 	Throttled           *prometheus.CounterVec   // host, reason (hostlimit.go)
 	ThrottleWait        *prometheus.HistogramVec // host
-	WaitEvents          *prometheus.CounterVec // node_type, outcome (resumed, timed_out, refused); waits.go
+	WaitEvents          *prometheus.CounterVec   // node_type, outcome (resumed, timed_out, refused); waits.go
 }
 
 // Results of a reconciler pass (sequenceflow_reconciler_passes_total).
