@@ -21,6 +21,7 @@ import (
 
 	"github.com/sequenceflow/sequenceflow/internal/apitemplate"
 	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/hostlimit"
 	"github.com/sequenceflow/sequenceflow/internal/httpapi"
 	"github.com/sequenceflow/sequenceflow/internal/mockapi"
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
@@ -64,6 +65,7 @@ type App struct {
 	queue    *queue.Client
 	registry *nodes.Registry
 	outbound *outbound.Client
+	limiter  *hostlimit.Limiter // nil without OUTBOUND_HOST_LIMITS
 	tel      *observability
 	monitor  *asynqmon.HTTPHandler
 	watcher  *store.RunWatcher      // api, dev: wakes synchronous execute requests
@@ -115,13 +117,18 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 	if cfg.OutboundAllowPrivate != nil {
 		allowPrivate = *cfg.OutboundAllowPrivate
 	}
-	a.outbound = outbound.NewClient(outbound.Config{
+	outCfg := outbound.Config{
 		MaxResponseBytes: cfg.MaxResponseBytes,
 		AllowPrivate:     allowPrivate,
 		Breaker:          tel.breakerConfig(cfg, log),
 		TracerProvider:   tel.tracing.Provider,
 		Propagator:       tel.tracing.Propagator,
-	})
+	}
+	if len(cfg.OutboundHostLimits) > 0 {
+		a.limiter = hostlimit.New(a.redis, tel.hostLimitConfig(cfg, log))
+		outCfg.Limiter = a.limiter
+	}
+	a.outbound = outbound.NewClient(outCfg)
 	tel.metrics.Registry.MustRegister(tel.metrics.NewBreakerCollector(a.outbound))
 	a.registry = nodes.NewRegistry(a.outbound, nodes.APICallConfig{SelfBaseURL: cfg.APIBaseURL, Secret: a.secret})
 	engCfg := cfg.engineConfig()
@@ -133,6 +140,9 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		return nil, err
 	}
 	tel.registerCollectors(st, a.queue, role)
+	if a.limiter != nil && (role == RoleAPI || role == RoleDev) {
+		tel.metrics.Registry.MustRegister(telemetry.NewInFlightCollector(a.limiter, cfg.OutboundHostLimits))
+	}
 	if role == RoleWorker || role == RoleDev {
 		a.slots = tel.metrics.NewWorkerSlots(cfg.WorkerConcurrency)
 		if a.pruner, err = retention.NewPruner(cfg.retentionConfig(), st, tel.metrics.RetentionObserver(), log.With("component", "retention")); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
 	"github.com/sequenceflow/sequenceflow/internal/expr"
+	"github.com/sequenceflow/sequenceflow/internal/hostlimit"
 	"github.com/sequenceflow/sequenceflow/internal/httpapi"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/queue"
@@ -41,7 +42,8 @@ type Config struct {
 	ListenAddr string
 	// APIBaseURL is where workers reach this service's mock endpoints; sample workflows and
 	// templates use it and apiCall URLs on http://localhost:3000 are rewritten to it
-	// (API_BASE_URL, default http://localhost:PORT).
+	// (API_BASE_URL, default http://localhost:PORT). The resume URL of a task waiting for an
+	// event (wait node) starts with it too.
 	APIBaseURL   string
 	MaxBodyBytes int64  // MAX_BODY_BYTES
 	CORSOrigins  string // CORS_ORIGIN
@@ -140,6 +142,13 @@ type Config struct {
 	OutboundAllowPrivate *bool
 	BreakerFailures      int           // BREAKER_FAILURES
 	BreakerOpenTimeout   time.Duration // BREAKER_OPEN_TIMEOUT
+	// OutboundHostLimits are the per-host rate and in-flight limits shared by every worker
+	// through Redis (OUTBOUND_HOST_LIMITS, see hostlimit.ParseLimits and docs/RATE-LIMITS.md);
+	// hosts not listed are not limited.
+	OutboundHostLimits []hostlimit.Limit
+	// ThrottleMaxWait bounds how long one attempt of a call may wait for its host's limits
+	// before the node fails with reason throttle_timeout (THROTTLE_MAX_WAIT, default 5m).
+	ThrottleMaxWait time.Duration
 
 	// Tracing (beside the OpenTelemetry SDK's OTEL_* variables).
 	// TraceDBSpans says which PostgreSQL statements become spans (TRACE_DB_SPANS: off, slow or
@@ -211,7 +220,7 @@ func (c Config) WithDefaults() Config {
 
 	eng := c.engineConfig().WithDefaults()
 	c.NodeTimeout, c.RetryBaseDelay, c.RetryMaxDelay = eng.NodeTimeout, eng.RetryBaseDelay, eng.RetryMaxDelay
-	c.MaxRedeliveries = eng.MaxRedeliveries
+	c.MaxRedeliveries, c.ThrottleMaxWait = eng.MaxRedeliveries, eng.ThrottleMaxWait
 	c.EvalSteps, c.EvalBytes, c.PreparedVersions = eng.EvalBudget.Steps, eng.EvalBudget.Bytes, eng.PreparedVersions
 
 	beat := c.heartbeatConfig().WithDefaults()
@@ -265,7 +274,8 @@ func (c Config) apiConfig() httpapi.Config {
 
 func (c Config) engineConfig() engine.Config {
 	return engine.Config{NodeTimeout: c.NodeTimeout, RetryBaseDelay: c.RetryBaseDelay, RetryMaxDelay: c.RetryMaxDelay, RunTimeout: c.RunTimeout,
-		MaxRedeliveries: c.MaxRedeliveries, EvalBudget: expr.Budget{Steps: c.EvalSteps, Bytes: c.EvalBytes}, PreparedVersions: c.PreparedVersions}
+		MaxRedeliveries: c.MaxRedeliveries, EvalBudget: expr.Budget{Steps: c.EvalSteps, Bytes: c.EvalBytes}, PreparedVersions: c.PreparedVersions,
+		ThrottleMaxWait: c.ThrottleMaxWait, ResumeBaseURL: c.APIBaseURL}
 }
 
 func (c Config) heartbeatConfig() engine.HeartbeatConfig {
@@ -349,6 +359,8 @@ func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
 		OutboundAllowPrivate: r.optionalBool("OUTBOUND_ALLOW_PRIVATE"),
 		BreakerFailures:      r.int("BREAKER_FAILURES"),
 		BreakerOpenTimeout:   r.duration("BREAKER_OPEN_TIMEOUT"),
+		OutboundHostLimits:   r.hostLimits("OUTBOUND_HOST_LIMITS"),
+		ThrottleMaxWait:      r.duration("THROTTLE_MAX_WAIT"),
 
 		TraceDBSpans:      strings.TrimSpace(getenv("TRACE_DB_SPANS")),
 		TraceDBSlow:       r.duration("TRACE_DB_SLOW"),
@@ -434,6 +446,14 @@ func (r *envReader) retention(name string) *time.Duration {
 		return nil
 	}
 	return &d
+}
+
+func (r *envReader) hostLimits(name string) []hostlimit.Limit {
+	limits, err := hostlimit.ParseLimits(r.get(name))
+	if err != nil {
+		r.problems.add(name, "must be host[:port]=RATE[:BURST[:INFLIGHT]] entries separated by commas, RATE N/s, N/m or none (see docs/RATE-LIMITS.md): %v", err)
+	}
+	return limits
 }
 
 func (r *envReader) optionalBool(name string) *bool {

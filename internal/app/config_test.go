@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/app"
+	"github.com/sequenceflow/sequenceflow/internal/hostlimit"
 )
 
 func env(m map[string]string) func(string) string {
@@ -161,6 +163,10 @@ func TestConfigRules(t *testing.T) {
 		{name: "breaker failures negative", env: map[string]string{"BREAKER_FAILURES": "-1"}, bad: "BREAKER_FAILURES", says: "from 1"},
 		{name: "breaker failures beyond uint32", env: map[string]string{"BREAKER_FAILURES": "5000000000"}, bad: "BREAKER_FAILURES", says: "from 1"},
 		{name: "breaker open negative", env: map[string]string{"BREAKER_OPEN_TIMEOUT": "-30s"}, bad: "BREAKER_OPEN_TIMEOUT", says: "positive"},
+		{name: "host limits bad entry", env: map[string]string{"OUTBOUND_HOST_LIMITS": "a.example=1/s, b.example=10"}, bad: "OUTBOUND_HOST_LIMITS", says: `entry 2 "b.example=10": rate must be N/s, N/m or none`},
+		{name: "host limits duplicate", env: map[string]string{"OUTBOUND_HOST_LIMITS": "a.example=1/s,A.example=2/s"}, bad: "OUTBOUND_HOST_LIMITS", says: "already limited by entry 1"},
+		{name: "throttle max wait negative", env: map[string]string{"THROTTLE_MAX_WAIT": "-1s"}, bad: "THROTTLE_MAX_WAIT", says: "positive"},
+		{name: "throttle max wait too long", env: map[string]string{"THROTTLE_MAX_WAIT": "25h"}, bad: "THROTTLE_MAX_WAIT", says: "at most 24h"},
 
 		// Tracing.
 		{name: "db spans mode", env: map[string]string{"TRACE_DB_SPANS": "some"}, bad: "TRACE_DB_SPANS", says: "off, slow or all"},
@@ -298,5 +304,23 @@ func TestEveryVariableIsDocumented(t *testing.T) {
 		if !strings.Contains(string(readme), "| `"+name+"` |") {
 			t.Errorf("%s is read by ConfigFromEnv but has no row in README.md's configuration table", name)
 		}
+	}
+}
+
+// OUTBOUND_HOST_LIMITS is read into the limits the workers share; no limits and a five-minute
+// THROTTLE_MAX_WAIT by default.
+func TestConfigHostLimits(t *testing.T) {
+	t.Parallel()
+	cfg, err := app.ConfigFromEnv(env(nil), app.RoleWorker)
+	if err != nil || len(cfg.OutboundHostLimits) != 0 || cfg.ThrottleMaxWait != 5*time.Minute {
+		t.Fatalf("defaults: limits %v, throttle max wait %v, %v", cfg.OutboundHostLimits, cfg.ThrottleMaxWait, err)
+	}
+	cfg, err = app.ConfigFromEnv(env(map[string]string{"OUTBOUND_HOST_LIMITS": "api.example.com=10/s:20, localhost:3000=none::2", "THROTTLE_MAX_WAIT": "90s"}), app.RoleWorker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []hostlimit.Limit{{Host: "api.example.com", Rate: 10, Per: time.Second, Burst: 20}, {Host: "localhost:3000", MaxInFlight: 2}}
+	if !slices.Equal(cfg.OutboundHostLimits, want) || cfg.ThrottleMaxWait != 90*time.Second {
+		t.Fatalf("limits %+v, throttle max wait %v; want %+v and 90s", cfg.OutboundHostLimits, cfg.ThrottleMaxWait, want)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/sequenceflow/sequenceflow/internal/hostlimit"
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
 	"github.com/sequenceflow/sequenceflow/internal/retention"
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
@@ -218,6 +219,13 @@ func (c Config) check(role Role, p *problems) {
 	p.between("OUTBOUND_MAX_RESPONSE_BYTES", c.MaxResponseBytes, 1, maxBodyBytes)
 	p.between("BREAKER_FAILURES", int64(c.BreakerFailures), 1, maxBreakerFailures)
 	p.positive("BREAKER_OPEN_TIMEOUT", c.BreakerOpenTimeout)
+	if len(c.OutboundHostLimits) > hostlimit.MaxHosts {
+		p.add("OUTBOUND_HOST_LIMITS", "has %d hosts, more than the limit of %d", len(c.OutboundHostLimits), hostlimit.MaxHosts)
+	}
+	p.positive("THROTTLE_MAX_WAIT", c.ThrottleMaxWait)
+	if c.ThrottleMaxWait > maxRetryDelay {
+		p.add("THROTTLE_MAX_WAIT", "must be at most %v, got %v", maxRetryDelay, c.ThrottleMaxWait)
+	}
 
 	// Tracing.
 	switch c.TraceDBSpans {

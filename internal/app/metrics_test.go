@@ -24,6 +24,7 @@ import (
 
 	"github.com/sequenceflow/sequenceflow/internal/app"
 	"github.com/sequenceflow/sequenceflow/internal/app/apptest"
+	"github.com/sequenceflow/sequenceflow/internal/hostlimit"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
@@ -41,7 +42,10 @@ func TestMetricsFamilies(t *testing.T) {
 	t.Parallel()
 	// An API-only process and a worker: every task runs on the worker, so each family shows
 	// up on the process that owns it.
-	srv := apptest.StartRole(t, app.RoleAPI, nil)
+	// A limited host that is never called: its limiter series exist from the start.
+	srv := apptest.StartRole(t, app.RoleAPI, func(c *app.Config) {
+		c.OutboundHostLimits = []hostlimit.Limit{{Host: "limited.example.com", Rate: 10, Per: time.Second, Burst: 10, MaxInFlight: 2}}
+	})
 	worker := startWorker(t, srv)
 
 	flaky := httpTarget(t)
@@ -68,6 +72,8 @@ func TestMetricsFamilies(t *testing.T) {
 		"sequenceflow_outbound_request_duration_seconds",
 		"sequenceflow_reconciler_recovered_total", "asynq_queue_size", "asynq_queue_latency_seconds",
 		"sequenceflow_tasks_finished_total", "sequenceflow_runs_with_failed_nodes_total",
+		"sequenceflow_outbound_throttled_total", "sequenceflow_outbound_throttle_wait_seconds",
+		"sequenceflow_outbound_in_flight", "sequenceflow_outbound_in_flight_limit",
 	} {
 		if _, ok := all[want]; !ok {
 			t.Errorf("/metrics lacks %s", want)

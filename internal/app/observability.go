@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sequenceflow/sequenceflow/internal/hostlimit"
 	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/queue"
 	"github.com/sequenceflow/sequenceflow/internal/store"
@@ -79,6 +80,11 @@ func queryTracers(tracers ...pgx.QueryTracer) pgx.QueryTracer {
 // breaker transitions to log.
 func (o *observability) breakerConfig(cfg Config, log *slog.Logger) outbound.BreakerConfig {
 	return o.metrics.ObserveBreakers(outbound.BreakerConfig{Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout, Log: log})
+}
+
+// hostLimitConfig is the shared limiter of OUTBOUND_HOST_LIMITS, observed by the metrics.
+func (o *observability) hostLimitConfig(cfg Config, log *slog.Logger) hostlimit.Config {
+	return o.metrics.ObserveHostLimits(hostlimit.Config{Limits: cfg.OutboundHostLimits, Log: log})
 }
 
 // registerCollectors adds the pool collector to every process, and the queue, runs and run

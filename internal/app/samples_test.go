@@ -277,6 +277,17 @@ func TestSampleWorkflows(t *testing.T) {
 		input    map[string]any
 		check    func(t *testing.T, run sampleRun)
 	}{
+		{"rate-limited fan-out", "🚦 Rate-limited fan-out", map[string]any{}, func(t *testing.T, run sampleRun) {
+			if len(run.Tasks) != 10 {
+				t.Errorf("%d tasks, want 10", len(run.Tasks))
+			}
+			for _, city := range []string{"london", "paris", "tokyo", "dubai", "oslo", "lima", "cairo", "sydney"} {
+				if s, _ := run.task(t, "weather-"+city); s != "completed" {
+					t.Errorf("weather-%s %s, want completed", city, s)
+				}
+			}
+			run.wantLogContains(t, "summary", "Rate-limited fan-out done: London ")
+		}},
 		{"advanced building cooling", "🏢 Advanced Building Cooling System", map[string]any{}, func(t *testing.T, run sampleRun) {
 			if len(run.Tasks) != 7 {
 				t.Errorf("%d tasks, want 7", len(run.Tasks))

@@ -61,9 +61,16 @@ type Config struct {
 	// ended without an outcome (worker crash, lost lease, panic, infrastructure error); one
 	// more fails the task permanently (default 5). It is counted apart from the node's retries.
 	MaxRedeliveries int
+	// ThrottleMaxWait bounds how long one attempt of a call may be held back by its host's
+	// limits (rate, calls in flight, upstream Retry-After) before the node fails with reason
+	// throttle_timeout and its onError decides (default 5 min).
+	ThrottleMaxWait time.Duration
 	// WorkerID names this process in the workers table and on the tasks it claims; empty
 	// means the process does not heartbeat and its claims name no worker.
 	WorkerID string
+	// ResumeBaseURL is the API's base URL (no trailing slash) that a task waiting for an
+	// event names in its resumeUrl; empty gives a path (/resume/<token>).
+	ResumeBaseURL string
 }
 
 // WithDefaults fills unset fields.
@@ -75,6 +82,7 @@ func (c Config) WithDefaults() Config {
 	c.EvalBudget = c.EvalBudget.WithDefaults()
 	c.PreparedVersions = cmp.Or(c.PreparedVersions, 256)
 	c.MaxRedeliveries = cmp.Or(c.MaxRedeliveries, 5)
+	c.ThrottleMaxWait = cmp.Or(c.ThrottleMaxWait, DefaultThrottleMaxWait)
 	return c
 }
 
@@ -99,6 +107,9 @@ func (c Config) validate() error {
 	}
 	if c.EvalBudget.Steps <= 0 || c.EvalBudget.Bytes <= 0 {
 		errs = append(errs, fmt.Errorf("engine: EvalBudget steps and bytes must be positive, got %+v", c.EvalBudget))
+	}
+	if c.ThrottleMaxWait <= 0 || c.ThrottleMaxWait > MaxRetryDelay {
+		errs = append(errs, fmt.Errorf("engine: ThrottleMaxWait must be above 0 and at most %v, got %v", MaxRetryDelay, c.ThrottleMaxWait))
 	}
 	if c.PreparedVersions <= 0 {
 		errs = append(errs, fmt.Errorf("engine: PreparedVersions must be positive, got %d", c.PreparedVersions))
@@ -126,9 +137,15 @@ type Store interface {
 	Heartbeat(ctx context.Context, b Heartbeat) error
 	// RemoveWorker deletes a stopped worker's row: its running tasks are recoverable at once.
 	RemoveWorker(ctx context.Context, workerID string) error
-	// WaitingTask returns a task parked by a delay node; ErrNotClaimable when it is no longer
-	// waiting.
+	// WaitingTask returns a task parked by a delay or wait node; ErrNotClaimable when it is no
+	// longer waiting.
 	WaitingTask(ctx context.Context, taskID string) (Claim, error)
+	// ResumeTarget reads a task an event is addressed to, whatever its state, with its run's
+	// status; workflow.ErrNotFound when there is no such task.
+	ResumeTarget(ctx context.Context, taskID string) (ResumeTarget, error)
+	// ResumeTokenTask returns the task whose resume token has this digest;
+	// workflow.ErrNotFound when none has.
+	ResumeTokenTask(ctx context.Context, hash []byte) (taskID string, err error)
 	// Definition returns a workflow version's definition (immutable), with its workflow's id
 	// and name and the version's number.
 	Definition(ctx context.Context, versionID string) (VersionDefinition, error)
@@ -192,6 +209,8 @@ type RunTx interface {
 	// ElementFinished counts one finished element on the waiting forEach task of node
 	// forEachNodeID and counts the next element released when one is left.
 	ElementFinished(ctx context.Context, runID, forEachNodeID string) (ElementProgress, error)
+	// AddResumeToken stores the digest of a waiting task's resume token.
+	AddResumeToken(ctx context.Context, t ResumeToken) error
 	// SettleRun subtracts newly terminal tasks from the run's counter; when it reaches 0 the
 	// run becomes succeeded (or failed if a task failed), its result is written and a system
 	// log "Workflow run <status>" is added. Once the transaction committed, end holds the run's

@@ -159,7 +159,8 @@ func (e *Engine) execute(ctx context.Context, c Claim) (Execution, error) {
 	return Execution{Outcome: OutcomeCompleted}, e.complete(ctx, c, g, TaskFinish{From: workflow.TaskRunning, Output: payload, Handles: out.Handles}, logs)
 }
 
-// Wake completes a task parked by a delay node once its wait is over.
+// Wake completes a task parked by a delay node once its wait is over, and a wait node's task
+// whose timeout passed before an event, on its "out-timeout" handle.
 func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 	c, err := e.store.WaitingTask(ctx, ref.TaskID)
 	if errors.Is(err, ErrNotClaimable) || errors.Is(err, workflow.ErrNotFound) {
@@ -183,16 +184,25 @@ func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 	if err != nil {
 		return fmt.Errorf("load version %s: %w", c.VersionID, err)
 	}
-	err = e.complete(ctx, c, g, TaskFinish{From: workflow.TaskWaiting}, nil)
+	finish, logs := TaskFinish{From: workflow.TaskWaiting}, []LogEntry(nil)
+	if c.NodeType == workflow.TypeWait {
+		finish, logs = timedOut(c, e.now())
+	}
+	err = e.complete(ctx, c, g, finish, logs)
 	outcome := OutcomeCompleted
 	if errors.Is(err, errDropped) {
 		outcome, err = OutcomeDropped, nil
+	} else if err == nil && c.NodeType == workflow.TypeWait {
+		e.waitEnded(ctx, c.NodeType, WaitTimedOut)
 	}
 	e.obs.TaskExecuted(ctx, c, Execution{Outcome: outcome, Duration: e.now().Sub(started)})
 	return err
 }
 
 func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, node workflow.Node, p nodes.Policy, xe *nodes.Error) (Execution, error) {
+	if xe.Throttled {
+		return e.throttle(ctx, c, g, node, p, xe)
+	}
 	logs := e.nodeLogs(c, node, xe.Logs)
 	if xe.Retryable && c.Attempt <= p.Retries {
 		delay := e.backoff(c.Attempt, xe.RetryAfter)

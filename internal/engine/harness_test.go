@@ -205,7 +205,14 @@ func newHarnessWith(t testing.TB, opts harnessOptions) *harness {
 // engineAt is an engine on the harness's store and queue whose clock is now (nil: the wall
 // clock), for driving time-based rules without waiting for them.
 func (h *harness) engineAt(now func() time.Time) *engine.Engine {
-	caller := h.opts.caller
+	return h.engineWith(now, h.opts.caller)
+}
+
+// engineWith is engineAt whose apiCall nodes send through caller (nil: the harness's).
+func (h *harness) engineWith(now func() time.Time, caller nodes.HTTPDoer) *engine.Engine {
+	if caller == nil {
+		caller = h.opts.caller
+	}
 	if caller == nil {
 		caller = outbound.NewClient(outbound.Config{AllowPrivate: true})
 	}
@@ -227,11 +234,18 @@ func (h *harness) engineAt(now func() time.Time) *engine.Engine {
 // startWorker runs a worker until the returned function (or the test's end) stops it.
 func (h *harness) startWorker(concurrency int) (stop func()) {
 	h.t.Helper()
+	return h.startWorkerOn(h.eng, concurrency)
+}
+
+// startWorkerOn is startWorker executing with eng (an engine of its own is a worker process
+// of its own).
+func (h *harness) startWorkerOn(eng *engine.Engine, concurrency int) (stop func()) {
+	h.t.Helper()
 	rc, err := queue.Connect(context.Background(), h.redis)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	srv, err := queue.NewServer(rc, queue.ServerConfig{Queue: h.qname, Concurrency: concurrency, ShutdownTimeout: time.Second}, h.eng,
+	srv, err := queue.NewServer(rc, queue.ServerConfig{Queue: h.qname, Concurrency: concurrency, ShutdownTimeout: time.Second}, eng,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		h.t.Fatal(err)

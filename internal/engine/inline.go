@@ -12,7 +12,8 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
-// executeInline runs a pure node (no I/O: inputText, notification, ifElse, decision, delay)
+// executeInline runs a pure node (no I/O: inputText, notification, ifElse, decision, delay,
+// wait)
 // with one write transaction: it reads the task, executes the node outside any transaction
 // (rules and templates never run while the run is locked), then claims the task and records
 // the result, resolves edges and settles the run, or parks a delay, in one transaction whose
@@ -63,11 +64,22 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 	var done completion
 	outcome := OutcomeCompleted
 	var wake *TaskRef
+	var token *ResumeToken
+	if out.Wait > 0 {
+		finish.To, finish.DueAt = workflow.TaskWaiting, now.Add(out.Wait)
+		if finish.Output, token, err = e.parking(c, out, finish.DueAt, finish.Now); err != nil {
+			return false, nil
+		}
+	}
 	err = e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
 		if out.Wait > 0 {
-			finish.To, finish.DueAt = workflow.TaskWaiting, now.Add(out.Wait)
 			if err := tx.FinishTask(ctx, finish); err != nil {
 				return err
+			}
+			if token != nil {
+				if err := tx.AddResumeToken(ctx, *token); err != nil {
+					return err
+				}
 			}
 			outcome = OutcomeWaiting
 			wake = &TaskRef{TaskID: c.TaskID, RunID: c.RunID, Kind: KindWake, NodeType: c.NodeType}

@@ -13,6 +13,7 @@ const (
 	OutcomeContinued = "continued" // failed, completed with an error payload (onError: continue)
 	OutcomeFailed    = "failed"    // failed the task and the run
 	OutcomeDropped   = "dropped"   // the result was discarded: the run was cancelled or another delivery won
+	OutcomeThrottled = "throttled" // the call's host limits held it back; queued again, no attempt counted
 )
 
 // Final outcomes of tasks, reported once per task when it becomes terminal (apart from the
@@ -40,6 +41,8 @@ const (
 	WaitQueue = "queue" // released (first attempt) or enqueued again, waiting for a worker slot
 	WaitRetry = "retry" // a retry's backoff ended
 	WaitDelay = "delay" // a delay node's wait ended
+	// WaitThrottle: the wait the host limits of a throttled call asked for ended.
+	WaitThrottle = "throttle"
 )
 
 // FinishedTask is a task that became terminal in a committed transition.
@@ -120,7 +123,8 @@ type Execution struct {
 	// Error says what failed, as stored on the task and in the run log (secret values
 	// scrubbed; never the task's input); empty on success.
 	Error string
-	// RetryIn is the backoff before the next attempt (OutcomeRetry).
+	// RetryIn is the backoff before the next attempt (OutcomeRetry), or the wait before the
+	// same attempt runs again (OutcomeThrottled).
 	RetryIn  time.Duration
 	Duration time.Duration
 }

@@ -102,6 +102,8 @@ func claimWait(c Claim) string {
 	switch {
 	case c.Redelivered:
 		return ""
+	case !c.ThrottledSince.IsZero():
+		return WaitThrottle
 	case c.Attempt > 1:
 		return WaitRetry
 	}

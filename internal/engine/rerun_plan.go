@@ -179,7 +179,8 @@ func (t *planTx) AbortTasks(context.Context, string, string, bool, time.Time) ([
 	return nil, errPlanOnly
 }
 
-func (t *planTx) AddLogs(context.Context, []LogEntry) error { return nil }
+func (t *planTx) AddLogs(context.Context, []LogEntry) error         { return nil }
+func (t *planTx) AddResumeToken(context.Context, ResumeToken) error { return errPlanOnly }
 
 // AddElements and ElementFinished are never reached: a plan resolves the edges of nodes that
 // completed, and a forEach node's elements run only once its run exists.

@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,6 +69,9 @@ type completion struct {
 	end      RunEnd
 	// branch is set when the completion skipped nodes.
 	branch *BranchSkip
+	// runTrace makes released tasks children of the run's stored trace context rather than
+	// of the current span (an event delivered by a request outside the run's trace).
+	runTrace bool
 }
 
 // completeIn is the completing transition inside an open run transaction. done is filled as
@@ -118,26 +120,35 @@ func (e *Engine) afterComplete(ctx context.Context, c Claim, done completion, no
 		e.obs.BranchSkipped(ctx, *done.branch)
 	}
 	e.reportEnd(ctx, wf, done.end, now)
-	tp := e.traceParent(ctx, c.TraceContext)
+	tp := c.TraceContext
+	if !done.runTrace {
+		tp = e.traceParent(ctx, c.TraceContext)
+	}
 	for i := range done.released {
 		done.released[i].TraceContext = tp
 	}
 	e.enqueue(ctx, done.released)
 }
 
-// park moves a delay node's task to waiting and schedules its wake-up; it holds no worker slot
-// while it waits.
+// park moves a delay or wait node's task to waiting and schedules its wake-up (the end of the
+// delay, or the wait's timeout); it holds no worker slot while it waits. A wait for an event
+// stores its resume token's digest in the same transaction.
 func (e *Engine) park(ctx context.Context, c Claim, out nodes.Output, logs []LogEntry) error {
 	now := e.now()
 	due := now.Add(out.Wait)
-	payload, err := json.Marshal(out.Payload)
+	payload, token, err := e.parking(c, out, due, now)
 	if err != nil {
-		return fmt.Errorf("encode delay payload: %w", err)
+		return err
 	}
 	err = e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
 		if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt, Redeliveries: c.Redeliveries,
 			To: workflow.TaskWaiting, Output: payload, DueAt: due, Now: now}); err != nil {
 			return err
+		}
+		if token != nil {
+			if err := tx.AddResumeToken(ctx, *token); err != nil {
+				return err
+			}
 		}
 		return tx.AddLogs(ctx, logs)
 	})

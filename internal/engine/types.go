@@ -123,6 +123,9 @@ type Claim struct {
 	Deadline       time.Time
 	// DueAt is when the task became due to run (released, or its retry time).
 	DueAt time.Time
+	// ThrottledSince is when the host limits of the node's call first held this attempt back
+	// (zero when they have not); THROTTLE_MAX_WAIT counts from it.
+	ThrottledSince time.Time
 	// Status is the task's status when it was claimed inline (queued, or running on a
 	// re-delivery); empty for classic claims, which move it to running.
 	Status string
@@ -171,9 +174,14 @@ type TaskFinish struct {
 	// Outcome is stored with a completed task whose node failed and continued
 	// (TaskOutcomeFailedContinued); empty otherwise.
 	Outcome string
-	// DueAt is set for queued (retry) and waiting (delay) tasks.
+	// DueAt is set for queued (retry, throttle) and waiting (delay) tasks.
 	DueAt time.Time
-	Now   time.Time
+	// ThrottledSince, when set, puts a throttled task back in the queue without counting its
+	// attempt: the stored attempt goes back to Attempt-1, so the next claim runs the same
+	// attempt again, and ThrottledSince is stored to bound how long it may wait. Every other
+	// transition clears it.
+	ThrottledSince time.Time
+	Now            time.Time
 	// Claim also claims the task in the same statement: Attempt and Redeliveries are the
 	// claim's (one more attempt than stored from queued, one more redelivery from running) and
 	// the start time is set to StartedAt.

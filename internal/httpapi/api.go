@@ -79,8 +79,8 @@ type Config struct {
 	// found in Jaeger, so run responses carry no traceUrl.
 	TracesExported bool
 	// APIKeys, when set, are required on every route but health, readiness, metrics, the
-	// mock endpoints and the queue UI's login and logout; the queue UI also accepts the
-	// session its login sets.
+	// mock endpoints, resume URLs (their token is the credential) and the queue UI's login and
+	// logout; the queue UI also accepts the session its login sets.
 	APIKeys []string
 	// RunsPerSecond limits run creation per API key when keys are enforced, else per client
 	// address (0: no limit); RunBurst is the bucket size (default: one second's worth).
@@ -180,6 +180,10 @@ func New(cfg Config, deps Deps) http.Handler {
 	// does; an unknown id answers 404 and says nothing more. Only POST is public: deleting
 	// a hook (the same pattern) is keyed below.
 	r.Post("/hooks/{hookID}", a.triggerHook)
+	// A waiting task's resume URL: its unguessable token (256 random bits, of which the
+	// database keeps only a digest) is the credential, so whoever was sent the URL (an approver
+	// without an API key) can deliver the event, and nothing else.
+	r.Post("/resume/{token}", a.resumeByToken)
 
 	// Every other route needs a key when keys are configured. The check is chained onto each
 	// endpoint (With), so it runs once the request has matched that endpoint.
@@ -208,6 +212,7 @@ func New(cfg Config, deps Deps) http.Handler {
 		k.Post("/runs/{runID}/retry", a.limitRuns(a.retryRun))
 		k.Post("/runs/{runID}/rerun", a.limitRuns(a.rerunRun))
 		k.Get("/runs/{runID}/tasks/{taskID}/output", a.taskOutput)
+		k.Post("/runs/{runID}/events/{nodeID}", a.deliverEvent)
 		k.Get("/{id}", a.getWorkflow)
 		k.Put("/{id}", a.updateWorkflow)
 		k.Delete("/{id}", a.deleteWorkflow)
@@ -226,6 +231,7 @@ func New(cfg Config, deps Deps) http.Handler {
 		k.Post("/{id}/runs/{runID}/retry", a.limitRuns(a.retryRun))
 		k.Post("/{id}/runs/{runID}/rerun", a.limitRuns(a.rerunRun))
 		k.Get("/{id}/runs/{runID}/tasks/{taskID}/output", a.taskOutput)
+		k.Post("/{id}/runs/{runID}/events/{nodeID}", a.deliverEvent)
 		k.Get("/{id}/schedules", a.listSchedules)
 		k.Post("/{id}/schedules", a.createSchedule)
 	})

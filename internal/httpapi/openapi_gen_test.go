@@ -331,6 +331,33 @@ func buildOpenAPI(t *testing.T) obj {
 					"completedAt": exFinished, "output": outputs[1]}), "404": errorResponse("No such task in this run", 404, "Task not found")}},
 		)
 	}
+	// Events for wait nodes: by run and node (keyed), or by a waiting task's resume URL (public).
+	eventBody := obj{"required": false, "description": "Any JSON value (at most 256 KiB); empty means {}. The wait node's output, so its children's input.",
+		"content": jsonContent(obj{}, obj{"approved": true, "by": "ops@example.com"})}
+	resumed := response("The event completed the waiting task, which continues on handle out", schemaRef("EventDelivered"),
+		obj{"runId": exRunID, "nodeId": "approval", "taskId": "5b1f0c7e-2a9d-5e3b-8c4f-6d7e8f9a0b1c", "status": "completed", "handle": "out"})
+	eventConflict := errorResponse("The task is not waiting: not yet, already resumed or timed out, or its run finished (cancelled)", 409, "Node approval already resumed: an event resumed it")
+	for _, v := range []struct {
+		prefix, suffix string
+		params         []obj
+	}{{"/workflows/runs/{runId}", "", bareRunParams}, {"/workflows/{id}/runs/{runId}", "ViaWorkflow", runParams}} {
+		ops = append(ops, operation{method: "post", path: v.prefix + "/events/{nodeId}", tag: "runs", id: "deliverEvent" + v.suffix,
+			summary:     "Deliver an event to a waiting wait node",
+			description: "Completes the wait node's task with the body as its output, once: a second delivery, a delivery after the timeout or to a cancelled run answers 409. See docs/WAITING.md.",
+			params:      append(append([]obj{}, v.params...), paramRef("NodeId")), body: eventBody,
+			responses: obj{"200": resumed, "400": bad("body: must be JSON (the event the wait node continues with)"),
+				"404": errorResponse("No such run, or no such node in it", 404, "Workflow run or node not found"), "409": eventConflict,
+				"413": errorResponse("Event too large", 413, "event is 300000 bytes, larger than the limit of 262144 bytes"),
+				"422": errorResponse("The node is not a wait node", 422, "Node notify is a notification node, not a wait node: only wait nodes take events")}})
+	}
+	ops = append(ops, operation{method: "post", path: "/resume/{token}", tag: "runs", id: "resumeByToken", public: true,
+		summary:     "Deliver an event through a waiting task's resume URL",
+		description: "The resumeUrl in a waiting wait node's task output. The token is the credential: no API key is needed. Answers like the events route; an unknown token answers 404.",
+		params:      []obj{{"name": "token", "in": "path", "required": true, "description": "The resume token (43 characters of base64url)", "schema": obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"}}},
+		body:        eventBody,
+		responses: obj{"200": resumed, "400": bad("body: must be JSON (the event the wait node continues with)"),
+			"404": errorResponse("No such resume URL", 404, "Resume URL not found"), "409": eventConflict,
+			"413": errorResponse("Event too large", 413, "event is 300000 bytes, larger than the limit of 262144 bytes")}})
 	// Retry and re-run, run search, bulk actions and versions.
 	rerunConflict := errorResponse("The run is in flight, nothing would execute again, or an upstream node has no output", 409, `Upstream node "weather-api" of "weather-report" has no output to reuse: it is failed in run 0b6f3c1e-5d2a-4f4e-9a7b-3c2d1e0f9a8b; retry the run or re-run from an earlier node`)
 	rerunInvalid := errorResponse("Invalid body, naming the field, or an idempotency key used with another request", 422, []string{`fromNodeId: node "nope" does not exist in version 1 of the workflow`})
@@ -563,6 +590,7 @@ func componentParameters() obj {
 		"WorkflowId": path("id", "The workflow's id (a malformed id answers 404)"),
 		"RunId":      path("runId", "The run's id"),
 		"TaskId":     path("taskId", "The task's id (tasks[].id of the run)"),
+		"NodeId":     obj{"name": "nodeId", "in": "path", "required": true, "description": "The wait node's id in the run's workflow version", "schema": obj{"type": "string"}},
 		"TemplateId": path("id", "The API template's id"),
 		"HookId": obj{"name": "hookId", "in": "path", "required": true, "description": "The hook's id (32 URL-safe characters; any other answers 404)",
 			"schema": obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{32}$"}},
@@ -628,6 +656,8 @@ func componentSchemas() obj {
 		"Deleted":   object([]string{"deleted"}, obj{"deleted": obj{"const": true}}),
 		"Success":   object([]string{"success"}, obj{"success": obj{"const": true}}),
 		"Cancelled": object([]string{"cancelled"}, obj{"cancelled": obj{"const": true}}),
+		"EventDelivered": object([]string{"runId", "nodeId", "taskId", "status", "handle"}, obj{"runId": obj{"type": "string", "format": "uuid"}, "nodeId": str,
+			"taskId": obj{"type": "string", "format": "uuid"}, "status": obj{"const": "completed"}, "handle": obj{"const": "out"}}),
 		"ExecuteRequest": obj{"type": "object", "description": "Other keys are ignored.", "properties": obj{
 			"input":          obj{"type": []string{"object", "null"}, "description": "The run input (at most 256 KiB); templates read it as {{$run.input.x}}"},
 			"idempotencyKey": obj{"type": "string", "maxLength": 200},

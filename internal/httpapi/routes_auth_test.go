@@ -21,12 +21,12 @@ import (
 const walkKey = "walk-key"
 
 // publicRoute is this test's own list of what may be served without a key: liveness,
-// readiness, metrics, the mock endpoints apiCall nodes call and the queue UI's login and
-// logout (the form a browser sends the key from), and the webhook trigger (POST only: its
-// signature is its authentication; deleting a hook, the same pattern, is keyed). Any other
-// route the router has must need a key.
+// readiness, metrics, the mock endpoints apiCall nodes call, the queue UI's login and logout
+// (the form a browser sends the key from), and, for POST only, the webhook trigger (its
+// signature is its authentication; deleting a hook, the same pattern, is keyed) and resume
+// URLs (their token is the credential). Any other route the router has must need a key.
 func publicRoute(method, pattern string) bool {
-	if pattern == "/hooks/{hookID}" {
+	if pattern == "/hooks/{hookID}" || pattern == "/resume/{token}" {
 		return method == http.MethodPost
 	}
 	switch pattern {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -270,7 +269,10 @@ func (a apiCall) rewrite(u string) string {
 }
 
 func classifyTransport(err error) *Error {
+	var throttled *outbound.ThrottledError
 	switch {
+	case errors.As(err, &throttled):
+		return &Error{Throttled: true, Reason: throttled.Reason, RetryAfter: throttled.Wait, Err: err}
 	case outbound.IsBlocked(err):
 		return &Error{Reason: "blocked_address", Err: err}
 	case errors.As(err, new(*outbound.InvalidHeaderError)):
@@ -297,25 +299,11 @@ func classifyStatus(resp *outbound.Response) *Error {
 	err := fmt.Errorf("unexpected status %d %s", resp.StatusCode, resp.StatusText)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return &Error{Retryable: true, Reason: "http_429", RetryAfter: retryAfter(resp.Header.Get("Retry-After")), Err: err}
+		return &Error{Retryable: true, Reason: "http_429", RetryAfter: outbound.RetryAfter(resp.Header.Get("Retry-After"), time.Now()), Err: err}
 	case resp.StatusCode >= 500:
-		return &Error{Retryable: true, Reason: "http_5xx", RetryAfter: retryAfter(resp.Header.Get("Retry-After")), Err: err}
+		return &Error{Retryable: true, Reason: "http_5xx", RetryAfter: outbound.RetryAfter(resp.Header.Get("Retry-After"), time.Now()), Err: err}
 	}
 	return &Error{Reason: "http_status", Err: err}
-}
-
-// retryAfter parses delay-seconds or an HTTP date; it caps the wait at one hour.
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = time.Until(t)
-	}
-	return max(0, min(d, time.Hour))
 }
 
 // decodeBody turns a response body into the output's data: JSON bodies decoded, text as a

@@ -49,6 +49,10 @@ type Output struct {
 	Handles []string
 	// Wait parks the task for this long before it completes (delay nodes).
 	Wait time.Duration
+	// Event makes Wait a timeout: the task waits for an event delivered to it (wait nodes),
+	// completing with the event on handle "out", or with its input on "out-timeout" once
+	// Wait passed.
+	Event bool
 	// Logs are node-output run log lines.
 	Logs []Log
 	// Elements, when not nil, are the inputs of a forEach node's element tasks, in order: the
@@ -58,7 +62,7 @@ type Output struct {
 }
 
 // Log is one node-output line; Kind is the seed's executor kind (input, api, api-error,
-// decision, notification, delay).
+// decision, notification, delay) or wait.
 type Log struct {
 	Kind    string
 	Message string
@@ -85,11 +89,15 @@ type Validator interface {
 // retries; after that, or for permanent errors, the node's onError policy decides.
 type Error struct {
 	Retryable bool
+	// Throttled marks a call held back by its host's limits before it was sent: the engine
+	// runs it again after RetryAfter without counting an attempt (reasons rate_limited,
+	// concurrency_limited, host_paused, limiter_unavailable).
+	Throttled bool
 	// RetryAfter is the least wait the target asked for (HTTP 429/503 Retry-After).
 	RetryAfter time.Duration
 	// Reason is a low-cardinality class: timeout, connection, http_5xx, http_429, http_status,
 	// config, response, blocked_address, breaker_open, invalid_header, cancelled, budget (a
-	// rule or template went over its work budget).
+	// rule or template went over its work budget), and the throttle reasons above.
 	Reason string
 	// Output is the payload to continue with when onError is "continue"; nil means
 	// {"error": message}.
@@ -131,6 +139,7 @@ func NewRegistry(caller HTTPDoer, cfg APICallConfig) *Registry {
 		workflow.TypeIfElse:       ifElse{},
 		workflow.TypeDecision:     decision{},
 		workflow.TypeAPICall:      newAPICall(caller, cfg),
+		workflow.TypeWait:         wait{},
 	}}
 	r.executors[workflow.TypeForEach] = forEach{registry: r}
 	return r
@@ -140,7 +149,7 @@ func NewRegistry(caller HTTPDoer, cfg APICallConfig) *Registry {
 // and complete its task in one transaction.
 func (r *Registry) Inline(nodeType string) bool {
 	switch nodeType {
-	case workflow.TypeInputText, workflow.TypeNotification, workflow.TypeIfElse, workflow.TypeDecision, workflow.TypeDelay:
+	case workflow.TypeInputText, workflow.TypeNotification, workflow.TypeIfElse, workflow.TypeDecision, workflow.TypeDelay, workflow.TypeWait:
 		return true
 	}
 	return false

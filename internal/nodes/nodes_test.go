@@ -253,6 +253,16 @@ func TestValidateConfig(t *testing.T) {
 		{workflow.TypeDecision, `{"decisions":[{"id":"a"},{"id":"a"}]}`, "decisions[1].id"},
 		{workflow.TypeDecision, `{"decisions":[{"id":"a","validationLogic":{"nope":[]}}]}`, "decisions[0].validationLogic"},
 		{workflow.TypeNotification, `{"template":5}`, "template"},
+		{workflow.TypeWait, `{}`, ""},
+		{workflow.TypeWait, `{"timeoutMs":86400000}`, ""},
+		{workflow.TypeWait, `{"timeoutMs":2592000000,"retries":0}`, ""}, // longer than an attempt's deadline: the wait's own timeout
+		{workflow.TypeWait, `{"timeoutType":"days","timeoutValue":30}`, ""},
+		{workflow.TypeWait, `{"timeoutMs":0}`, "timeoutMs"},
+		{workflow.TypeWait, `{"timeoutMs":2592000001}`, "timeoutMs"},
+		{workflow.TypeWait, `{"timeoutType":"days","timeoutValue":31}`, "timeoutValue"},
+		{workflow.TypeWait, `{"timeoutType":"weeks","timeoutValue":1}`, "timeoutType"},
+		{workflow.TypeWait, `{"timeoutType":"hours"}`, "timeoutValue"},
+		{workflow.TypeWait, `{"timeoutMs":"soon"}`, "timeoutMs"},
 	}
 	for _, tc := range tests {
 		problems := r.ValidateConfig(tc.nodeType, json.RawMessage(tc.config))

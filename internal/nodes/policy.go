@@ -42,7 +42,14 @@ func checkTemplate(field, tmpl string) []workflow.Problem {
 // MaxTimeout bounds a node's execution deadline.
 const MaxTimeout = 10 * time.Minute
 
-// ParsePolicy reads the optional common config keys "retries", "onError" and "timeoutMs".
+// waitsTimeout reports whether a node type's timeoutMs is how long it waits (a wait node's
+// event) rather than the execution deadline of one attempt.
+func waitsTimeout(nodeType string) bool {
+	return nodeType == workflow.TypeWait
+}
+
+// ParsePolicy reads the optional common config keys "retries", "onError" and "timeoutMs" (for
+// wait nodes timeoutMs is their wait's timeout, read by the node).
 // defaultTimeout applies when the node sets none (apiCall nodes default to 10 s).
 func ParsePolicy(nodeType string, config json.RawMessage, defaultTimeout time.Duration) (Policy, error) {
 	var raw struct {
@@ -74,7 +81,7 @@ func ParsePolicy(nodeType string, config json.RawMessage, defaultTimeout time.Du
 			v.Add("onError", "must be %q or %q, got %q", OnErrorFail, OnErrorContinue, *raw.OnError)
 		}
 	}
-	if raw.TimeoutMs != nil {
+	if raw.TimeoutMs != nil && !waitsTimeout(nodeType) {
 		ms := *raw.TimeoutMs
 		if ms < 1 || time.Duration(ms)*time.Millisecond > MaxTimeout {
 			v.Add("timeoutMs", "must be between 1 and %d", MaxTimeout.Milliseconds())

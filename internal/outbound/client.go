@@ -49,6 +49,9 @@ type Config struct {
 	// scrubbed from those spans.
 	TracerProvider trace.TracerProvider
 	Propagator     propagation.TextMapPropagator
+	// Limiter, when set, holds back requests to the hosts it limits (rate, calls in flight,
+	// upstream Retry-After) with a *ThrottledError before anything is sent.
+	Limiter HostLimiter
 }
 
 // WithDefaults fills unset fields.
@@ -127,14 +130,26 @@ var errNoURL = errors.New("request has no URL")
 // Do sends req and reads the whole body, up to MaxResponseBytes. The request's context bounds
 // the whole exchange. Its duration, redirects and body included, is recorded once under the
 // first host's label with the outcome (see RequestDurations); the host's breaker is kept for as
-// long, so the series cannot be evicted under it.
+// long, so the series cannot be evicted under it. With a Limiter, a request its first host's
+// limits hold back is not sent and fails with a *ThrottledError; a 429 or 503 with Retry-After
+// pauses that host for every worker.
 func (c *Client) Do(req *http.Request) (*Response, error) {
 	if req.URL == nil {
 		return nil, errNoURL
 	}
+	host := hostKey(req.URL)
+	release, err := c.admit(req.Context(), host)
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	defer release()
 	start := time.Now()
-	b := c.breakers.acquire(hostKey(req.URL))
+	b := c.breakers.acquire(host)
 	resp, err := c.do(req)
+	c.pauseOnRetryAfter(req.Context(), host, resp)
 	status := 0
 	if resp != nil {
 		status = resp.StatusCode

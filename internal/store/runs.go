@@ -123,16 +123,19 @@ func terminalTask(status string) bool {
 }
 
 const claimColumns = `t.id::text, t.run_id::text, r.workflow_id::text, r.version_id::text, t.node_id, t.node_type, t.attempt, t.redeliveries, t.input,
-	r.deadline_at, coalesce(greatest(t.queued_at, t.due_at), t.created_at), coalesce(r.trace_context, '')`
+	r.deadline_at, coalesce(greatest(t.queued_at, t.due_at), t.created_at), coalesce(r.trace_context, ''), t.throttled_since`
 
 func scanClaim(row pgx.Row, extra ...any) (engine.Claim, error) {
 	var c engine.Claim
-	var deadline *time.Time
+	var deadline, throttled *time.Time
 	dest := append([]any{&c.TaskID, &c.RunID, &c.WorkflowID, &c.VersionID, &c.NodeID, &c.NodeType, &c.Attempt, &c.Redeliveries, &c.Input,
-		&deadline, &c.DueAt, &c.TraceContext}, extra...)
+		&deadline, &c.DueAt, &c.TraceContext, &throttled}, extra...)
 	err := row.Scan(dest...)
 	if deadline != nil {
 		c.Deadline = *deadline
+	}
+	if throttled != nil {
+		c.ThrottledSince = *throttled
 	}
 	return c, err
 }

@@ -131,7 +131,8 @@ func (t *runTx) FinishTask(_ context.Context, f engine.TaskFinish) error {
 		WITH finished AS (
 		UPDATE tasks SET
 			status = $4,
-			attempt = $3,
+			attempt = $3::int - CASE WHEN $14::timestamptz IS NULL THEN 0 ELSE 1 END,
+			throttled_since = $14,
 			redeliveries = $12,
 			started_at = CASE WHEN $10::int = 1 THEN $11 ELSE started_at END,
 			output = CASE WHEN $4 = 'completed' THEN coalesce($5, output, input) ELSE coalesce($5, output) END,
@@ -147,7 +148,7 @@ func (t *runTx) FinishTask(_ context.Context, f engine.TaskFinish) error {
 		RETURNING 1)
 		SELECT sf_require((SELECT count(*) FROM finished) = 1, 'sf:lost_race')`,
 		[]any{f.TaskID, f.From, f.Attempt, f.To, nullJSON(storableJSON(f.Output)), handles, storableText(f.Error), nullTime(f.DueAt), f.Now, claimed,
-			nullTime(f.StartedAt), f.Redeliveries, f.Outcome}, nil)
+			nullTime(f.StartedAt), f.Redeliveries, f.Outcome, nullTime(f.ThrottledSince)}, nil)
 	return nil
 }
 
@@ -432,4 +433,9 @@ func nullJSON(b json.RawMessage) []byte {
 		return nil
 	}
 	return b
+}
+
+func (t *runTx) AddResumeToken(_ context.Context, r engine.ResumeToken) error {
+	t.queue(`INSERT INTO resume_tokens (token_hash, task_id, created_at) VALUES ($1, $2, $3)`, []any{r.Hash, r.TaskID, r.Now}, nil)
+	return nil
 }

@@ -31,7 +31,7 @@ type Metrics struct {
 	RunDuration         *prometheus.HistogramVec // workflow, status
 	WorkflowFailedNodes *prometheus.CounterVec   // workflow, outcome (failed, failed_continued; one per task)
 	QueueWait           *prometheus.HistogramVec // node_type
-	TimerLateness       *prometheus.HistogramVec // node_type, timer (delay, retry)
+	TimerLateness       *prometheus.HistogramVec // node_type, timer (delay, retry, throttle)
 	HTTPDuration        *prometheus.HistogramVec // method, route, code
 	BreakerRequests     *prometheus.CounterVec   // host, outcome; exported by BreakerCollector
 	Recovered           *prometheus.CounterVec   // cause (queued, waiting, lost_worker, stale)
@@ -41,7 +41,10 @@ type Metrics struct {
 	RetentionPruned     prometheus.Counter     // runs deleted by the retention pruner (retention.go)
 	RetentionPasses     *prometheus.CounterVec // result (ok, error)
 	RetentionTime       prometheus.Histogram
-	WebhookRequests     *prometheus.CounterVec // result (webhook.Results)
+	WebhookRequests     *prometheus.CounterVec   // result (webhook.Results)
+	Throttled           *prometheus.CounterVec   // host, reason (hostlimit.go)
+	ThrottleWait        *prometheus.HistogramVec // host
+	WaitEvents          *prometheus.CounterVec   // node_type, outcome (resumed, timed_out, refused); waits.go
 	// Schedulers (schedules.go).
 	ScheduleTicksFired   prometheus.Counter
 	ScheduleTicksSkipped *prometheus.CounterVec // reason (overlap, catch_up, error)
@@ -120,7 +123,7 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 			Buckets: latencyBuckets,
 		}, []string{"node_type"}),
 		TimerLateness: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "sequenceflow_timer_lateness_seconds", Help: "Time from a timer's due time to a worker starting the task, by node type and timer (delay: a delay node's wake-up; retry: a retry's backoff ended).",
+			Name: "sequenceflow_timer_lateness_seconds", Help: "Time from a timer's due time to a worker starting the task, by node type and timer (delay: a delay node's wake-up; retry: a retry's backoff ended; throttle: a held-back call's wait for its host's limits ended).",
 			Buckets: latencyBuckets,
 		}, []string{"node_type", "timer"}),
 		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -171,5 +174,7 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.addRetention()
 	m.addSchedules()
+	m.addHostLimits()
+	m.addWaits()
 	return m
 }

@@ -74,7 +74,7 @@ func (o *Observer) TaskClaimed(ctx context.Context, c engine.Claim, delay time.D
 	switch c.Wait {
 	case engine.WaitQueue:
 		o.metrics.QueueWait.WithLabelValues(c.NodeType).Observe(delay.Seconds())
-	case engine.WaitRetry, engine.WaitDelay:
+	case engine.WaitRetry, engine.WaitDelay, engine.WaitThrottle:
 		o.metrics.TimerLateness.WithLabelValues(c.NodeType, c.Wait).Observe(delay.Seconds())
 	}
 }
@@ -86,7 +86,10 @@ func (o *Observer) TaskExecuted(ctx context.Context, c engine.Claim, x engine.Ex
 	o.logExecution(ctx, c, x)
 	span := trace.SpanFromContext(ctx)
 	span.SetAttributes(attribute.String("task.outcome", outcome))
-	if reason != "" {
+	switch {
+	case outcome == engine.OutcomeThrottled:
+		span.SetAttributes(attribute.String("task.throttle_reason", reason), attribute.Int64("task.throttle_wait_ms", x.RetryIn.Milliseconds()))
+	case reason != "":
 		span.SetAttributes(attribute.String("task.failure_reason", reason))
 	}
 	if outcome == engine.OutcomeFailed || outcome == engine.OutcomeRetry || outcome == engine.OutcomeContinued {
@@ -178,6 +181,9 @@ func (o *Observer) logExecution(ctx context.Context, c engine.Claim, x engine.Ex
 	switch x.Outcome {
 	case engine.OutcomeRetry:
 		level, msg = slog.LevelWarn, "task attempt failed; retrying"
+	case engine.OutcomeThrottled:
+		// Every throttle of a busy host: the run log has the first of each attempt.
+		level, msg = slog.LevelDebug, "task held back by its host's limits; queued again"
 	case engine.OutcomeContinued:
 		level, msg = slog.LevelWarn, "task failed; continuing (onError: continue)"
 	case engine.OutcomeFailed:
@@ -192,7 +198,7 @@ func (o *Observer) logExecution(ctx context.Context, c engine.Claim, x engine.Ex
 	if x.Error != "" {
 		attrs = append(attrs, slog.String(engine.LogError, truncateUTF8(x.Error, maxLoggedError)))
 	}
-	if x.Outcome == engine.OutcomeRetry {
+	if x.Outcome == engine.OutcomeRetry || x.Outcome == engine.OutcomeThrottled {
 		attrs = append(attrs, slog.String("retry_in", x.RetryIn.Round(time.Millisecond).String()))
 	}
 	o.log.LogAttrs(ctx, level, msg, attrs...)

@@ -87,7 +87,7 @@ func (g *Graph) Roots() []string { return g.roots }
 
 // Branching reports whether a node type chooses which outgoing handles fire.
 func Branching(nodeType string) bool {
-	return nodeType == TypeIfElse || nodeType == TypeDecision
+	return nodeType == TypeIfElse || nodeType == TypeDecision || nodeType == TypeWait
 }
 
 // EmittableHandles returns the source handles a node can emit. For non-branching nodes it
@@ -96,6 +96,8 @@ func EmittableHandles(n Node) []string {
 	switch n.Base.Type {
 	case TypeIfElse:
 		return []string{"out-true", "out-false"}
+	case TypeWait:
+		return []string{HandleOut, HandleTimeout}
 	case TypeDecision:
 		var cfg struct {
 			Decisions []struct {
@@ -113,12 +115,16 @@ func EmittableHandles(n Node) []string {
 }
 
 // EdgeTaken reports whether an edge fires given the handles its completed source chose
-// (nil: every edge fires).
+// (nil: every edge fires). An edge without a handle is an "out" edge: only a wait node
+// chooses "out", and it means those edges too.
 func EdgeTaken(e Edge, chosen []string) bool {
 	if chosen == nil {
 		return true
 	}
 	h := e.SourceHandle()
+	if h == "" {
+		h = HandleOut
+	}
 	for _, c := range chosen {
 		if c == h {
 			return true

@@ -16,6 +16,15 @@ const (
 	TypeDelay        = "delay"
 	TypeIfElse       = "ifElse"
 	TypeDecision     = "decision"
+	// TypeWait parks its task until an event is delivered to it or its timeout passes.
+	TypeWait = "wait"
+)
+
+// Handles of a wait node: "out" fires when an event is delivered (an edge without a handle
+// means the same), "out-timeout" when the wait timed out.
+const (
+	HandleOut     = "out"
+	HandleTimeout = "out-timeout"
 )
 
 // Workflow is a stored workflow at its current version.

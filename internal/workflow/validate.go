@@ -54,7 +54,7 @@ func Validate(def Definition, limits Limits, checkConfig ConfigValidator) error 
 		nodes[n.ID] = n
 		at = fmt.Sprintf("nodes[%d] (%s)", i, n.ID)
 		if !knownType(n.Base.Type) {
-			v.Add(at+".base.type", "unknown node type %q (want one of inputText, apiCall, notification, delay, ifElse, decision, forEach)", n.Base.Type)
+			v.Add(at+".base.type", "unknown node type %q (want one of inputText, apiCall, notification, delay, ifElse, decision, forEach, wait)", n.Base.Type)
 			continue
 		}
 		if !isObject(n.Base.Config) {
@@ -112,6 +112,9 @@ func validateEdges(def Definition, nodes map[string]Node, v *ValidationError) {
 			continue
 		}
 		h := e.SourceHandle()
+		if h == "" && src.Base.Type == TypeWait {
+			h = HandleOut // a wait node's edge without a handle fires on an event
+		}
 		if Branching(src.Base.Type) {
 			if allowed := EmittableHandles(src); !slices.Contains(allowed, h) {
 				v.Add(at+".sourceHandleId", "node %q (%s) cannot emit handle %q (it emits %v)", src.ID, src.Base.Type, h, allowed)
@@ -166,7 +169,7 @@ func cycleNodes(def Definition) []string {
 
 func knownType(t string) bool {
 	switch t {
-	case TypeInputText, TypeAPICall, TypeNotification, TypeDelay, TypeIfElse, TypeDecision, TypeForEach:
+	case TypeInputText, TypeAPICall, TypeNotification, TypeDelay, TypeIfElse, TypeDecision, TypeForEach, TypeWait:
 		return true
 	}
 	return false

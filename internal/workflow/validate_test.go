@@ -62,6 +62,13 @@ func TestValidate(t *testing.T) {
 		{"decision known outcome", func() workflow.Definition {
 			return workflowtest.New().Decision("d", "x", workflowtest.Outcome{ID: "a"}).Notify("b", "").Edge("d", "b", "out-a").Build()
 		}, ""},
+		{"wait handles", func() workflow.Definition {
+			return workflowtest.New().Node("w", workflow.TypeWait, map[string]any{}).Notify("a", "").Notify("b", "").Notify("c", "").
+				Edge("w", "a", "out").Edge("w", "b", "out-timeout").Edge("w", "c", "").Build()
+		}, ""},
+		{"wait odd handle", func() workflow.Definition {
+			return workflowtest.New().Node("w", workflow.TypeWait, map[string]any{}).Notify("a", "").Edge("w", "a", "out-true").Build()
+		}, "cannot emit handle \"out-true\" (it emits [out out-timeout])"},
 		{"plain node odd handle", func() workflow.Definition {
 			return workflowtest.New().Notify("a", "").Notify("b", "").Edge("a", "b", "out-true").Build()
 		}, "emits only handle \"out\""},
@@ -124,6 +131,9 @@ func TestGraph(t *testing.T) {
 	}
 	if in := g.Incoming("d"); len(in) != 2 || in[0].SourceID != "b" || in[1].SourceID != "c" {
 		t.Fatalf("incoming(d) = %v, want b then c", in)
+	}
+	if bare := (workflow.Edge{}); !workflow.EdgeTaken(bare, []string{workflow.HandleOut}) || workflow.EdgeTaken(bare, []string{workflow.HandleTimeout}) {
+		t.Fatal("EdgeTaken: an edge without a handle is an out edge")
 	}
 	e := workflow.Edge{SourceHandleID: func() *string { s := "out-true"; return &s }()}
 	if !workflow.EdgeTaken(e, nil) || !workflow.EdgeTaken(e, []string{"out-true"}) || workflow.EdgeTaken(e, []string{"out-false"}) || workflow.EdgeTaken(e, []string{}) {
