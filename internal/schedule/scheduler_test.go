@@ -631,7 +631,7 @@ func TestScheduledRunSpanNamesTheSchedule(t *testing.T) {
 		}
 		attrs := map[attribute.Key]string{}
 		for _, kv := range span.Attributes() {
-			attrs[kv.Key] = kv.Value.Emit()
+			attrs[kv.Key] = kv.Value.String()
 		}
 		found = true
 		if attrs["schedule.id"] != sc.ID || attrs["run.origin"] != "schedule" || attrs["run.id"] != runID {
