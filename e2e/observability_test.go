@@ -60,6 +60,8 @@ func TestObservabilityEndToEnd(t *testing.T) {
 		"DATABASE_URL=" + testenv.DatabaseConns(t, 4+1+12), // the pools of the api (and its run watcher's connection) and the worker below
 		"REDIS_URL=" + testenv.RedisURL(), "QUEUE_NAME=" + testenv.QueueName(t),
 		"API_BASE_URL=" + api, "SEED_SAMPLES=false", "OUTBOUND_ALLOW_PRIVATE=true", "LOG_LEVEL=warn",
+		// A limited host no test calls, so the outbound-limit panels have series to show.
+		"OUTBOUND_HOST_LIMITS=limited.e2e.invalid=100/s:100:10",
 		// The breaker opens during the load and, with no traffic after it, leaves the open state
 		// by itself 15 s later: its alert fires and then resolves.
 		"BREAKER_FAILURES=2", "BREAKER_OPEN_TIMEOUT=15s", "RETRY_BASE_DELAY=100ms",
