@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/expr"
@@ -232,13 +231,13 @@ func forEachResults(outputs []json.RawMessage, failedAt []bool, onItemError stri
 				continue
 			}
 		}
-		results = append(results, cmpRaw(o))
+		results = append(results, outputOrNull(o))
 	}
-	return map[string]any{"results": slices.Clip(results), "count": len(outputs), "failed": failedCount}
+	return map[string]any{"results": results, "count": len(outputs), "failed": failedCount}
 }
 
-// cmpRaw is a stored output, or null for none.
-func cmpRaw(o json.RawMessage) json.RawMessage {
+// outputOrNull is a stored output, or null for none.
+func outputOrNull(o json.RawMessage) json.RawMessage {
 	if len(o) == 0 {
 		return json.RawMessage(`null`)
 	}
