@@ -19,8 +19,9 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
-// fillRuns writes n runs of 20 workflows (3 versions each) in one statement, started one
-// second apart going back from now: 70 % succeeded (one in 50 with a failed node that
+// fillRuns writes n runs of 21 workflows (3 versions each) in one statement, started one
+// second apart going back from now: workflow 21 holds one run in 1000, the others share the
+// rest; 70 % succeeded (one in 50 with a failed node that
 // continued, charge0 to charge6, and one in 5000 with node refund failed), 15 % failed (each
 // with a failed node and an error), 5 % cancelled, 5 % running, 5 % queued; one in 10 has an
 // idempotency key. Failed nodes' errors name a request by the md5 of the row number.
@@ -31,11 +32,11 @@ func fillRuns(ctx context.Context, conn *pgx.Conn, n int) error {
 	_, err := conn.Exec(ctx, `
 		INSERT INTO workflows (id, name, current_version, created_at, updated_at)
 		SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(w), 12, '0'))::uuid, 'workflow ' || w, 3, now(), now()
-		FROM generate_series(1, 20) w;
+		FROM generate_series(1, 21) w;
 		INSERT INTO workflow_versions (id, workflow_id, version, definition, created_at)
 		SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(w * 10 + v), 12, '0'))::uuid,
 		       ('00000000-0000-4000-8000-' || lpad(to_hex(w), 12, '0'))::uuid, v, '{"nodes":[],"edges":[]}', now()
-		FROM generate_series(1, 20) w, generate_series(1, 3) v`)
+		FROM generate_series(1, 21) w, generate_series(1, 3) v`)
 	if err != nil {
 		return fmt.Errorf("fill workflows: %w", err)
 	}
@@ -52,7 +53,7 @@ func fillRuns(ctx context.Context, conn *pgx.Conn, n int) error {
 		       CASE WHEN i % 5000 = 7 THEN ARRAY['refund'] WHEN failed THEN ARRAY['charge' || (i % 7)] END,
 		       CASE WHEN failed THEN 'request ' || md5(i::text) || ' answered HTTP ' || (500 + i % 4) END,
 		       started, CASE WHEN status NOT IN ('queued', 'running') THEN started + interval '2 seconds' END
-		FROM (SELECT i, 1 + i % 20 AS w, 1 + (i / 20) % 3 AS v, now() - i * interval '1 second' AS started,
+		FROM (SELECT i, CASE WHEN i % 1000 = 3 THEN 21 ELSE 1 + i % 20 END AS w, 1 + (i / 20) % 3 AS v, now() - i * interval '1 second' AS started,
 		             CASE WHEN i % 20 < 14 THEN 'succeeded' WHEN i % 20 < 17 THEN 'failed' WHEN i % 20 = 17 THEN 'cancelled'
 		                  WHEN i % 20 = 18 THEN 'running' ELSE 'queued' END AS status,
 		             i % 20 BETWEEN 14 AND 16 OR i % 50 = 1 OR i % 5000 = 7 AS failed
@@ -82,6 +83,7 @@ var orderedCases = []string{"no filter", "second page", "one status", "has faile
 func planCases() []planCase {
 	yes := true
 	wf := "00000000-0000-4000-8000-000000000003"
+	rareWorkflow := "00000000-0000-4000-8000-000000000015" // workflow 21
 	lastNight := time.Now().Add(-12 * time.Hour)
 	sum := md5.Sum([]byte("15")) // run 15 failed
 	rareError := strings.ToUpper(hex.EncodeToString(sum[:])[:12])
@@ -97,7 +99,15 @@ func planCases() []planCase {
 		{"has failed nodes", workflow.RunFilter{HasFailedNodes: &yes}, false, []string{"runs_failed_nodes_started_idx"}},
 		{"succeeded with failed nodes", workflow.RunFilter{Statuses: []string{"succeeded"}, HasFailedNodes: &yes}, false,
 			[]string{"runs_failed_nodes_started_idx", "runs_status_started_idx"}},
-		{"workflow", workflow.RunFilter{WorkflowID: wf}, false, []string{"runs_workflow_started_idx", "runs_workflow_status_started_idx"}},
+		// A twentieth of the runs, spread evenly over the list's order: walking that order,
+		// filtered, reads about 20 for each run kept, which costs about what reading the
+		// workflow's own index does, so the planner may take either.
+		{"workflow", workflow.RunFilter{WorkflowID: wf}, false,
+			[]string{"runs_workflow_started_idx", "runs_workflow_status_started_idx", "runs_started_idx"}},
+		// One run in 1000: looked up by workflow (any index led by it), never found by walking
+		// the list's order.
+		{"rare workflow", workflow.RunFilter{WorkflowID: rareWorkflow}, false,
+			[]string{"runs_workflow_started_idx", "runs_workflow_status_started_idx", "runs_workflow_id_idempotency_key_key"}},
 		{"version", workflow.RunFilter{WorkflowID: wf, Version: 2}, false, []string{"runs_version_started_idx"}},
 		{"time range", workflow.RunFilter{StartedAfter: lastNight.Add(-time.Hour), StartedBefore: lastNight}, false, []string{"runs_started_idx"}},
 		{"idempotency key", workflow.RunFilter{IdempotencyKey: "key-5000"}, false, []string{"runs_idempotency_key_idx"}},
