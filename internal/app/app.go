@@ -68,8 +68,8 @@ type App struct {
 	limiter  *hostlimit.Limiter // nil without OUTBOUND_HOST_LIMITS
 	tel      *observability
 	monitor  *asynqmon.HTTPHandler
-	watcher  *store.RunWatcher      // api, dev: wakes synchronous execute requests
-	slots    *telemetry.WorkerSlots // worker, dev: task slots in use
+	watcher  *store.RunWatcher // api, dev: wakes synchronous execute requests
+	slots    *queue.Slots      // worker, dev: task slots, shared by deliveries and eager executions
 	writes   *writeProbe
 	pruner   *retention.Pruner // worker, dev: deletes run history past RUN_RETENTION
 	// scheduler (worker, dev) fires due schedules, leader-free beside the other workers'.
@@ -132,10 +132,14 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 	tel.metrics.Registry.MustRegister(tel.metrics.NewBreakerCollector(a.outbound))
 	a.registry = nodes.NewRegistry(a.outbound, nodes.APICallConfig{SelfBaseURL: cfg.APIBaseURL, Secret: a.secret})
 	engCfg := cfg.engineConfig()
+	deps := engine.Deps{Store: st, Queue: a.queue, Registry: a.registry, Observer: tel.observer, Log: log}
 	if role == RoleWorker || role == RoleDev {
 		engCfg.WorkerID = instanceID // the worker is the process: its heartbeat id is its service.instance.id
+		a.slots = queue.NewSlots(cfg.WorkerConcurrency)
+		tel.metrics.RegisterWorkerSlots(a.slots)
+		deps.Slots = a.slots // eager dispatch takes the free ones
 	}
-	if a.Engine, err = engine.New(engCfg, engine.Deps{Store: st, Queue: a.queue, Registry: a.registry, Observer: tel.observer, Log: log}); err != nil {
+	if a.Engine, err = engine.New(engCfg, deps); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -144,7 +148,6 @@ func New(ctx context.Context, cfg Config, role Role, log *slog.Logger) (*App, er
 		tel.metrics.Registry.MustRegister(telemetry.NewInFlightCollector(a.limiter, cfg.OutboundHostLimits))
 	}
 	if role == RoleWorker || role == RoleDev {
-		a.slots = tel.metrics.NewWorkerSlots(cfg.WorkerConcurrency)
 		if a.pruner, err = retention.NewPruner(cfg.retentionConfig(), st, tel.metrics.RetentionObserver(), log.With("component", "retention")); err != nil {
 			a.Close()
 			return nil, err
@@ -302,7 +305,8 @@ func (a *App) Run(ctx context.Context) error {
 	var srv *queue.Server
 	if a.role == RoleWorker || a.role == RoleDev {
 		srvCfg := a.cfg.serverConfig()
-		srvCfg.Middleware = []asynq.MiddlewareFunc{a.slots.Middleware(), telemetry.TaskSpans(a.tel.tracing.Provider, a.tel.tracing.Propagator)}
+		srvCfg.Slots = a.slots
+		srvCfg.Middleware = []asynq.MiddlewareFunc{telemetry.TaskSpans(a.tel.tracing.Provider, a.tel.tracing.Propagator)}
 		var err error
 		if srv, err = queue.NewServer(a.redis, srvCfg, a.Engine, a.log); err != nil {
 			return err

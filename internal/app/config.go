@@ -149,6 +149,12 @@ type Config struct {
 	// ThrottleMaxWait bounds how long one attempt of a call may wait for its host's limits
 	// before the node fails with reason throttle_timeout (THROTTLE_MAX_WAIT, default 5m).
 	ThrottleMaxWait time.Duration
+	// EagerDispatch lets a worker execute the tasks its own transitions release, on the slot
+	// that released them or a free one, instead of sending them through the queue
+	// (EAGER_DISPATCH, default true; ARCHITECTURE rule 11). EagerHopBudget bounds the hops one
+	// slot runs that way per delivery (EAGER_HOP_BUDGET, default 32).
+	EagerDispatch  bool
+	EagerHopBudget int
 
 	// Tracing (beside the OpenTelemetry SDK's OTEL_* variables).
 	// TraceDBSpans says which PostgreSQL statements become spans (TRACE_DB_SPANS: off, slow or
@@ -220,7 +226,7 @@ func (c Config) WithDefaults() Config {
 
 	eng := c.engineConfig().WithDefaults()
 	c.NodeTimeout, c.RetryBaseDelay, c.RetryMaxDelay = eng.NodeTimeout, eng.RetryBaseDelay, eng.RetryMaxDelay
-	c.MaxRedeliveries, c.ThrottleMaxWait = eng.MaxRedeliveries, eng.ThrottleMaxWait
+	c.MaxRedeliveries, c.ThrottleMaxWait, c.EagerHopBudget = eng.MaxRedeliveries, eng.ThrottleMaxWait, eng.EagerHopBudget
 	c.EvalSteps, c.EvalBytes, c.PreparedVersions = eng.EvalBudget.Steps, eng.EvalBudget.Bytes, eng.PreparedVersions
 
 	beat := c.heartbeatConfig().WithDefaults()
@@ -275,7 +281,7 @@ func (c Config) apiConfig() httpapi.Config {
 func (c Config) engineConfig() engine.Config {
 	return engine.Config{NodeTimeout: c.NodeTimeout, RetryBaseDelay: c.RetryBaseDelay, RetryMaxDelay: c.RetryMaxDelay, RunTimeout: c.RunTimeout,
 		MaxRedeliveries: c.MaxRedeliveries, EvalBudget: expr.Budget{Steps: c.EvalSteps, Bytes: c.EvalBytes}, PreparedVersions: c.PreparedVersions,
-		ThrottleMaxWait: c.ThrottleMaxWait, ResumeBaseURL: c.APIBaseURL}
+		ThrottleMaxWait: c.ThrottleMaxWait, ResumeBaseURL: c.APIBaseURL, EagerDispatch: c.EagerDispatch, EagerHopBudget: c.EagerHopBudget}
 }
 
 func (c Config) heartbeatConfig() engine.HeartbeatConfig {
@@ -361,6 +367,8 @@ func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
 		BreakerOpenTimeout:   r.duration("BREAKER_OPEN_TIMEOUT"),
 		OutboundHostLimits:   r.hostLimits("OUTBOUND_HOST_LIMITS"),
 		ThrottleMaxWait:      r.duration("THROTTLE_MAX_WAIT"),
+		EagerDispatch:        r.bool("EAGER_DISPATCH", true),
+		EagerHopBudget:       r.int("EAGER_HOP_BUDGET"),
 
 		TraceDBSpans:      strings.TrimSpace(getenv("TRACE_DB_SPANS")),
 		TraceDBSlow:       r.duration("TRACE_DB_SLOW"),

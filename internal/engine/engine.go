@@ -71,6 +71,16 @@ type Config struct {
 	// ResumeBaseURL is the API's base URL (no trailing slash) that a task waiting for an
 	// event names in its resumeUrl; empty gives a path (/resume/<token>).
 	ResumeBaseURL string
+	// EagerDispatch lets a worker execute the tasks its own transitions release instead of
+	// sending them through the queue (ARCHITECTURE rule 11): a released task is claimed for
+	// this worker in the releasing transaction and run on the slot that released it, or on a
+	// free slot of Deps.Slots; what it cannot take goes to the queue. It needs WorkerID (an
+	// eagerly claimed task is recovered through the worker's heartbeat, like any claim).
+	EagerDispatch bool
+	// EagerHopBudget bounds how many released tasks one slot executes eagerly, one after the
+	// other, before it hands the rest of the run to the queue and takes the next delivery, so
+	// a long chain does not keep a slot from other runs (default 32).
+	EagerHopBudget int
 }
 
 // WithDefaults fills unset fields.
@@ -83,6 +93,7 @@ func (c Config) WithDefaults() Config {
 	c.PreparedVersions = cmp.Or(c.PreparedVersions, 256)
 	c.MaxRedeliveries = cmp.Or(c.MaxRedeliveries, 5)
 	c.ThrottleMaxWait = cmp.Or(c.ThrottleMaxWait, DefaultThrottleMaxWait)
+	c.EagerHopBudget = cmp.Or(c.EagerHopBudget, DefaultEagerHopBudget)
 	return c
 }
 
@@ -110,6 +121,9 @@ func (c Config) validate() error {
 	}
 	if c.ThrottleMaxWait <= 0 || c.ThrottleMaxWait > MaxRetryDelay {
 		errs = append(errs, fmt.Errorf("engine: ThrottleMaxWait must be above 0 and at most %v, got %v", MaxRetryDelay, c.ThrottleMaxWait))
+	}
+	if c.EagerHopBudget < 1 || c.EagerHopBudget > MaxEagerHopBudget {
+		errs = append(errs, fmt.Errorf("engine: EagerHopBudget must be between 1 and %d, got %d", MaxEagerHopBudget, c.EagerHopBudget))
 	}
 	if c.PreparedVersions <= 0 {
 		errs = append(errs, fmt.Errorf("engine: PreparedVersions must be positive, got %d", c.PreparedVersions))
@@ -230,14 +244,18 @@ type Queue interface {
 	Stop(ctx context.Context, t TaskRef, status string) error
 }
 
-// Deps are the engine's collaborators. Observer, Now and Log are optional.
+// Deps are the engine's collaborators. Observer, Slots, Now and Log are optional.
 type Deps struct {
 	Store    Store
 	Queue    Queue
 	Registry Nodes
 	Observer Observer
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Slots is the worker's pool of task slots, which queue deliveries hold too; eager
+	// dispatch runs released tasks on the free ones (nil: only on the slot that released
+	// them).
+	Slots Slots
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 // Engine orchestrates runs.
@@ -248,6 +266,7 @@ type Engine struct {
 	queue    Queue
 	nodes    Nodes
 	obs      Observer
+	slots    Slots
 	now      func() time.Time
 	log      *slog.Logger
 	versions *lru.Cache[string, *version] // by version id; versions are immutable
@@ -259,7 +278,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, store: d.Store, queue: d.Queue, nodes: d.Registry, obs: d.Observer, now: d.Now, log: d.Log}
+	e := &Engine{cfg: cfg, store: d.Store, queue: d.Queue, nodes: d.Registry, obs: d.Observer, slots: d.Slots, now: d.Now, log: d.Log}
 	var err error
 	if e.versions, err = lru.New[string, *version](cfg.PreparedVersions); err != nil {
 		return nil, fmt.Errorf("engine: prepared versions: %w", err)
@@ -272,6 +291,9 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	}
 	if e.log == nil {
 		e.log = slog.Default()
+	}
+	if e.cfg.WorkerID == "" {
+		e.cfg.EagerDispatch = false // a claim must name its worker to be recovered through its heartbeat
 	}
 	return e, nil
 }

@@ -31,7 +31,11 @@ func (r *RetryLater) Unwrap() error { return r.Err }
 // Execute handles one delivery of a task: claim it, run its node, and record the outcome.
 // A delivery that cannot be claimed (terminal task, finished run, duplicate) is dropped with a
 // nil error, so each engine transition happens once however often a task is delivered.
-func (e *Engine) Execute(ctx context.Context, ref TaskRef) (err error) {
+// With eager dispatch on, the delivery then executes the tasks its transitions claimed
+// (eager.go) before it returns.
+func (e *Engine) Execute(ctx context.Context, ref TaskRef) error {
+	ctx, s := e.withSlot(ctx)
+	defer e.drain(ctx, s)
 	if e.nodes.Inline(ref.NodeType) {
 		if handled, err := e.executeInline(ctx, ref); handled {
 			return err
@@ -48,6 +52,13 @@ func (e *Engine) Execute(ctx context.Context, ref TaskRef) (err error) {
 	if err != nil {
 		return err
 	}
+	return e.run(ctx, c)
+}
+
+// run executes a claimed task's node and records its outcome. It returns a *RetryLater for a
+// retry and an error for a delivery that ended without an outcome (recorded as an
+// interruption, so the next delivery takes the task over).
+func (e *Engine) run(ctx context.Context, c Claim) (err error) {
 	started := e.now()
 	e.describe(ctx, &c)
 	c.Wait = claimWait(c)
@@ -162,6 +173,8 @@ func (e *Engine) execute(ctx context.Context, c Claim) (Execution, error) {
 // Wake completes a task parked by a delay node once its wait is over, and a wait node's task
 // whose timeout passed before an event, on its "out-timeout" handle.
 func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
+	ctx, s := e.withSlot(ctx)
+	defer e.drain(ctx, s)
 	c, err := e.store.WaitingTask(ctx, ref.TaskID)
 	if errors.Is(err, ErrNotClaimable) || errors.Is(err, workflow.ErrNotFound) {
 		return nil

@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,7 +36,12 @@ type harness struct {
 	mu      sync.Mutex
 	workers []func()
 	obs     *recordingObserver
+	// pools are the slot pools of the engines it made (eager dispatch), by engine.
+	pools map[*engine.Engine]*queue.Slots
 }
+
+// workerSeq numbers the harnesses' worker ids.
+var workerSeq atomic.Int64
 
 // recordingObserver keeps the runs the engine reported finished.
 type recordingObserver struct {
@@ -166,6 +173,8 @@ func (o *recordingObserver) count(status string) int {
 // harnessOptions changes what newHarnessWith builds: the engine's config, the HTTP client of
 // apiCall nodes and a decorator of the real store (to inject faults).
 type harnessOptions struct {
+	// queued turns eager dispatch off: every task then travels through the queue.
+	queued    bool
 	config    engine.Config
 	caller    nodes.HTTPDoer
 	wrapStore func(engine.Store) engine.Store
@@ -190,7 +199,8 @@ func newHarnessWith(t testing.TB, opts harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL(), obs: &recordingObserver{finished: map[string]int{}, redelivered: map[string]int{}, tasks: map[string]int{}}}
+	h := &harness{t: t, store: st, qname: testenv.QueueName(t), redis: testenv.RedisURL(), obs: &recordingObserver{finished: map[string]int{}, redelivered: map[string]int{}, tasks: map[string]int{}},
+		pools: map[*engine.Engine]*queue.Slots{}}
 	h.queue = queue.NewClient(rc, h.qname)
 	h.opts = opts
 	h.eng = h.engineAt(nil)
@@ -223,11 +233,22 @@ func (h *harness) engineWith(now func() time.Time, caller nodes.HTTPDoer) *engin
 	}
 	cfg := h.opts.config
 	cfg.RetryBaseDelay = cmp.Or(cfg.RetryBaseDelay, 10*time.Millisecond)
-	eng, err := engine.New(cfg,
-		engine.Deps{Store: es, Queue: h.queue, Registry: registry, Observer: h.obs, Now: now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// A worker of the largest concurrency the tests use (4): eager executions take the slots
+	// its deliveries leave free.
+	pool := queue.NewSlots(4)
+	deps := engine.Deps{Store: es, Queue: h.queue, Registry: registry, Observer: h.obs, Now: now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if !h.opts.queued {
+		cfg.EagerDispatch = true
+		cfg.WorkerID = cmp.Or(cfg.WorkerID, fmt.Sprintf("harness-worker-%d", workerSeq.Add(1)))
+		deps.Slots = pool
+	}
+	eng, err := engine.New(cfg, deps)
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	h.mu.Lock()
+	h.pools[eng] = pool
+	h.mu.Unlock()
 	return eng
 }
 
@@ -245,7 +266,10 @@ func (h *harness) startWorkerOn(eng *engine.Engine, concurrency int) (stop func(
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	srv, err := queue.NewServer(rc, queue.ServerConfig{Queue: h.qname, Concurrency: concurrency, ShutdownTimeout: time.Second}, eng,
+	h.mu.Lock()
+	pool := h.pools[eng]
+	h.mu.Unlock()
+	srv, err := queue.NewServer(rc, queue.ServerConfig{Queue: h.qname, Concurrency: concurrency, ShutdownTimeout: time.Second, Slots: pool}, eng,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		h.t.Fatal(err)

@@ -72,6 +72,7 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 		}
 	}
 	err = e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
+		done = completion{} // a transaction tried again starts afresh
 		if out.Wait > 0 {
 			if err := tx.FinishTask(ctx, finish); err != nil {
 				return err

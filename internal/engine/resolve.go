@@ -28,6 +28,8 @@ type resolver struct {
 	parentSpan string
 	// skippedIDs are the node ids of the tasks it skipped, in the order it skipped them.
 	skippedIDs []string
+	// pick claims released tasks for this worker (eager dispatch); nil claims none.
+	pick *eagerPick
 }
 
 type source struct {
@@ -98,15 +100,20 @@ func (r *resolver) resolve(ctx context.Context, nodeID string, handles []string,
 			}
 		}
 		if len(release) > 0 {
+			types := make([]string, len(release))
+			for i := range release {
+				if n, ok := r.g.Node(release[i].NodeID); ok {
+					types[i] = n.Base.Type
+				}
+				r.pick.take(&release[i], types[i])
+			}
 			if err := r.tx.ReleaseTasks(ctx, r.runID, release, r.now); err != nil {
 				return err
 			}
-			for _, rel := range release {
-				ref := TaskRef{TaskID: TaskID(r.runID, rel.NodeID), RunID: r.runID, Kind: KindExecute}
-				if n, ok := r.g.Node(rel.NodeID); ok {
-					ref.NodeType = n.Base.Type
+			for i, rel := range release {
+				if rel.Claim == nil {
+					r.released = append(r.released, TaskRef{TaskID: TaskID(r.runID, rel.NodeID), RunID: r.runID, Kind: KindExecute, NodeType: types[i]})
 				}
-				r.released = append(r.released, ref)
 			}
 		}
 		if len(skip) > 0 {

@@ -46,6 +46,7 @@ func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, f Tas
 	f.TaskID, f.Attempt, f.Redeliveries, f.To, f.Now = c.TaskID, c.Attempt, c.Redeliveries, workflow.TaskCompleted, now
 	var done completion
 	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
+		done = completion{} // a transaction tried again starts afresh
 		return e.completeIn(ctx, tx, c, g, f, logs, &done)
 	})
 	if dropped(err) {
@@ -72,6 +73,9 @@ type completion struct {
 	// runTrace makes released tasks children of the run's stored trace context rather than
 	// of the current span (an event delivered by a request outside the run's trace).
 	runTrace bool
+	// pick is what the transition claimed for this worker (eager dispatch); nil when it
+	// claims nothing.
+	pick *eagerPick
 }
 
 // completeIn is the completing transition inside an open run transaction. done is filled as
@@ -85,7 +89,10 @@ func (e *Engine) completeIn(ctx context.Context, tx RunTx, c Claim, g *workflow.
 	if output == nil {
 		output = c.Input // a delay passes its input through
 	}
-	r := resolver{tx: tx, runID: c.RunID, g: g, now: f.Now, parentSpan: e.obs.TraceParent(ctx)}
+	if done.pick == nil {
+		done.pick = e.newPick(ctx)
+	}
+	r := resolver{tx: tx, runID: c.RunID, g: g, now: f.Now, parentSpan: e.obs.TraceParent(ctx), pick: done.pick}
 	if err := r.resolve(ctx, c.NodeID, f.Handles, output); err != nil {
 		return err
 	}
@@ -128,6 +135,7 @@ func (e *Engine) afterComplete(ctx context.Context, c Claim, done completion, no
 		done.released[i].TraceContext = tp
 	}
 	e.enqueue(ctx, done.released)
+	e.dispatch(ctx, c, done.pick, tp, now)
 }
 
 // park moves a delay or wait node's task to waiting and schedules its wake-up (the end of the

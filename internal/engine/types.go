@@ -131,6 +131,9 @@ type Claim struct {
 	Status string
 	// TraceContext is the run's stored trace context.
 	TraceContext string
+	// Eager is set for a task its releasing worker claimed and executes itself (no queue
+	// delivery).
+	Eager bool
 	// ParentSpans are the traceparents of a join's activating parents (at most
 	// MaxParentLinks, in the order they completed); ParentSpansDropped counts those beyond the
 	// cap. Empty for a task with one parent.
@@ -238,6 +241,20 @@ type Release struct {
 	Input  json.RawMessage
 	Edges  int
 	Taken  int
+	// Claim, when set, claims the task for a worker in the same statement (eager dispatch):
+	// it becomes running as its next attempt, held by Claim.WorkerID, and the store fills in
+	// the rest of Claim once the statement's result is read (at commit at the latest).
+	Claim *ReleaseClaim
+}
+
+// ReleaseClaim is what claiming a released task gives the worker that claimed it.
+type ReleaseClaim struct {
+	WorkerID string
+	// Filled in by the store: the claim's attempt and redeliveries, and a join's parent spans.
+	Attempt            int
+	Redeliveries       int
+	ParentSpans        []string
+	ParentSpansDropped int
 }
 
 // AbortedTask is a task ended by a cancel or a run failure.

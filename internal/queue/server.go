@@ -34,8 +34,12 @@ type ServerConfig struct {
 	// ShutdownTimeout bounds how long in-flight tasks may finish on shutdown before they are
 	// handed back to the queue (default 10 s).
 	ShutdownTimeout time.Duration
-	// Middleware wraps every task handler (tracing, metrics), outermost first.
+	// Middleware wraps every task handler (tracing, metrics), outermost first, inside the
+	// slot every delivery holds.
 	Middleware []asynq.MiddlewareFunc
+	// Slots is the worker's pool of task slots, shared with eager executions (nil: a pool
+	// of Concurrency slots of the server's own). Its size should be Concurrency.
+	Slots *Slots
 }
 
 // WithDefaults fills unset fields.
@@ -94,6 +98,10 @@ func NewServer(rc redis.UniversalClient, cfg ServerConfig, h Handler, log *slog.
 		LogLevel: asynq.WarnLevel,
 	})
 	mux := asynq.NewServeMux()
+	if cfg.Slots == nil {
+		cfg.Slots = NewSlots(cfg.Concurrency)
+	}
+	mux.Use(cfg.Slots.middleware())
 	mux.Use(cfg.Middleware...)
 	mux.HandleFunc(TypeExecute, func(ctx context.Context, t *asynq.Task) error {
 		ref, err := decode(t, engine.KindExecute)

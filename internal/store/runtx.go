@@ -200,14 +200,59 @@ func (t *runTx) Parents(ctx context.Context, runID string, nodeIDs []string) ([]
 func (t *runTx) ReleaseTasks(_ context.Context, runID string, rel []engine.Release, now time.Time) error {
 	nodeIDs, inputs := make([]string, len(rel)), make([][]byte, len(rel))
 	edges, taken := make([]int32, len(rel)), make([]int32, len(rel))
+	claims := map[string]*engine.ReleaseClaim{}
+	worker := ""
 	for i, r := range rel {
 		nodeIDs[i], inputs[i], edges[i], taken[i] = r.NodeID, storableJSON(r.Input), int32(r.Edges), int32(r.Taken)
+		if r.Claim != nil {
+			claims[r.NodeID], worker = r.Claim, r.Claim.WorkerID
+		}
+	}
+	if len(claims) == 0 {
+		t.queue(`
+			UPDATE tasks t SET status = 'queued', input = coalesce(x.input, t.input), queued_at = $2, due_at = $2,
+				unresolved_parents = t.unresolved_parents - x.edges, activated_parents = t.activated_parents + x.taken
+			FROM unnest($3::text[], $4::jsonb[], $5::int[], $6::int[]) AS x(node_id, input, edges, taken)
+			WHERE t.run_id = $1 AND t.node_id = x.node_id AND t.status = 'pending'`, []any{runID, now, nodeIDs, inputs, edges, taken}, nil)
+		return nil
+	}
+	// Eager dispatch: the claimed tasks become running as their first attempt, held by the
+	// releasing worker, in the same statement (the claim ClaimTask would make).
+	claimed := make([]bool, len(rel))
+	for i, r := range rel {
+		claimed[i] = r.Claim != nil
 	}
 	t.queue(`
-		UPDATE tasks t SET status = 'queued', input = coalesce(x.input, t.input), queued_at = $2, due_at = $2,
+		UPDATE tasks t SET status = CASE WHEN x.claimed THEN 'running' ELSE 'queued' END, input = coalesce(x.input, t.input),
+			queued_at = $2, due_at = $2,
+			attempt = t.attempt + CASE WHEN x.claimed THEN 1 ELSE 0 END,
+			started_at = CASE WHEN x.claimed THEN $2 ELSE t.started_at END,
+			worker_id = CASE WHEN x.claimed THEN nullif($7, '') ELSE t.worker_id END,
+			interruption = CASE WHEN x.claimed THEN NULL ELSE t.interruption END,
 			unresolved_parents = t.unresolved_parents - x.edges, activated_parents = t.activated_parents + x.taken
-		FROM unnest($3::text[], $4::jsonb[], $5::int[], $6::int[]) AS x(node_id, input, edges, taken)
-		WHERE t.run_id = $1 AND t.node_id = x.node_id AND t.status = 'pending'`, []any{runID, now, nodeIDs, inputs, edges, taken}, nil)
+		FROM unnest($3::text[], $4::jsonb[], $5::int[], $6::int[], $8::bool[]) AS x(node_id, input, edges, taken, claimed)
+		WHERE t.run_id = $1 AND t.node_id = x.node_id AND t.status = 'pending'
+		RETURNING t.node_id, x.claimed, t.attempt, t.redeliveries, coalesce(t.parent_spans, '{}'), t.parent_spans_dropped`,
+		[]any{runID, now, nodeIDs, inputs, edges, taken, worker, claimed}, func(br pgx.BatchResults) error {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var nodeID string
+				var isClaimed bool
+				var c engine.ReleaseClaim
+				if err := rows.Scan(&nodeID, &isClaimed, &c.Attempt, &c.Redeliveries, &c.ParentSpans, &c.ParentSpansDropped); err != nil {
+					return err
+				}
+				if dst := claims[nodeID]; isClaimed && dst != nil {
+					c.WorkerID = dst.WorkerID
+					*dst = c // a task that was not pending leaves its claim unfilled (Attempt 0)
+				}
+			}
+			return rows.Err()
+		})
 	return nil
 }
 

@@ -31,6 +31,7 @@ type Metrics struct {
 	RunDuration         *prometheus.HistogramVec // workflow, status
 	WorkflowFailedNodes *prometheus.CounterVec   // workflow, outcome (failed, failed_continued; one per task)
 	QueueWait           *prometheus.HistogramVec // node_type
+	TaskDispatches      *prometheus.CounterVec   // dispatch (queue, eager)
 	TimerLateness       *prometheus.HistogramVec // node_type, timer (delay, retry, throttle)
 	HTTPDuration        *prometheus.HistogramVec // method, route, code
 	BreakerRequests     *prometheus.CounterVec   // host, outcome; exported by BreakerCollector
@@ -50,6 +51,12 @@ type Metrics struct {
 	ScheduleTicksSkipped *prometheus.CounterVec // reason (overlap, catch_up, error)
 	ScheduleLateness     prometheus.Histogram
 }
+
+// How a task execution reached its worker (sequenceflow_task_dispatches_total).
+const (
+	dispatchQueue = "queue"
+	dispatchEager = "eager"
+)
 
 // Results of a reconciler pass (sequenceflow_reconciler_passes_total).
 const (
@@ -144,6 +151,10 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 			Name: "sequenceflow_reconciler_pass_duration_seconds", Help: "Duration of one reconciler pass, failed passes included.",
 			Buckets: latencyBuckets,
 		}),
+		TaskDispatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sequenceflow_task_dispatches_total",
+			Help: "Task executions started, by how they reached the worker (queue: a queue delivery; eager: claimed by the worker whose transition released them, EAGER_DISPATCH).",
+		}, []string{"dispatch"}),
 		Redeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sequenceflow_task_redeliveries_total",
 			Help: "Deliveries that took over a running task whose previous delivery ended without an outcome, by node type and cause (panic, error, shutdown, lost).",
@@ -168,9 +179,12 @@ func NewMetrics(opts ...MetricsOption) *Metrics {
 	for _, result := range []string{reconcileOK, reconcileError} {
 		m.ReconcilePasses.WithLabelValues(result)
 	}
+	for _, d := range []string{dispatchQueue, dispatchEager} {
+		m.TaskDispatches.WithLabelValues(d)
+	}
 	reg.MustRegister(m.TaskDuration, m.SchedulingDelay, m.TaskRetries, m.TaskFailures, m.TasksFinished, m.RunsFailedNodes, m.RunsStarted,
 		m.RunsFinished, m.RunDuration, m.HTTPDuration, m.Recovered, m.ReconcilePasses, m.ReconcileTime, m.Redeliveries,
-		m.WorkflowFailedNodes, m.QueueWait, m.TimerLateness, m.WebhookRequests,
+		m.WorkflowFailedNodes, m.QueueWait, m.TaskDispatches, m.TimerLateness, m.WebhookRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.addRetention()
 	m.addSchedules()

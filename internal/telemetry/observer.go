@@ -32,7 +32,31 @@ func NewObserver(tp trace.TracerProvider, p propagation.TextMapPropagator, m *Me
 	return &Observer{tracer: tp.Tracer("github.com/sequenceflow/sequenceflow/internal/engine"), propagator: p, metrics: m, log: log}
 }
 
-var _ engine.Observer = (*Observer)(nil)
+var (
+	_ engine.Observer    = (*Observer)(nil)
+	_ engine.EagerTracer = (*Observer)(nil)
+)
+
+// EagerTask opens the span of a task the worker that released it executes itself, as
+// TaskSpans does for a queue delivery: a child of the span that released it, named like a
+// delivery's until TaskClaimed names it after its node type.
+func (o *Observer) EagerTask(ctx context.Context, ref engine.TaskRef) (context.Context, func(error)) {
+	parent := o.propagator.Extract(context.WithoutCancel(ctx), propagation.MapCarrier{"traceparent": ref.TraceContext})
+	// The span's parent comes from the released trace context, not from the delivery that ran
+	// before it on this slot; the values of ctx (the slot) are kept.
+	if sc := trace.SpanContextFromContext(parent); sc.IsValid() {
+		ctx = trace.ContextWithSpanContext(ctx, sc)
+	}
+	ctx, span := o.tracer.Start(ctx, "sequenceflow:execute", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.system", "sequenceflow"), attribute.String("task.dispatch", dispatchEager)))
+	return ctx, func(err error) {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}
+}
 
 // RunStarting opens the run.start span, child of the API request span.
 func (o *Observer) RunStarting(ctx context.Context, workflowID string) (context.Context, func(string, error)) {
@@ -70,6 +94,12 @@ func (o *Observer) TaskClaimed(ctx context.Context, c engine.Claim, delay time.D
 		attribute.String("node.id", c.NodeID), attribute.String("node.name", cutUTF8(c.NodeName, MaxSpanNameBytes)),
 		attribute.String("node.type", c.NodeType), attribute.Int("task.attempt", c.Attempt), attribute.Int("task.redeliveries", c.Redeliveries))
 	o.linkParents(span, c)
+	dispatch := dispatchQueue
+	if c.Eager {
+		dispatch = dispatchEager
+	}
+	span.SetAttributes(attribute.String("task.dispatch", dispatch))
+	o.metrics.TaskDispatches.WithLabelValues(dispatch).Inc()
 	o.metrics.SchedulingDelay.WithLabelValues(c.NodeType).Observe(delay.Seconds())
 	switch c.Wait {
 	case engine.WaitQueue:

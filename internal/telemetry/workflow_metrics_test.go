@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -17,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/queue"
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
 	"github.com/sequenceflow/sequenceflow/internal/telemetry/telemetrytest"
 )
@@ -241,32 +241,25 @@ func histogramCounts(t *testing.T, m *telemetry.Metrics, families ...string) map
 	return out
 }
 
-// The slot gauges read the worker's concurrency and the deliveries executing now.
+// The slot gauges read the worker's concurrency and the slots of its pool in use.
 func TestWorkerSlots(t *testing.T) {
 	t.Parallel()
 	m := telemetry.NewMetrics()
-	slots := m.NewWorkerSlots(4)
-	entered, release := make(chan struct{}), make(chan struct{})
-	h := slots.Middleware()(asynq.HandlerFunc(func(context.Context, *asynq.Task) error {
-		entered <- struct{}{}
-		<-release
-		return nil
-	}))
-	var wg sync.WaitGroup
+	slots := queue.NewSlots(4)
+	m.RegisterWorkerSlots(slots)
 	for range 3 {
-		wg.Add(1)
-		go func() { defer wg.Done(); h.ProcessTask(context.Background(), asynq.NewTask("t", nil)) }()
-	}
-	for range 3 {
-		<-entered
+		if !slots.TryAcquire() {
+			t.Fatal("a slot of 4 was not free")
+		}
 	}
 	if got := gaugeValues(t, m); got["sequenceflow_worker_slots_busy"] != 3 || got["sequenceflow_worker_slots_total"] != 4 {
-		t.Errorf("slots while 3 deliveries run: %v, want busy 3 of 4", got)
+		t.Errorf("slots while 3 are held: %v, want busy 3 of 4", got)
 	}
-	close(release)
-	wg.Wait()
+	for range 3 {
+		slots.Release()
+	}
 	if got := gaugeValues(t, m); got["sequenceflow_worker_slots_busy"] != 0 {
-		t.Errorf("slots after the deliveries: %v, want none busy", got)
+		t.Errorf("slots after release: %v, want none busy", got)
 	}
 }
 

@@ -1,0 +1,226 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Eager dispatch (ARCHITECTURE rule 11). A transition that releases tasks, run by a worker
+// with eager dispatch on, claims some of them for this worker in the same statement that
+// releases them: they become running as their first attempt, held by the worker exactly as a
+// claim by a queue delivery would hold them, so a crash is recovered through the worker's
+// heartbeat and the reconciler like any other. After commit the worker executes them itself:
+//
+//   - one on the slot whose delivery released it, after that delivery's own task, for at most
+//     Config.EagerHopBudget hops per delivery (a chain then goes back through the queue, behind
+//     the other runs' deliveries);
+//   - the others on free slots of Deps.Slots, each in a goroutine of its own that holds its
+//     slot, with a budget of its own; the delivery that forked them returns once they are done;
+//   - when no slot is free at commit, after the first on the same slot.
+//
+// What is not claimed is enqueued as before. An eager execution that ends without an outcome,
+// or with a retry, is handed to the queue.
+
+// DefaultEagerHopBudget is Config.EagerHopBudget's default.
+const DefaultEagerHopBudget = 32
+
+// MaxEagerHopBudget bounds Config.EagerHopBudget.
+const MaxEagerHopBudget = 10_000
+
+// eagerRetryDelay is when an eager execution that ended without an outcome is delivered again
+// through the queue (the queue's own first redelivery backoff).
+const eagerRetryDelay = 100 * time.Millisecond
+
+// Slots is a worker's pool of task slots, shared by queue deliveries (which hold one each)
+// and eager executions.
+type Slots interface {
+	// Free returns how many slots are free now.
+	Free() int
+	// TryAcquire takes a free slot without waiting; false when none is free.
+	TryAcquire() bool
+	// Release gives back a slot TryAcquire took.
+	Release()
+}
+
+// EagerTracer is implemented by observers that open the span of an eagerly dispatched task,
+// as the queue's middleware does for a delivery: a child of ref.TraceContext. end is called
+// with the execution's error.
+type EagerTracer interface {
+	EagerTask(ctx context.Context, ref TaskRef) (_ context.Context, end func(err error))
+}
+
+// slot is one task slot's eager work within a delivery.
+type slot struct {
+	left  int         // eager hops this slot may still take
+	next  []eagerTask // claimed tasks it executes next, in order
+	forks sync.WaitGroup
+}
+
+type eagerTask struct {
+	claim Claim
+	// parent is the traceparent of the span that released the task.
+	parent string
+}
+
+type slotKey struct{}
+
+// withSlot gives a delivery its slot's eager state (nil when eager dispatch is off).
+func (e *Engine) withSlot(ctx context.Context) (context.Context, *slot) {
+	if !e.cfg.EagerDispatch {
+		return ctx, nil
+	}
+	s := &slot{left: e.cfg.EagerHopBudget}
+	return context.WithValue(ctx, slotKey{}, s), s
+}
+
+// eagerPick chooses, inside one transaction, the released tasks this worker claims.
+type eagerPick struct {
+	worker string
+	slot   *slot
+	// same is set once a task was claimed for the slot's next hop; extra is how many more may
+	// be claimed for free slots.
+	same   bool
+	extra  int
+	claims []eagerClaim
+}
+
+type eagerClaim struct {
+	nodeID, nodeType string
+	input            json.RawMessage
+	rc               *ReleaseClaim
+}
+
+// newPick returns the eager choice of a transition run by a delivery, nil when it claims
+// nothing (eager dispatch off, or a transition outside a delivery: the API's).
+func (e *Engine) newPick(ctx context.Context) *eagerPick {
+	s, _ := ctx.Value(slotKey{}).(*slot)
+	if s == nil {
+		return nil
+	}
+	p := &eagerPick{worker: e.cfg.WorkerID, slot: s}
+	if e.slots != nil {
+		p.extra = e.slots.Free()
+	}
+	return p
+}
+
+// take reports whether the released task nodeID is claimed, and records it.
+func (p *eagerPick) take(rel *Release, nodeType string) {
+	if p == nil {
+		return
+	}
+	switch {
+	case !p.same && p.slot.left > 0 && len(p.slot.next) == 0:
+		p.same = true
+	case p.extra > 0:
+		p.extra--
+	default:
+		return
+	}
+	rel.Claim = &ReleaseClaim{WorkerID: p.worker}
+	p.claims = append(p.claims, eagerClaim{nodeID: rel.NodeID, nodeType: nodeType, input: rel.Input, rc: rel.Claim})
+}
+
+// dispatch hands the tasks a committed transition claimed to their slots. from is the claim
+// of the task whose transition released them (same run); parent the traceparent they are
+// released under.
+func (e *Engine) dispatch(ctx context.Context, from Claim, p *eagerPick, parent string, now time.Time) {
+	if p == nil {
+		return
+	}
+	for i, ec := range p.claims {
+		if ec.rc.Attempt == 0 {
+			continue // it was not pending: nothing was claimed
+		}
+		c := Claim{TaskID: TaskID(from.RunID, ec.nodeID), RunID: from.RunID, WorkflowID: from.WorkflowID, VersionID: from.VersionID,
+			NodeID: ec.nodeID, NodeType: ec.nodeType, Attempt: ec.rc.Attempt, Redeliveries: ec.rc.Redeliveries, Input: ec.input,
+			Deadline: from.Deadline, DueAt: now, TraceContext: from.TraceContext, Eager: true,
+			ParentSpans: ec.rc.ParentSpans, ParentSpansDropped: ec.rc.ParentSpansDropped}
+		e.inflight.Store(c.TaskID, struct{}{}) // the heartbeat lists it from now on
+		t := eagerTask{claim: c, parent: parent}
+		switch {
+		case i == 0 && p.same:
+			p.slot.left--
+			p.slot.next = append(p.slot.next, t)
+		case e.slots != nil && e.slots.TryAcquire():
+			e.fork(ctx, p.slot, t)
+		default:
+			p.slot.next = append(p.slot.next, t) // no slot is free any more: after the others
+		}
+	}
+}
+
+// fork executes t on a slot of its own, taken from the pool, with a budget of its own.
+func (e *Engine) fork(ctx context.Context, parent *slot, t eagerTask) {
+	child := &slot{left: e.cfg.EagerHopBudget - 1}
+	parent.forks.Add(1)
+	go func() {
+		defer parent.forks.Done()
+		defer e.slots.Release()
+		ctx := context.WithValue(ctx, slotKey{}, child)
+		e.runEager(ctx, t)
+		e.drain(ctx, child)
+	}()
+}
+
+// drain executes the tasks claimed for a slot, and those their transitions claim for it in
+// turn, then waits for the tasks it forked. A delivery that is being stopped hands its claimed
+// tasks back to the queue instead.
+func (e *Engine) drain(ctx context.Context, s *slot) {
+	if s == nil {
+		return
+	}
+	for len(s.next) > 0 {
+		t := s.next[0]
+		s.next = s.next[1:]
+		if ctx.Err() != nil {
+			err := e.interrupted(ctx, t.claim, ctx.Err())
+			e.inflight.Delete(t.claim.TaskID)
+			e.handBack(ctx, t, err)
+			continue
+		}
+		e.runEager(ctx, t)
+	}
+	s.forks.Wait()
+}
+
+// runEager executes an eagerly claimed task in a span of its own.
+func (e *Engine) runEager(ctx context.Context, t eagerTask) {
+	ref := TaskRef{TaskID: t.claim.TaskID, RunID: t.claim.RunID, Kind: KindExecute, NodeType: t.claim.NodeType, TraceContext: t.parent}
+	var end func(error)
+	if tr, ok := e.obs.(EagerTracer); ok {
+		ctx, end = tr.EagerTask(ctx, ref)
+	}
+	err := func() error {
+		defer e.inflight.Delete(t.claim.TaskID)
+		return e.run(ctx, t.claim)
+	}()
+	if end != nil {
+		end(err)
+	}
+	if err != nil {
+		e.handBack(ctx, t, err)
+	}
+}
+
+// handBack enqueues an eager task whose execution ended with a retry (at its backoff) or
+// without an outcome (its claim was released: the next delivery takes it over), as the queue
+// would have redelivered it. A failed enqueue is left to the reconciler.
+func (e *Engine) handBack(ctx context.Context, t eagerTask, err error) {
+	delay := eagerRetryDelay
+	var retry *RetryLater
+	if errors.As(err, &retry) {
+		delay = retry.Delay
+	}
+	ref := TaskRef{TaskID: t.claim.TaskID, RunID: t.claim.RunID, Kind: KindExecute, NodeType: t.claim.NodeType, TraceContext: t.parent}
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, qerr := e.queue.Enqueue(qctx, ref, e.now().Add(delay)); qerr != nil {
+		e.log.LogAttrs(ctx, slog.LevelWarn, "enqueue of an eagerly claimed task failed; the reconciler will retry",
+			append(t.claim.LogAttrs(), slog.Any(LogError, qerr))...)
+	}
+}
