@@ -155,6 +155,9 @@ type Config struct {
 	// slot runs that way per delivery (EAGER_HOP_BUDGET, default 32).
 	EagerDispatch  bool
 	EagerHopBudget int
+	// MaxInvokeDepth bounds how deeply invokeWorkflow nodes nest child runs (MAX_INVOKE_DEPTH,
+	// default 8); a node that would go deeper fails with reason invoke_depth.
+	MaxInvokeDepth int
 
 	// Tracing (beside the OpenTelemetry SDK's OTEL_* variables).
 	// TraceDBSpans says which PostgreSQL statements become spans (TRACE_DB_SPANS: off, slow or
@@ -227,6 +230,7 @@ func (c Config) WithDefaults() Config {
 	eng := c.engineConfig().WithDefaults()
 	c.NodeTimeout, c.RetryBaseDelay, c.RetryMaxDelay = eng.NodeTimeout, eng.RetryBaseDelay, eng.RetryMaxDelay
 	c.MaxRedeliveries, c.ThrottleMaxWait, c.EagerHopBudget = eng.MaxRedeliveries, eng.ThrottleMaxWait, eng.EagerHopBudget
+	c.MaxInvokeDepth = eng.MaxInvokeDepth
 	c.EvalSteps, c.EvalBytes, c.PreparedVersions = eng.EvalBudget.Steps, eng.EvalBudget.Bytes, eng.PreparedVersions
 
 	beat := c.heartbeatConfig().WithDefaults()
@@ -281,7 +285,8 @@ func (c Config) apiConfig() httpapi.Config {
 func (c Config) engineConfig() engine.Config {
 	return engine.Config{NodeTimeout: c.NodeTimeout, RetryBaseDelay: c.RetryBaseDelay, RetryMaxDelay: c.RetryMaxDelay, RunTimeout: c.RunTimeout,
 		MaxRedeliveries: c.MaxRedeliveries, EvalBudget: expr.Budget{Steps: c.EvalSteps, Bytes: c.EvalBytes}, PreparedVersions: c.PreparedVersions,
-		ThrottleMaxWait: c.ThrottleMaxWait, ResumeBaseURL: c.APIBaseURL, EagerDispatch: c.EagerDispatch, EagerHopBudget: c.EagerHopBudget}
+		ThrottleMaxWait: c.ThrottleMaxWait, ResumeBaseURL: c.APIBaseURL, EagerDispatch: c.EagerDispatch, EagerHopBudget: c.EagerHopBudget,
+		MaxInvokeDepth: c.MaxInvokeDepth}
 }
 
 func (c Config) heartbeatConfig() engine.HeartbeatConfig {
@@ -369,6 +374,7 @@ func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
 		ThrottleMaxWait:      r.duration("THROTTLE_MAX_WAIT"),
 		EagerDispatch:        r.bool("EAGER_DISPATCH", true),
 		EagerHopBudget:       r.int("EAGER_HOP_BUDGET"),
+		MaxInvokeDepth:       r.int("MAX_INVOKE_DEPTH"),
 
 		TraceDBSpans:      strings.TrimSpace(getenv("TRACE_DB_SPANS")),
 		TraceDBSlow:       r.duration("TRACE_DB_SLOW"),

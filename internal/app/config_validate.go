@@ -36,6 +36,7 @@ const (
 	maxEvalSteps         = 1_000_000_000
 	maxEvalBytes         = 1 << 30
 	maxPreparedVersions  = 100_000
+	maxInvokeDepth       = 100 // engine.MaxInvokeDepthLimit
 )
 
 // problems collects one line per bad variable: the first rule a variable breaks is reported,
@@ -214,6 +215,7 @@ func (c Config) check(role Role, p *problems) {
 			c.WorkerLease, c.WorkerHeartbeatInterval)
 	}
 	p.between("MAX_REDELIVERIES", int64(c.MaxRedeliveries), 1, maxRedeliveries)
+	p.between("MAX_INVOKE_DEPTH", int64(c.MaxInvokeDepth), 1, maxInvokeDepth)
 
 	// Outbound calls.
 	p.between("OUTBOUND_MAX_RESPONSE_BYTES", c.MaxResponseBytes, 1, maxBodyBytes)

@@ -81,6 +81,13 @@ type Config struct {
 	// other, before it hands the rest of the run to the queue and takes the next delivery, so
 	// a long chain does not keep a slot from other runs (default 32).
 	EagerHopBudget int
+	// MaxInvokeDepth bounds how deeply invokeWorkflow nodes nest runs: a run started by a task
+	// of a run started by a task ... is at most this many levels below the run no task started;
+	// a node that would go deeper fails with reason invoke_depth (default 8).
+	MaxInvokeDepth int
+	// InvokePollInterval is how often a task waiting for its child run checks the child, in
+	// case the notification of its end was lost (default 30 s).
+	InvokePollInterval time.Duration
 }
 
 // WithDefaults fills unset fields.
@@ -94,6 +101,8 @@ func (c Config) WithDefaults() Config {
 	c.MaxRedeliveries = cmp.Or(c.MaxRedeliveries, 5)
 	c.ThrottleMaxWait = cmp.Or(c.ThrottleMaxWait, DefaultThrottleMaxWait)
 	c.EagerHopBudget = cmp.Or(c.EagerHopBudget, DefaultEagerHopBudget)
+	c.MaxInvokeDepth = cmp.Or(c.MaxInvokeDepth, DefaultMaxInvokeDepth)
+	c.InvokePollInterval = cmp.Or(c.InvokePollInterval, DefaultInvokePollInterval)
 	return c
 }
 
@@ -124,6 +133,12 @@ func (c Config) validate() error {
 	}
 	if c.EagerHopBudget < 1 || c.EagerHopBudget > MaxEagerHopBudget {
 		errs = append(errs, fmt.Errorf("engine: EagerHopBudget must be between 1 and %d, got %d", MaxEagerHopBudget, c.EagerHopBudget))
+	}
+	if c.MaxInvokeDepth < 1 || c.MaxInvokeDepth > MaxInvokeDepthLimit {
+		errs = append(errs, fmt.Errorf("engine: MaxInvokeDepth must be between 1 and %d, got %d", MaxInvokeDepthLimit, c.MaxInvokeDepth))
+	}
+	if c.InvokePollInterval <= 0 || c.InvokePollInterval > MaxRetryDelay {
+		errs = append(errs, fmt.Errorf("engine: InvokePollInterval must be above 0 and at most %v, got %v", MaxRetryDelay, c.InvokePollInterval))
 	}
 	if c.PreparedVersions <= 0 {
 		errs = append(errs, fmt.Errorf("engine: PreparedVersions must be positive, got %d", c.PreparedVersions))
@@ -191,6 +206,14 @@ type Store interface {
 	SourceRun(ctx context.Context, runID string) (SourceRun, error)
 	// CurrentVersion returns the id of a workflow's current version.
 	CurrentVersion(ctx context.Context, workflowID string) (string, error)
+	// InvokeTarget resolves the version an invokeWorkflow node starts and reads its run's
+	// nesting depth; workflow.ErrNotFound when the workflow or version does not exist.
+	InvokeTarget(ctx context.Context, q InvokeQuery) (InvokeTarget, error)
+	// ChildRun reads the child run a task started under an idempotency key;
+	// workflow.ErrNotFound when there is none.
+	ChildRun(ctx context.Context, q ChildQuery) (ChildRun, error)
+	// ChildRuns lists the queued or running child runs of the given tasks.
+	ChildRuns(ctx context.Context, parentTaskIDs []string) ([]string, error)
 }
 
 // RunTx is one transaction on a locked run. Writes whose result the engine does not need are

@@ -158,6 +158,9 @@ func (e *Engine) execute(ctx context.Context, c Claim) (Execution, error) {
 	if out.Wait > 0 {
 		return Execution{Outcome: OutcomeWaiting}, e.park(ctx, c, out, logs)
 	}
+	if out.Invoke != nil {
+		return e.invoke(ctx, c, g, node, policy, out)
+	}
 	payload, err := json.Marshal(out.Payload)
 	if err != nil {
 		msg := fmt.Sprintf("node %q produced an output that is not JSON: %v", node.ID, err)
@@ -184,6 +187,9 @@ func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 	}
 	if c.NodeType == workflow.TypeForEach {
 		return nil // a forEach task waits for its elements, which complete it
+	}
+	if c.NodeType == workflow.TypeInvokeWorkflow {
+		return e.wakeInvoke(ctx, c) // a task waiting for its child run
 	}
 	started := e.now()
 	if early := c.DueAt.Sub(started); early > 0 {
@@ -213,7 +219,14 @@ func (e *Engine) Wake(ctx context.Context, ref TaskRef) error {
 }
 
 func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, node workflow.Node, p nodes.Policy, xe *nodes.Error) (Execution, error) {
-	if xe.Throttled {
+	return e.handleErrorFrom(ctx, c, workflow.TaskRunning, g, node, p, xe)
+}
+
+// handleErrorFrom is handleError for a task in status from: running for an execution, or
+// waiting for a task woken to find that what it waited for failed (an invokeWorkflow task's
+// child run), whose retry no queue delivery is left to carry.
+func (e *Engine) handleErrorFrom(ctx context.Context, c Claim, from string, g *workflow.Graph, node workflow.Node, p nodes.Policy, xe *nodes.Error) (Execution, error) {
+	if xe.Throttled && from == workflow.TaskRunning {
 		return e.throttle(ctx, c, g, node, p, xe)
 	}
 	logs := e.nodeLogs(c, node, xe.Logs)
@@ -224,7 +237,7 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 			Message: fmt.Sprintf("Attempt %d of %d failed: %v; retrying in %s", c.Attempt, p.Retries+1, xe.Err, delay.Round(time.Millisecond)),
 			Data:    map[string]any{"reason": xe.Reason, "attempt": c.Attempt}})
 		err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-			if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskRunning, Attempt: c.Attempt, Redeliveries: c.Redeliveries,
+			if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt, Redeliveries: c.Redeliveries,
 				To: workflow.TaskQueued, Error: xe.Err.Error(), DueAt: now.Add(delay), Now: now}); err != nil {
 				return err
 			}
@@ -235,10 +248,17 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 			return retry, errDropped
 		}
 		if errors.Is(err, ErrUnstorable) {
-			return failed("unstorable", "the database refused to store the retry: "+err.Error()), e.failUnstorable(ctx, c, workflow.TaskRunning, "retry", err)
+			return failed("unstorable", "the database refused to store the retry: "+err.Error()), e.failUnstorable(ctx, c, from, "retry", err)
 		}
 		if err != nil {
 			return retry, fmt.Errorf("schedule retry of task %s: %w", c.TaskID, err)
+		}
+		if from != workflow.TaskRunning {
+			ref := TaskRef{TaskID: c.TaskID, RunID: c.RunID, Kind: KindExecute, NodeType: c.NodeType, TraceContext: e.traceParent(ctx, c.TraceContext)}
+			if _, err := e.queue.Enqueue(ctx, ref, now.Add(delay)); err != nil {
+				e.log.LogAttrs(ctx, slog.LevelWarn, "schedule retry failed; the reconciler will retry", append(c.LogAttrs(), slog.Any(LogError, err))...)
+			}
+			return retry, nil
 		}
 		return retry, &RetryLater{Delay: delay, Err: xe}
 	}
@@ -263,10 +283,10 @@ func (e *Engine) handleError(ctx context.Context, c Claim, g *workflow.Graph, no
 		if workflow.Branching(node.Base.Type) {
 			handles = []string{} // a failed branch decision takes no branch
 		}
-		return continued, e.complete(ctx, c, g, TaskFinish{From: workflow.TaskRunning, Output: payload, Handles: handles,
+		return continued, e.complete(ctx, c, g, TaskFinish{From: from, Output: payload, Handles: handles,
 			Error: msg, Outcome: TaskOutcomeFailedContinued}, logs)
 	}
-	return failed(xe.Reason, msg), e.fail(ctx, c, xe.Reason, fmt.Sprintf("Node %s failed: %s", c.NodeID, msg), logs)
+	return failed(xe.Reason, msg), e.failFrom(ctx, c, from, xe.Reason, fmt.Sprintf("Node %s failed: %s", c.NodeID, msg), logs)
 }
 
 // backoff is exponential with ±20 % jitter, at least retryAfter, capped at RetryMaxDelay.

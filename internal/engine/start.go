@@ -35,6 +35,8 @@ type StartRequest struct {
 	// ScheduleID names the schedule whose tick starts the run ("" for a run a client
 	// started); the run.start span carries it.
 	ScheduleID string
+	// Parent, when set, is the invokeWorkflow task starting the run as its child.
+	Parent *InvokeParent
 }
 
 // ScheduleTagger is implemented by observers that name, on the run.start span, the schedule
@@ -109,6 +111,11 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (started Started, 
 		TraceContext:   req.TraceContext,
 		Now:            now,
 		Logs:           []LogEntry{{Type: workflow.LogSystem, Message: "Async workflow run started", At: now}},
+	}
+	if p := req.Parent; p != nil {
+		r.ParentTaskID, r.InvokeDepth, r.Origin = p.TaskID, p.Depth, workflow.OriginInvoke
+		r.Logs = append(r.Logs, LogEntry{Type: workflow.LogSystem, At: now, Message: fmt.Sprintf("Workflow run invoked by task %s (nesting depth %d)", p.TaskID, p.Depth),
+			Data: map[string]any{"parentTaskId": p.TaskID, "depth": p.Depth}})
 	}
 	if timeout := cmp.Or(req.Timeout, e.cfg.RunTimeout); timeout > 0 {
 		r.Deadline = now.Add(timeout)

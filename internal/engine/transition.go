@@ -26,6 +26,9 @@ func dropped(err error) bool {
 func (e *Engine) reportEnd(ctx context.Context, wf WorkflowRef, end RunEnd, now time.Time) {
 	if workflow.RunTerminal(end.Status) {
 		e.obs.RunFinished(ctx, wf, end.Status, end.FailedNodes, now.Sub(end.StartedAt))
+		if end.ParentTaskID != "" {
+			e.notifyParent(ctx, end.ParentTaskID, end.ParentRunID, end.TraceContext)
+		}
 	}
 }
 
@@ -232,6 +235,7 @@ func (e *Engine) abortRun(ctx context.Context, runID string, a runAbort, now tim
 	e.obs.RunAborted(ctx, report)
 	e.reportEnd(ctx, wf, end, now)
 	e.stop(ctx, runID, aborted)
+	e.cancelChildren(ctx, invokeTasks(a, aborted))
 	return nil
 }
 

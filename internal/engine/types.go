@@ -41,6 +41,10 @@ type TaskRef struct {
 	// the same for every reconciler that recovers the same redelivery, so recoveries stay
 	// idempotent. It is the number of the redelivery it starts.
 	Recovery int
+	// Notify makes a wake-up a notification that what the task waits for happened (its child
+	// run finished), with a queue id of its own: a scheduled wake-up of the same task does not
+	// absorb it.
+	Notify bool
 }
 
 // NewRun is a run to create.
@@ -63,6 +67,11 @@ type NewRun struct {
 	ParentRunID     string
 	Origin          string
 	RerunFromNodeID string
+	// ParentTaskID is the invokeWorkflow task that started the run (Origin
+	// workflow.OriginInvoke) and InvokeDepth how deeply it is nested (0 for a run no task
+	// started).
+	ParentTaskID string
+	InvokeDepth  int
 }
 
 // NewTask is a task created with its run.
@@ -95,6 +104,10 @@ type RunEnd struct {
 	FailedNodes int
 	// TraceContext is the run's stored trace context.
 	TraceContext string
+	// ParentTaskID and ParentRunID name the task that invoked the run, when one did; set when
+	// the run is terminal.
+	ParentTaskID string
+	ParentRunID  string
 }
 
 // Claim is a task claimed for execution, with what executing it needs.

@@ -151,13 +151,17 @@ func (a *API) rerunRequest(w http.ResponseWriter, r *http.Request, origin string
 }
 
 // lineageView is what the run status object adds for lineage: where the run came from (only
-// when it is a retry or re-run) and the runs made from it (always present, at most
+// when it is a retry or re-run, or a child run an invokeWorkflow node started) and the runs
+// retried or re-run from it (always present, at most
 // store.MaxReruns, newest first).
 type lineageView struct {
-	ParentRunID     string             `json:"parentRunId,omitempty"`
-	RerunKind       string             `json:"rerunKind,omitempty"`
-	RerunFromNodeID string             `json:"rerunFromNodeId,omitempty"`
-	Reruns          []rerunSummaryView `json:"reruns"`
+	ParentRunID     string `json:"parentRunId,omitempty"`
+	RerunKind       string `json:"rerunKind,omitempty"`
+	RerunFromNodeID string `json:"rerunFromNodeId,omitempty"`
+	// ParentTaskID is set for a run an invokeWorkflow node started: the node's task, in run
+	// ParentRunID.
+	ParentTaskID string             `json:"parentTaskId,omitempty"`
+	Reruns       []rerunSummaryView `json:"reruns"`
 }
 
 // rerunSummaryView is one run made from another; on these seed-compatible routes a cancelled
@@ -172,7 +176,11 @@ type rerunSummaryView struct {
 }
 
 func viewLineage(l workflow.Lineage) lineageView {
-	v := lineageView{ParentRunID: l.ParentRunID, RerunKind: l.Origin, RerunFromNodeID: l.RerunFromNodeID, Reruns: make([]rerunSummaryView, len(l.Reruns))}
+	v := lineageView{ParentRunID: l.ParentRunID, RerunKind: l.Origin, RerunFromNodeID: l.RerunFromNodeID, ParentTaskID: l.ParentTaskID,
+		Reruns: make([]rerunSummaryView, len(l.Reruns))}
+	if l.Origin == workflow.OriginInvoke {
+		v.RerunKind = "" // not a retry or re-run: parentTaskId says what started it
+	}
 	for i, x := range l.Reruns {
 		status, cancelled := seedStatus(x.Status)
 		v.Reruns[i] = rerunSummaryView{ID: x.ID, Status: status, Cancelled: cancelled, Kind: x.Origin, StartedAt: isoTime(x.StartedAt)}

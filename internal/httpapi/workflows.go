@@ -184,6 +184,9 @@ func (a *API) updateWorkflow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, def, err := a.checkDefinition(in.Name, g)
+	if err == nil {
+		err = workflow.CheckSelfInvoke(def, id)
+	}
 	if err != nil {
 		a.fail(w, r, err, workflowNotFound)
 		return

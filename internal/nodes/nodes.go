@@ -59,6 +59,10 @@ type Output struct {
 	// engine creates one task per element to run the node's body (ParseForEach), and the node
 	// completes once every element has finished. Payload is then stored while it waits.
 	Elements []any
+	// Invoke, when set, asks the engine to start a child run of another workflow (an
+	// invokeWorkflow node): the task waits until the child finishes and completes with its
+	// result.
+	Invoke *Invoke
 }
 
 // Log is one node-output line; Kind is the seed's executor kind (input, api, api-error,
@@ -133,13 +137,14 @@ type Registry struct {
 // caller.
 func NewRegistry(caller HTTPDoer, cfg APICallConfig) *Registry {
 	r := &Registry{executors: map[string]Executor{
-		workflow.TypeInputText:    inputText{},
-		workflow.TypeNotification: notification{},
-		workflow.TypeDelay:        delay{},
-		workflow.TypeIfElse:       ifElse{},
-		workflow.TypeDecision:     decision{},
-		workflow.TypeAPICall:      newAPICall(caller, cfg),
-		workflow.TypeWait:         wait{},
+		workflow.TypeInputText:      inputText{},
+		workflow.TypeNotification:   notification{},
+		workflow.TypeDelay:          delay{},
+		workflow.TypeIfElse:         ifElse{},
+		workflow.TypeDecision:       decision{},
+		workflow.TypeAPICall:        newAPICall(caller, cfg),
+		workflow.TypeWait:           wait{},
+		workflow.TypeInvokeWorkflow: invokeWorkflow{},
 	}}
 	r.executors[workflow.TypeForEach] = forEach{registry: r}
 	return r

@@ -16,7 +16,8 @@ const (
 
 // Policy is how the engine treats a node's failures and how long it may run.
 type Policy struct {
-	// Retries is how many times a retryable failure is retried (0..10, default 3).
+	// Retries is how many times a retryable failure is retried (0..10, default 3; 0 for
+	// invokeWorkflow nodes).
 	Retries int
 	// OnError is "fail" (fail the run) or "continue" (complete with an error payload);
 	// apiCall nodes default to "continue", all other types to "fail".
@@ -61,6 +62,10 @@ func ParsePolicy(nodeType string, config json.RawMessage, defaultTimeout time.Du
 	if nodeType == workflow.TypeAPICall {
 		p.OnError = OnErrorContinue
 		p.Timeout = 10 * time.Second
+	}
+	if nodeType == workflow.TypeInvokeWorkflow {
+		// A failed child already retried its own nodes: running it again is opt-in.
+		p.Retries = 0
 	}
 	if err := json.Unmarshal(config, &raw); err != nil {
 		return p, workflow.Invalid("", "config keys retries, onError and timeoutMs must be a number, a string and a number: %v", err)

@@ -85,11 +85,14 @@ func (c *Client) Inspector() *asynq.Inspector { return c.inspector }
 func (c *Client) Queue() string { return c.queue }
 
 // deliveryID is the asynq TaskID of a delivery: the task id for executions, and a suffixed id
-// for delay wake-ups, so both kinds are idempotent on their own. A recovery of a task whose
+// for delay wake-ups and for notifications (a child run finished), so each kind is
+// idempotent on its own. A recovery of a task whose
 // worker was lost has an id of its own per redelivery: the lost delivery may still be in Redis
 // as active, and would make an enqueue under the task id a no-op until asynq recovers it.
 func deliveryID(ref engine.TaskRef) string {
 	switch {
+	case ref.Kind == engine.KindWake && ref.Notify:
+		return ref.TaskID + ":wake:notify"
 	case ref.Kind == engine.KindWake:
 		return ref.TaskID + ":wake"
 	case ref.Recovery > 0:

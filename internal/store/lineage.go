@@ -50,12 +50,17 @@ func (s *Store) SourceRun(ctx context.Context, runID string) (engine.SourceRun, 
 	return src, nil
 }
 
-// lineage reads a run's parent, kind and start node, and the runs made from it (at most
-// MaxReruns, newest first).
+// lineage reads a run's parent, kind and start node (or the task that invoked it), and the
+// runs retried or re-run from it (at most MaxReruns, newest first). The runs its invokeWorkflow
+// tasks started are not among them: they record their parent task, not a parent run.
 func (s *Store) lineage(ctx context.Context, runID string) (workflow.Lineage, error) {
 	var l workflow.Lineage
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(parent_run_id::text, ''), coalesce(origin, ''), coalesce(rerun_from_node_id, '') FROM runs WHERE id = $1`, runID).
-		Scan(&l.ParentRunID, &l.Origin, &l.RerunFromNodeID)
+	// A run an invokeWorkflow task started names that task, and its run as the parent.
+	err := s.pool.QueryRow(ctx, `
+		SELECT coalesce(parent_run_id::text, (SELECT pt.run_id::text FROM tasks pt WHERE pt.id = r.parent_task_id), ''), coalesce(origin, ''),
+		       coalesce(rerun_from_node_id, ''), coalesce(parent_task_id::text, '')
+		FROM runs r WHERE id = $1`, runID).
+		Scan(&l.ParentRunID, &l.Origin, &l.RerunFromNodeID, &l.ParentTaskID)
 	if err != nil {
 		return l, fmt.Errorf("read run %s lineage: %w", runID, translate(err))
 	}

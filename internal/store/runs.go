@@ -33,12 +33,13 @@ func (s *Store) CreateRun(ctx context.Context, r engine.NewRun) (string, bool, e
 		}
 		err := tx.QueryRow(ctx, `
 			INSERT INTO runs (id, workflow_id, version_id, status, input, idempotency_key, request_hash, trace_context, pending_tasks, deadline_at, started_at, finished_at, result,
-			                  parent_run_id, origin, rerun_from_node_id)
-			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7, nullif($8, ''), $9, $10, $11, $12, $13, nullif($14, '')::uuid, nullif($15, ''), nullif($16, ''))
+			                  parent_run_id, origin, rerun_from_node_id, parent_task_id, invoke_depth)
+			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7, nullif($8, ''), $9, $10, $11, $12, $13, nullif($14, '')::uuid, nullif($15, ''), nullif($16, ''),
+			        nullif($17, '')::uuid, $18)
 			ON CONFLICT (workflow_id, idempotency_key) DO NOTHING
 			RETURNING id::text`,
 			r.ID, r.WorkflowID, r.VersionID, status, r.Input, r.IdempotencyKey, r.RequestHash, r.TraceContext, pending,
-			nullTime(r.Deadline), r.Now, finishedAt, result, r.ParentRunID, r.Origin, r.RerunFromNodeID).Scan(&runID)
+			nullTime(r.Deadline), r.Now, finishedAt, result, r.ParentRunID, r.Origin, r.RerunFromNodeID, r.ParentTaskID, r.InvokeDepth).Scan(&runID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			created = false
 			var hash []byte

@@ -432,7 +432,7 @@ func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now tim
 				finished_at = CASE WHEN pending_tasks - $2 > 0 THEN finished_at ELSE $3 END,
 				result = CASE WHEN pending_tasks - $2 > 0 THEN result ELSE `+resultSQL+` END,`+failedSetSQL(`pending_tasks - $2 > 0`)+`
 			WHERE id = $1
-			RETURNING id, status, started_at, pending_tasks, result, `+failedNodesSQL+` AS failed_nodes, version_id, trace_context),
+			RETURNING id, status, started_at, pending_tasks, result, `+failedNodesSQL+` AS failed_nodes, version_id, trace_context, parent_task_id),
 		logged AS (
 			INSERT INTO run_logs (id, run_id, type, message, data, created_at)
 			SELECT $4::uuid, id, 'error', format('Workflow run %s with %s failed node(s) (onError: continue): %s', status, failed_nodes,
@@ -441,7 +441,7 @@ func (t *runTx) SettleRun(_ context.Context, runID string, terminal int, now tim
 			FROM settled WHERE pending_tasks = 0 AND failed_nodes > 0
 			UNION ALL
 			SELECT $5::uuid, id, 'system', 'Workflow run ' || status, NULL::jsonb, $3::timestamptz FROM settled WHERE pending_tasks = 0)
-		SELECT status, started_at, failed_nodes, version_id::text, coalesce(trace_context, '') FROM settled`, []any{runID, terminal, now, uuid.NewString(), uuid.NewString()}, scanEnd(end))
+		SELECT status, started_at, failed_nodes, version_id::text, coalesce(trace_context, ''), `+parentSQL("settled", "pending_tasks = 0")+` FROM settled`, []any{runID, terminal, now, uuid.NewString(), uuid.NewString()}, scanEnd(end))
 	return nil
 }
 
@@ -454,16 +454,23 @@ func (t *runTx) EndRun(_ context.Context, runID, status, errMsg string, extra ma
 		b = []byte(`{}`)
 	}
 	t.queue(`UPDATE runs SET status = $2, error = nullif($3, ''), result = `+resultSQL+` || $4::jsonb, finished_at = $5, pending_tasks = 0,`+failedSetSQL(`false`)+`
-		WHERE id = $1 RETURNING status, started_at, `+failedNodesSQL+`, version_id::text, coalesce(trace_context, '')`,
+		WHERE id = $1 RETURNING status, started_at, `+failedNodesSQL+`, version_id::text, coalesce(trace_context, ''), `+parentSQL("runs", "true"),
 		[]any{runID, status, storableText(errMsg), storableJSON(b), now}, scanEnd(end))
 	return nil
+}
+
+// parentSQL reads, from row source rel of a run that is ending (when ends holds), the task that
+// invoked it and that task's run (empty for a run no task invoked); the lookup runs only then.
+func parentSQL(rel, ends string) string {
+	return fmt.Sprintf(`CASE WHEN %[2]s THEN coalesce(%[1]s.parent_task_id::text, '') ELSE '' END,
+		CASE WHEN %[2]s AND %[1]s.parent_task_id IS NOT NULL THEN coalesce((SELECT pt.run_id::text FROM tasks pt WHERE pt.id = %[1]s.parent_task_id), '') ELSE '' END`, rel, ends)
 }
 
 // scanEnd reads a run's status and start time into end (which may be nil).
 func scanEnd(end *engine.RunEnd) func(pgx.BatchResults) error {
 	return func(br pgx.BatchResults) error {
 		var e engine.RunEnd
-		if err := br.QueryRow().Scan(&e.Status, &e.StartedAt, &e.FailedNodes, &e.VersionID, &e.TraceContext); err != nil {
+		if err := br.QueryRow().Scan(&e.Status, &e.StartedAt, &e.FailedNodes, &e.VersionID, &e.TraceContext, &e.ParentTaskID, &e.ParentRunID); err != nil {
 			return fmt.Errorf("update run: %w", err)
 		}
 		if end != nil {

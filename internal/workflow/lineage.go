@@ -10,7 +10,10 @@ type Lineage struct {
 	ParentRunID     string
 	Origin          string
 	RerunFromNodeID string
-	Reruns          []RerunSummary
+	// ParentTaskID is the invokeWorkflow task that started the run (Origin "invoke"; its run
+	// is then ParentRunID, when the task still exists).
+	ParentTaskID string
+	Reruns       []RerunSummary
 }
 
 // RerunSummary is one run retried or re-run from another.

@@ -54,7 +54,7 @@ func Validate(def Definition, limits Limits, checkConfig ConfigValidator) error 
 		nodes[n.ID] = n
 		at = fmt.Sprintf("nodes[%d] (%s)", i, n.ID)
 		if !knownType(n.Base.Type) {
-			v.Add(at+".base.type", "unknown node type %q (want one of inputText, apiCall, notification, delay, ifElse, decision, forEach, wait)", n.Base.Type)
+			v.Add(at+".base.type", "unknown node type %q (want one of inputText, apiCall, notification, delay, ifElse, decision, forEach, wait, invokeWorkflow)", n.Base.Type)
 			continue
 		}
 		if !isObject(n.Base.Config) {
@@ -169,7 +169,7 @@ func cycleNodes(def Definition) []string {
 
 func knownType(t string) bool {
 	switch t {
-	case TypeInputText, TypeAPICall, TypeNotification, TypeDelay, TypeIfElse, TypeDecision, TypeForEach, TypeWait:
+	case TypeInputText, TypeAPICall, TypeNotification, TypeDelay, TypeIfElse, TypeDecision, TypeForEach, TypeWait, TypeInvokeWorkflow:
 		return true
 	}
 	return false
