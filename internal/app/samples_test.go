@@ -324,6 +324,12 @@ func TestSampleWorkflows(t *testing.T) {
 			}
 			run.wantLogContains(t, "summary", "Checked 3 cities (0 failed)", "First: ")
 		}},
+		{"weather via sub-workflow", "🧩 Weather Digest via Sub-workflow", map[string]any{"city": "Oslo", "user_email": "ops@example.com"}, func(t *testing.T, run sampleRun) {
+			if s, _ := run.task(t, "weather-alert"); s != "completed" {
+				t.Errorf("weather-alert is %s, want completed", s)
+			}
+			run.wantLogContains(t, "digest", "Sub-workflow run ", " succeeded: Oslo is ")
+		}},
 		{"simple notification", "📧 Simple Notification", map[string]any{"recipient": "Bob", "message": "Server restarted", "priority": "high"}, func(t *testing.T, run sampleRun) {
 			if s, took := run.task(t, "processing-delay"); s != "completed" || took < 5*time.Second {
 				t.Errorf("processing-delay %s after %v, want completed after at least 5 s", s, took)

@@ -128,6 +128,10 @@ func TestDefinitionSchemaRefusesWhatTheValidatorRefuses(t *testing.T) {
 	withForEach := func(cfg map[string]any) func(d map[string]any) {
 		return func(d map[string]any) { baseOf(d, 2)["type"] = "forEach"; baseOf(d, 2)["config"] = cfg }
 	}
+	withInvoke := func(cfg map[string]any) func(d map[string]any) {
+		return func(d map[string]any) { baseOf(d, 2)["type"] = "invokeWorkflow"; baseOf(d, 2)["config"] = cfg }
+	}
+	const childID = "00000000-0000-4000-8000-000000000001"
 	withDelay := func(cfg map[string]any) func(d map[string]any) {
 		return func(d map[string]any) { baseOf(d, 2)["type"] = "delay"; baseOf(d, 2)["config"] = cfg }
 	}
@@ -183,6 +187,12 @@ func TestDefinitionSchemaRefusesWhatTheValidatorRefuses(t *testing.T) {
 		{"forEach maxItems too many", mutate(withForEach(map[string]any{"items": "{{users}}", "maxItems": 10001, "body": map[string]any{"type": "notification", "config": map[string]any{}}}))},
 		{"forEach unknown onItemError", mutate(withForEach(map[string]any{"items": "{{users}}", "onItemError": "ignore", "body": map[string]any{"type": "notification", "config": map[string]any{}}}))},
 		{"forEach body apiCall without url", mutate(withForEach(map[string]any{"items": "{{users}}", "body": map[string]any{"type": "apiCall", "config": map[string]any{"method": "GET"}}}))},
+		{"invokeWorkflow without workflowId", mutate(withInvoke(map[string]any{"input": map[string]any{}}))},
+		{"invokeWorkflow workflowId not a uuid", mutate(withInvoke(map[string]any{"workflowId": "weather"}))},
+		{"invokeWorkflow version 0", mutate(withInvoke(map[string]any{"workflowId": childID, "version": 0}))},
+		{"invokeWorkflow version latest", mutate(withInvoke(map[string]any{"workflowId": childID, "version": "latest"}))},
+		{"invokeWorkflow input an array", mutate(withInvoke(map[string]any{"workflowId": childID, "input": []any{1}}))},
+		{"forEach body invokeWorkflow without workflowId", mutate(withForEach(map[string]any{"items": "{{users}}", "body": map[string]any{"type": "invokeWorkflow", "config": map[string]any{}}}))},
 		{"edges not an array", mutate(func(d map[string]any) { d["edges"] = "e1" })},
 		{"edge without targetId", mutate(func(d map[string]any) { delete(edge(d, 0), "targetId") })},
 		{"edge without id", mutate(func(d map[string]any) { delete(edge(d, 0), "id") })},
