@@ -27,7 +27,7 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if cfg.DatabaseURL != app.DefaultDatabaseURL || cfg.RedisURL != app.DefaultRedisURL || cfg.Port != 3000 ||
 		cfg.WorkerConcurrency != 10 || cfg.APIBaseURL != "http://localhost:3000" || cfg.Queue != "sequenceflow" || !cfg.SeedSamples ||
-		cfg.WorkerHeartbeatInterval != 5*time.Second || cfg.WorkerLease != 30*time.Second || cfg.MaxRedeliveries != 5 ||
+		cfg.WorkerHeartbeatInterval != 5*time.Second || cfg.WorkerLease != 30*time.Second || cfg.MaxRedeliveries != 5 || cfg.MaxInvokeDepth != 8 ||
 		cfg.EvalSteps != 1_000_000 || cfg.EvalBytes != 16<<20 || cfg.PreparedVersions != 256 || cfg.MetricsWorkflowLabels == nil || *cfg.MetricsWorkflowLabels != 100 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
@@ -153,6 +153,9 @@ func TestConfigRules(t *testing.T) {
 		{name: "heartbeat negative", env: map[string]string{"WORKER_HEARTBEAT_INTERVAL": "-1s"}, bad: "WORKER_HEARTBEAT_INTERVAL", says: "positive"},
 		{name: "lease not beyond heartbeat", env: map[string]string{"WORKER_HEARTBEAT_INTERVAL": "5s", "WORKER_LEASE": "4s"}, bad: "WORKER_LEASE", says: "WORKER_HEARTBEAT_INTERVAL"},
 		{name: "redeliveries negative", env: map[string]string{"MAX_REDELIVERIES": "-2"}, bad: "MAX_REDELIVERIES", says: "from 1 to"},
+		{name: "invoke depth negative", env: map[string]string{"MAX_INVOKE_DEPTH": "-1"}, bad: "MAX_INVOKE_DEPTH", says: "from 1 to"},
+		{name: "invoke depth beyond the cap", env: map[string]string{"MAX_INVOKE_DEPTH": "101"}, bad: "MAX_INVOKE_DEPTH", says: "from 1 to"},
+		{name: "invoke depth 1", env: map[string]string{"MAX_INVOKE_DEPTH": "1"}},
 		{name: "budget steps negative", env: map[string]string{"EVAL_BUDGET_STEPS": "-1"}, bad: "EVAL_BUDGET_STEPS", says: "from 1 to"},
 		{name: "budget bytes beyond a GiB", env: map[string]string{"EVAL_BUDGET_BYTES": "2147483648"}, bad: "EVAL_BUDGET_BYTES", says: "from 1 to"},
 		{name: "prepared versions negative", env: map[string]string{"PREPARED_VERSIONS": "-5"}, bad: "PREPARED_VERSIONS", says: "from 1 to"},
