@@ -753,8 +753,10 @@ func componentSchemas() obj {
 				"result": obj{"type": []string{"object", "null"}, "description": "Task counts when finished; cancelled: true on a cancelled run"},
 				"error":  strOrNull, "traceId": str, "traceUrl": obj{"type": "string", "format": "uri", "description": "With JAEGER_UI_URL, when the trace exists"},
 				"tasks": arrayOf(schemaRef("Task")), "logs": arrayOf(schemaRef("LogLine")), "logsNextCursor": strOrNull,
-				"parentRunId": obj{"type": "string", "format": "uuid", "description": "The run this one retries or re-runs"}, "rerunKind": obj{"enum": []string{"retry", "rerun"}},
-				"rerunFromNodeId": str, "reruns": obj{"type": "array", "items": schemaRef("RerunSummary"), "description": "Runs made from this one, newest first, at most 50"}}},
+				"parentRunId":     obj{"type": "string", "format": "uuid", "description": "The run this one retries or re-runs, or (with parentTaskId) the run whose invokeWorkflow node started it"},
+				"rerunKind":       obj{"enum": []string{"retry", "rerun"}},
+				"parentTaskId":    obj{"type": "string", "format": "uuid", "description": "The invokeWorkflow task that started this run as its child"},
+				"rerunFromNodeId": str, "reruns": obj{"type": "array", "items": schemaRef("RerunSummary"), "description": "Runs retried or re-run from this one (not the child runs its nodes invoked), newest first, at most 50"}}},
 		"Task": object([]string{"id", "nodeId", "nodeType", "status", "attempt", "redeliveries", "startedAt", "completedAt", "error", "output"}, obj{
 			"id": obj{"type": "string", "format": "uuid"}, "nodeId": str, "nodeType": str,
 			"status":  obj{"enum": []string{"pending", "queued", "running", "waiting", "completed", "failed", "skipped", "cancelled"}},
