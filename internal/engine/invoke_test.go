@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
+	"github.com/sequenceflow/sequenceflow/internal/nodes"
+	"github.com/sequenceflow/sequenceflow/internal/outbound"
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 	"github.com/sequenceflow/sequenceflow/internal/workflow/workflowtest"
@@ -362,5 +366,47 @@ func TestForEachInvokesAChildPerElement(t *testing.T) {
 		if err := json.Unmarshal(out.Outputs["greet"], &greet); err != nil || greet["name"] != names[i] || out.Status != workflow.RunSucceeded {
 			t.Errorf("results[%d] = %s, want the child run for %v", i, raw, names[i])
 		}
+	}
+}
+
+// droppingQueue loses every notification that a child run finished.
+type droppingQueue struct {
+	engine.Queue
+	dropped atomic.Int32
+}
+
+func (q *droppingQueue) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) (bool, error) {
+	if ref.Notify {
+		q.dropped.Add(1)
+		return false, nil
+	}
+	return q.Queue.Enqueue(ctx, ref, at)
+}
+
+// With every notification of a child's end lost, the waiting task's periodic check still
+// finds the finished child and completes.
+func TestInvokeCompletesWhenTheNotificationIsLost(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{queued: true})
+	q := &droppingQueue{Queue: h.queue}
+	eng, err := engine.New(engine.Config{InvokePollInterval: time.Second, RetryBaseDelay: 10 * time.Millisecond},
+		engine.Deps{Store: h.store, Queue: q, Registry: nodes.NewRegistry(outbound.NewClient(outbound.Config{AllowPrivate: true}), nodes.APICallConfig{}),
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = eng
+	h.startWorkerOn(eng, 4)
+	child := h.greeter()
+	parent := h.createWorkflow(invoking(map[string]any{"workflowId": child.ID}))
+	r := h.waitRun(h.start(parent, map[string]any{"name": "x"}))
+	if r.Status != workflow.RunSucceeded {
+		t.Fatalf("run %s (%s), want succeeded", r.Status, r.Error)
+	}
+	if q.dropped.Load() == 0 {
+		t.Fatal("no notification was sent, so none was lost: the test proves nothing")
+	}
+	if out := decodeChild(t, h.output(r.ID, "call")); out.Status != workflow.RunSucceeded {
+		t.Errorf("call output %+v", out)
 	}
 }
