@@ -410,3 +410,42 @@ func TestInvokeCompletesWhenTheNotificationIsLost(t *testing.T) {
 		t.Errorf("call output %+v", out)
 	}
 }
+
+// outputs hold the child's nodes, not its forEach elements; outputs over MaxOutputBytes fail
+// the invoking node with reason output_too_large.
+func TestInvokeOutputsAreTheChildNodesBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{config: engine.Config{MaxOutputBytes: 4096}})
+	h.startWorker(4)
+	child := h.createWorkflow(workflowtest.New().Input("in").
+		Node("each", workflow.TypeForEach, map[string]any{"items": "{{$run.input.items}}", "body": map[string]any{"type": "notification", "config": map[string]any{}}}).
+		Chain("in", "each").Build())
+	parent := h.createWorkflow(invoking(map[string]any{"workflowId": child.ID, "input": map[string]any{"items": "{{$run.input.items}}"}}))
+	r := h.waitRun(h.start(parent, map[string]any{"items": []any{"a", "b"}}))
+	if r.Status != workflow.RunSucceeded {
+		t.Fatalf("run %s (%s), want succeeded", r.Status, r.Error)
+	}
+	out := decodeChild(t, h.output(r.ID, "call"))
+	if len(out.Outputs) != 2 || out.Outputs["in"] == nil || out.Outputs["each"] == nil {
+		t.Errorf("outputs of %v, want in and each only", keys(out.Outputs))
+	}
+	large := make([]any, 30) // each value is below the limit; the child's in and each together are not
+	for i := range large {
+		large[i] = strings.Repeat("x", 100)
+	}
+	r = h.waitRun(h.start(parent, map[string]any{"items": large}))
+	if r.Status != workflow.RunFailed {
+		t.Fatalf("run with large child outputs %s, want failed", r.Status)
+	}
+	if reasons := logReasons(r, "call"); len(reasons) == 0 || reasons[0] != "output_too_large" {
+		t.Errorf("reasons %v, want output_too_large (run error %q)", reasons, r.Error)
+	}
+}
+
+func keys(m map[string]json.RawMessage) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
