@@ -449,3 +449,38 @@ func keys(m map[string]json.RawMessage) []string {
 	}
 	return out
 }
+
+// Cancelling a run cancels the children its forEach elements invoked.
+func TestInvokeCancelReachesForEachChildren(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.startWorker(4)
+	leaf := h.createWorkflow(workflowtest.New().Delay("wait", 3600).Build())
+	w := h.createWorkflow(forEachOver(map[string]any{"type": workflow.TypeInvokeWorkflow, "config": map[string]any{"workflowId": leaf.ID}},
+		map[string]any{"concurrency": 2}))
+	runID := h.start(w, map[string]any{"items": []any{1, 2, 3}})
+	var children []string
+	testenv.WaitFor(t, 30*time.Second, "two elements' children to wait", func() bool {
+		children = nil
+		for i := range 3 {
+			children = append(children, h.childrenOf(engine.TaskID(runID, workflow.ElementNodeID("each", i)))...)
+		}
+		if len(children) != 2 {
+			return false
+		}
+		for _, c := range children {
+			if taskOf(t, h.run(c), "wait").Status != workflow.TaskWaiting {
+				return false
+			}
+		}
+		return true
+	})
+	if err := h.eng.Cancel(t.Context(), runID); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range children {
+		if r := h.waitRun(id); r.Status != workflow.RunCancelled {
+			t.Errorf("child %s is %s, want cancelled", id, r.Status)
+		}
+	}
+}
