@@ -18,6 +18,7 @@
 #   BENCH_REDIS_URL=redis://127.0.0.1:6379/10
 #   BENCH_PORT=               the service's port (default: the first free one from 3900)
 #   BENCH_OUT=bin/bench       results (JSON) and the service's log
+#   BENCH_EAGER_DISPATCH=true the service's EAGER_DISPATCH (false: every task through the queue)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -39,6 +40,7 @@ db=${BENCH_DB:-sequenceflow_bench}
 floor_db=${db}_floor
 redis_url=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/10}
 out=${BENCH_OUT:-bin/bench}
+eager=${BENCH_EAGER_DISPATCH:-true}
 queue=sfbench
 floor_queue=sfbench-floor
 
@@ -54,8 +56,8 @@ build_binaries "$out"
 echo "== fresh databases $db, $floor_db and queues $queue, $floor_queue on $redis_url"
 bin/sfload prepare -admin-url "$admin_url" -databases "$db,$floor_db" -redis-url "$redis_url" -queues "$queue,$floor_queue"
 
-echo "== start the service on $base (log: $out/service.log)"
-DATABASE_URL=$db_url REDIS_URL=$redis_url QUEUE_NAME=$queue PORT=$port API_BASE_URL=$base \
+echo "== start the service on $base (EAGER_DISPATCH=$eager; log: $out/service.log)"
+DATABASE_URL=$db_url REDIS_URL=$redis_url QUEUE_NAME=$queue PORT=$port API_BASE_URL=$base EAGER_DISPATCH=$eager \
 	SEED_SAMPLES=false LOG_LEVEL=warn bin/sequenceflow dev >"$out/service.log" 2>&1 &
 service_pid=$!
 stop_service() {

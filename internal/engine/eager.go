@@ -18,8 +18,9 @@ import (
 //   - one on the slot whose delivery released it, after that delivery's own task, for at most
 //     Config.EagerHopBudget hops per delivery (a chain then goes back through the queue, behind
 //     the other runs' deliveries);
-//   - the others on free slots of Deps.Slots, each in a goroutine of its own that holds its
-//     slot, with a budget of its own; the delivery that forked them returns once they are done;
+//   - the others released with it (a fan-out) on free slots of Deps.Slots, each in a goroutine
+//     of its own that holds its slot, with a budget of its own; the delivery that forked them
+//     returns once they are done;
 //   - when no slot is free at commit, after the first on the same slot.
 //
 // What is not claimed is enqueued as before. An eager execution that ends without an outcome,
@@ -55,6 +56,9 @@ type EagerTracer interface {
 
 // slot is one task slot's eager work within a delivery.
 type slot struct {
+	// ctx is the context its tasks run in: the delivery's, or a fork's (never one execution's,
+	// which ends with it).
+	ctx   context.Context
 	left  int         // eager hops this slot may still take
 	next  []eagerTask // claimed tasks it executes next, in order
 	forks sync.WaitGroup
@@ -74,7 +78,8 @@ func (e *Engine) withSlot(ctx context.Context) (context.Context, *slot) {
 		return ctx, nil
 	}
 	s := &slot{left: e.cfg.EagerHopBudget}
-	return context.WithValue(ctx, slotKey{}, s), s
+	s.ctx = context.WithValue(ctx, slotKey{}, s)
+	return s.ctx, s
 }
 
 // eagerPick chooses, inside one transaction, the released tasks this worker claims.
@@ -113,10 +118,12 @@ func (p *eagerPick) take(rel *Release, nodeType string) {
 	if p == nil {
 		return
 	}
+	// Free slots take the tasks released beside the slot's own next hop (a fan-out), never a
+	// chain whose slot spent its budget: it goes back to the queue, behind the other runs.
 	switch {
 	case !p.same && p.slot.left > 0 && len(p.slot.next) == 0:
 		p.same = true
-	case p.extra > 0:
+	case p.same && p.extra > 0:
 		p.extra--
 	default:
 		return
@@ -147,7 +154,7 @@ func (e *Engine) dispatch(ctx context.Context, from Claim, p *eagerPick, parent 
 			p.slot.left--
 			p.slot.next = append(p.slot.next, t)
 		case e.slots != nil && e.slots.TryAcquire():
-			e.fork(ctx, p.slot, t)
+			e.fork(p.slot, t)
 		default:
 			p.slot.next = append(p.slot.next, t) // no slot is free any more: after the others
 		}
@@ -155,15 +162,15 @@ func (e *Engine) dispatch(ctx context.Context, from Claim, p *eagerPick, parent 
 }
 
 // fork executes t on a slot of its own, taken from the pool, with a budget of its own.
-func (e *Engine) fork(ctx context.Context, parent *slot, t eagerTask) {
+func (e *Engine) fork(parent *slot, t eagerTask) {
 	child := &slot{left: e.cfg.EagerHopBudget - 1}
+	child.ctx = context.WithValue(parent.ctx, slotKey{}, child)
 	parent.forks.Add(1)
 	go func() {
 		defer parent.forks.Done()
 		defer e.slots.Release()
-		ctx := context.WithValue(ctx, slotKey{}, child)
-		e.runEager(ctx, t)
-		e.drain(ctx, child)
+		e.runEager(child.ctx, t)
+		e.drain(child.ctx, child)
 	}()
 }
 
@@ -195,15 +202,32 @@ func (e *Engine) runEager(ctx context.Context, t eagerTask) {
 	if tr, ok := e.obs.(EagerTracer); ok {
 		ctx, end = tr.EagerTask(ctx, ref)
 	}
+	ctx, stop := context.WithCancelCause(ctx)
+	e.eager.Store(t.claim.TaskID, stop)
 	err := func() error {
 		defer e.inflight.Delete(t.claim.TaskID)
+		defer e.eager.Delete(t.claim.TaskID)
 		return e.run(ctx, t.claim)
 	}()
+	stopped := errors.Is(context.Cause(ctx), errStopped)
+	stop(nil)
 	if end != nil {
 		end(err)
 	}
-	if err != nil {
+	if err != nil && !stopped {
 		e.handBack(ctx, t, err)
+	}
+}
+
+// errStopped is the cause of an eager execution's end by StopTask.
+var errStopped = errors.New("task stopped: its run was cancelled or ended")
+
+// StopTask stops this process's eager execution of a task, if it has one, as the queue stops
+// a delivery: its run was cancelled or ended, and whatever the execution would record is
+// dropped.
+func (e *Engine) StopTask(taskID string) {
+	if stop, ok := e.eager.Load(taskID); ok {
+		stop.(context.CancelCauseFunc)(errStopped)
 	}
 }
 

@@ -284,6 +284,7 @@ type Deps struct {
 // Engine orchestrates runs.
 type Engine struct {
 	inflight sync.Map // task id → struct{}: deliveries this process is executing
+	eager    sync.Map // task id → context.CancelFunc: the eager executions among them
 	cfg      Config
 	store    Store
 	queue    Queue

@@ -69,13 +69,14 @@ func redactRedis(url string) string {
 // Client enqueues and stops deliveries. It implements engine.Queue.
 type Client struct {
 	queue     string
+	rc        redis.UniversalClient
 	client    *asynq.Client
 	inspector *asynq.Inspector
 }
 
 // NewClient returns a client on a shared Redis connection and queue name.
 func NewClient(rc redis.UniversalClient, queue string) *Client {
-	return &Client{queue: queue, client: asynq.NewClientFromRedisClient(rc), inspector: asynq.NewInspectorFromRedisClient(rc)}
+	return &Client{queue: queue, rc: rc, client: asynq.NewClientFromRedisClient(rc), inspector: asynq.NewInspectorFromRedisClient(rc)}
 }
 
 // Inspector exposes the asynq inspector (queue stats, monitoring UI).
@@ -143,9 +144,11 @@ func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) 
 }
 
 // Stop cancels a running execution or removes a queued or scheduled delivery, best effort.
-func (c *Client) Stop(_ context.Context, ref engine.TaskRef, status string) error {
+// A running task may be executing as a queue delivery or eagerly, on the worker that released
+// it: the stop goes to both (stopChannel reaches the workers' engines).
+func (c *Client) Stop(ctx context.Context, ref engine.TaskRef, status string) error {
 	if status == "running" {
-		return c.inspector.CancelProcessing(deliveryID(ref))
+		return errors.Join(c.inspector.CancelProcessing(deliveryID(ref)), c.rc.Publish(ctx, c.stopChannel(), ref.TaskID).Err())
 	}
 	err := c.inspector.DeleteTask(c.queue, deliveryID(ref))
 	if errors.Is(err, asynq.ErrTaskNotFound) {
@@ -153,6 +156,12 @@ func (c *Client) Stop(_ context.Context, ref engine.TaskRef, status string) erro
 	}
 	return err
 }
+
+// stopChannel is the Redis channel on which Stop names the running tasks to stop to the
+// workers of the queue.
+func (c *Client) stopChannel() string { return stopChannel(c.queue) }
+
+func stopChannel(queue string) string { return "sequenceflow:" + queue + ":stop" }
 
 // Close releases the client (not the shared Redis connection).
 func (c *Client) Close() error { return nil }

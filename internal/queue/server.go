@@ -21,6 +21,12 @@ type Handler interface {
 	Wake(ctx context.Context, ref engine.TaskRef) error
 }
 
+// Stopper is a Handler that executes tasks outside queue deliveries too (eager dispatch):
+// StopTask stops its execution of a task, if it has one. *engine.Engine satisfies it.
+type Stopper interface {
+	StopTask(taskID string)
+}
+
 // ServerConfig tunes the worker.
 type ServerConfig struct {
 	Queue       string
@@ -72,8 +78,12 @@ func (c ServerConfig) validate() error {
 
 // Server runs tasks from the queue.
 type Server struct {
-	srv *asynq.Server
-	mux *asynq.ServeMux
+	srv   *asynq.Server
+	mux   *asynq.ServeMux
+	rc    redis.UniversalClient
+	queue string
+	h     Handler
+	log   *slog.Logger
 }
 
 // NewServer returns a worker server on a shared Redis connection, or an error naming every
@@ -117,7 +127,7 @@ func NewServer(rc redis.UniversalClient, cfg ServerConfig, h Handler, log *slog.
 		}
 		return h.Wake(ctx, ref)
 	})
-	return &Server{srv: srv, mux: mux}, nil
+	return &Server{srv: srv, mux: mux, rc: rc, queue: cfg.Queue, h: h, log: log}, nil
 }
 
 // Run processes tasks until ctx ends, then stops taking work, lets in-flight tasks finish up to
@@ -126,9 +136,39 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.srv.Start(s.mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	stopped := make(chan struct{})
+	if st, ok := s.h.(Stopper); ok {
+		go func() {
+			defer close(stopped)
+			s.listenStops(ctx, st)
+		}()
+	} else {
+		close(stopped)
+	}
 	<-ctx.Done()
 	s.srv.Shutdown()
+	<-stopped
 	return nil
+}
+
+// listenStops passes the stops Client.Stop publishes to st until ctx ends. The subscription
+// reconnects by itself after a lost connection; a stop missed meanwhile only lets an
+// execution finish, and its result is dropped.
+func (s *Server) listenStops(ctx context.Context, st Stopper) {
+	sub := s.rc.Subscribe(ctx, stopChannel(s.queue))
+	defer sub.Close()
+	ch := sub.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case msg, ok := <-ch:
+			if !ok {
+				return
+			}
+			st.StopTask(msg.Payload)
+		}
+	}
 }
 
 func decode(t *asynq.Task, kind string) (engine.TaskRef, error) {

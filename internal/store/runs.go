@@ -206,6 +206,10 @@ func (s *Store) Definition(ctx context.Context, versionID string) (engine.Versio
 	return vd, nil
 }
 
+// commitTimeout bounds how long a transition waits for its commit once it sent it, whatever
+// happens to its context.
+const commitTimeout = 30 * time.Second
+
 // InRun runs fn in a transaction that first locks the run's row, so the transitions of one run
 // are serialised and always take their locks in the same order (run, then tasks). BEGIN and the
 // lock travel with fn's first read, and fn's remaining writes with COMMIT, so a typical
@@ -231,8 +235,13 @@ func (s *Store) inRun(ctx context.Context, runID string, fn func(engine.RunTx) e
 	tx.queue(`BEGIN`, nil, nil)
 	tx.queue(`SELECT sf_lock_running_run($1)`, []any{runID}, nil)
 	if err = fn(tx); err == nil {
+		// Once COMMIT is sent, wait for its answer whatever happens to ctx: a transaction that
+		// committed must not be reported failed (its caller would act as if nothing happened,
+		// and tasks it released or claimed would wait for the reconciler).
 		tx.queue(`COMMIT`, nil, nil)
-		err = tx.flush(ctx)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		err = tx.flush(cctx)
+		cancel()
 	}
 	if err != nil && tx.begun {
 		// Roll back on the same connection; a broken connection is discarded by the pool.

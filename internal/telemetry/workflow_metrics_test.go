@@ -168,10 +168,47 @@ func TestTaskSpanNameAndAttributes(t *testing.T) {
 	want := map[string]string{
 		"node.id": "fetch-7", "node.name": longName[:telemetry.MaxSpanNameBytes], "node.type": "apiCall",
 		"workflow.id": "w1", "workflow.name": "orders", "workflow.version": "4",
-		"run.id": "r1", "task.id": "t1", "task.attempt": "2", "task.redeliveries": "0",
+		"run.id": "r1", "task.id": "t1", "task.attempt": "2", "task.redeliveries": "0", "task.dispatch": "queue",
 	}
 	if diff := cmp.Diff(want, attrs); diff != "" {
 		t.Errorf("task span attributes (-want +got):\n%s", diff)
+	}
+}
+
+// An eagerly dispatched task gets a span of its own, a child of the span that released it
+// (not of the delivery that ran before it on the slot), and is counted as eager.
+func TestEagerTaskSpanAndDispatchCount(t *testing.T) {
+	t.Parallel()
+	obs, m, spans, tracer := newObserver(t)
+	releaseCtx, releaser := tracer.Start(context.Background(), "task notification")
+	parent := obs.TraceParent(releaseCtx)
+	releaser.End()
+	deliveryCtx, delivery := tracer.Start(context.Background(), "sequenceflow:execute")
+	ctx, end := obs.EagerTask(deliveryCtx, engine.TaskRef{TaskID: "t2", RunID: "r1", Kind: engine.KindExecute, TraceContext: parent})
+	obs.TaskClaimed(ctx, engine.Claim{TaskID: "t2", RunID: "r1", NodeID: "n", NodeType: "notification", Attempt: 1, Eager: true, Wait: engine.WaitQueue}, 0)
+	end(nil)
+	delivery.End()
+
+	var got sdktrace.ReadOnlySpan
+	for _, s := range spans.Ended() {
+		if s.Name() == "task notification" && s.Parent().SpanID() == releaser.SpanContext().SpanID() {
+			got = s
+		}
+	}
+	if got == nil {
+		t.Fatalf("no task span whose parent is the releasing span among %d spans", len(spans.Ended()))
+	}
+	dispatch := ""
+	for _, kv := range got.Attributes() {
+		if kv.Key == "task.dispatch" {
+			dispatch = kv.Value.AsString()
+		}
+	}
+	if dispatch != "eager" {
+		t.Errorf("task.dispatch %q, want eager", dispatch)
+	}
+	if n := testutil.ToFloat64(m.TaskDispatches.WithLabelValues("eager")); n != 1 {
+		t.Errorf("eager dispatches %v, want 1", n)
 	}
 }
 
