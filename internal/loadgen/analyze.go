@@ -50,9 +50,20 @@ type Analysis struct {
 	NodeExecutions int
 	// RunLatency is finished_at − started_at of finished runs.
 	RunLatency []time.Duration
-	// HopLatency is, for every task that started, its started_at minus the latest completed_at
-	// of its completed parents: parent completion → child start.
+	// HopLatency is, for every task that started through the queue, its started_at minus the
+	// latest completed_at of its completed parents: parent completion → child start. A task
+	// whose started_at equals that completed_at was claimed in the parent's own transaction
+	// (eager dispatch): it is counted in Eager, not here, since its start stamp hides the
+	// commit and the hand-over after it.
 	HopLatency []time.Duration
+	// Eager counts the started tasks with a completed parent whose started_at equals the
+	// latest parent's completed_at.
+	Eager int
+	// StepLatency is, for every completed task with a completed parent, its completed_at minus
+	// the latest completed_at of its completed parents: the parent's commit, the dispatch
+	// (queue or eager), the child's execution and transition. It bounds the hop from above
+	// whatever the dispatch path.
+	StepLatency []time.Duration
 	// Duplicates counts (run, node) pairs that ran more often than retries explain: more than
 	// one node-output log per attempt, or an attempt count above 1 + retries.
 	Duplicates int
@@ -67,7 +78,7 @@ type Analysis struct {
 }
 
 // analyze computes a phase's analysis from its rows; w's definition gives the edges for hop
-// latency.
+// and step latency.
 func analyze(w Workload, runs []runRow, tasks []taskRow, logs []logCount, apis []apiOutcome) Analysis {
 	a := Analysis{Runs: len(runs), Branches: map[string]int{}}
 	var first, last time.Time
@@ -116,8 +127,16 @@ func analyze(w Workload, runs []runRow, tasks []taskRow, logs []logCount, apis [
 				released = *pt.CompletedAt
 			}
 		}
-		if !released.IsZero() {
+		if released.IsZero() {
+			continue
+		}
+		if t.StartedAt.Equal(released) {
+			a.Eager++
+		} else {
 			a.HopLatency = append(a.HopLatency, t.StartedAt.Sub(released))
+		}
+		if t.Status == workflow.TaskCompleted && t.CompletedAt != nil {
+			a.StepLatency = append(a.StepLatency, t.CompletedAt.Sub(released))
 		}
 	}
 
