@@ -52,12 +52,13 @@ type Analysis struct {
 	RunLatency []time.Duration
 	// HopLatency is, for every task that started through the queue, its started_at minus the
 	// latest completed_at of its completed parents: parent completion → child start. A task
-	// whose started_at equals that completed_at was claimed in the parent's own transaction
-	// (eager dispatch): it is counted in Eager, not here, since its start stamp hides the
-	// commit and the hand-over after it.
+	// whose started_at equals a completed parent's completed_at was claimed in that parent's
+	// own transaction (eager dispatch): it is counted in Eager, not here, since its start
+	// stamp hides the commit and the hand-over after it.
 	HopLatency []time.Duration
-	// Eager counts the started tasks with a completed parent whose started_at equals the
-	// latest parent's completed_at.
+	// Eager counts the started tasks whose started_at equals the completed_at of one of their
+	// completed parents: the latest one's, or for a join whose parents completed at once,
+	// the one whose transaction released it.
 	Eager int
 	// StepLatency is, for every completed task with a completed parent, its completed_at minus
 	// the latest completed_at of its completed parents: the parent's commit, the dispatch
@@ -121,16 +122,24 @@ func analyze(w Workload, runs []runRow, tasks []taskRow, logs []logCount, apis [
 			continue
 		}
 		var released time.Time
+		eager := false
 		for _, p := range par[t.NodeID] {
 			pt, ok := byNode[key{t.RunID, p}]
-			if ok && pt.Status == workflow.TaskCompleted && pt.CompletedAt != nil && pt.CompletedAt.After(released) {
+			if !ok || pt.Status != workflow.TaskCompleted || pt.CompletedAt == nil {
+				continue
+			}
+			if pt.CompletedAt.After(released) {
 				released = *pt.CompletedAt
 			}
+			// Claimed in this parent's transaction, whose timestamp is the parent's
+			// completed_at. Of parents completing at once, the one whose transaction
+			// released the join need not hold the latest stamp.
+			eager = eager || t.StartedAt.Equal(*pt.CompletedAt)
 		}
 		if released.IsZero() {
 			continue
 		}
-		if t.StartedAt.Equal(released) {
+		if eager {
 			a.Eager++
 		} else {
 			a.HopLatency = append(a.HopLatency, t.StartedAt.Sub(released))

@@ -195,14 +195,17 @@ func TestAnalyzeEagerHopsAndSteps(t *testing.T) {
 	}
 }
 
-// A join claimed eagerly by the parent that released it starts at that parent's completion,
-// the latest; a start at the completion of a parent that did not release it (an earlier one)
-// is not eager. A task that started but has not completed has a hop and no step.
-func TestAnalyzeEagerJoinFromItsLastParent(t *testing.T) {
+// A join claimed eagerly by the parent that released it starts at that parent's completion.
+// Parents completing at once stamp their completion before their transactions take turns, so
+// the releasing parent need not hold the latest stamp: the join is eager all the same, and
+// its step is measured from the latest parent. A task that started but has not completed has
+// a hop and no step.
+func TestAnalyzeEagerJoinFromItsReleasingParent(t *testing.T) {
 	t.Parallel()
 	w, _ := NewWorkload(ShapeFanout, 2, "")
 	runs := []runRow{
 		{ID: "eager", Status: "succeeded", StartedAt: *at(0), FinishedAt: at(30)},
+		{ID: "concurrent", Status: "succeeded", StartedAt: *at(0), FinishedAt: at(30)},
 		{ID: "queued", Status: "running", StartedAt: *at(0)},
 	}
 	tasks := []taskRow{
@@ -210,20 +213,25 @@ func TestAnalyzeEagerJoinFromItsLastParent(t *testing.T) {
 		task("eager", "b1", "completed", 1, at(1), at(3)),
 		task("eager", "b2", "completed", 1, at(4), at(6)),
 		task("eager", "join", "completed", 1, at(6), at(7)),
+		task("concurrent", "in", "completed", 1, at(0), at(1)),
+		task("concurrent", "b1", "completed", 1, at(1), at(5)),
+		task("concurrent", "b2", "completed", 1, at(1), at(4)),   // released the join, though stamped earlier
+		task("concurrent", "join", "completed", 1, at(4), at(8)), // step from b1's 5 ms: 3 ms
 		task("queued", "in", "completed", 1, at(0), at(1)),
 		task("queued", "b1", "completed", 1, at(2), at(3)),
 		task("queued", "b2", "completed", 1, at(3), at(6)), // at b1's completion, not its parent's
 		task("queued", "join", "running", 1, at(8), nil),
 	}
 	a := analyze(w, runs, tasks, nil, nil)
-	// eager: b1 (eager), b2 (3 ms hop), join (eager); queued: b1 (1 ms), b2 (2 ms), join (2 ms).
-	if a.Eager != 2 {
-		t.Errorf("eager = %d, want 2", a.Eager)
+	// eager: b1, join; concurrent: b1, b2, join; queued: none.
+	if a.Eager != 5 {
+		t.Errorf("eager = %d, want 5", a.Eager)
 	}
+	// eager: b2 (3 ms); queued: b1 (1 ms), b2 (2 ms), join (2 ms).
 	if diff := cmp.Diff([]time.Duration{3, 1, 2, 2}, scale(a.HopLatency)); diff != "" {
 		t.Errorf("hops in ms (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]time.Duration{2, 5, 1, 2, 5}, scale(a.StepLatency)); diff != "" {
+	if diff := cmp.Diff([]time.Duration{2, 5, 1, 4, 3, 3, 2, 5}, scale(a.StepLatency)); diff != "" {
 		t.Errorf("steps in ms (-want +got):\n%s", diff)
 	}
 }
