@@ -40,7 +40,7 @@ func TestAnalyzeChain(t *testing.T) {
 	logs := []logCount{{"r1", "in", 1, 0}, {"r1", "n1", 1, 0}, {"r1", "n2", 1, 0}, {"r2", "in", 1, 0}, {"r2", "n1", 1, 0}, {"r2", "n2", 1, 0}, {"r3", "in", 1, 0}}
 	a := analyze(w, runs, tasks, logs, nil)
 	want := Analysis{Runs: 3, Succeeded: 2, Unfinished: 1, Span: 40 * time.Millisecond, NodeExecutions: 7,
-		RunLatency: []time.Duration{20 * time.Millisecond, 35 * time.Millisecond},
+		RunLatency:  []time.Duration{20 * time.Millisecond, 35 * time.Millisecond},
 		HopLatency:  []time.Duration{time.Millisecond, 4 * time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond},
 		StepLatency: []time.Duration{3 * time.Millisecond, 14 * time.Millisecond, 3 * time.Millisecond, 29 * time.Millisecond},
 		Branches:    map[string]int{}}
@@ -178,7 +178,7 @@ func TestAnalyzeEagerHopsAndSteps(t *testing.T) {
 	runs := []runRow{{ID: "r", Status: "succeeded", StartedAt: *at(0), FinishedAt: at(20)}}
 	tasks := []taskRow{
 		task("r", "in", "completed", 1, at(1), at(2)),
-		task("r", "n1", "completed", 1, at(2), at(2.5)),   // eager: started at in's completion
+		task("r", "n1", "completed", 1, at(2), at(2.5)),    // eager: started at in's completion
 		task("r", "n2", "completed", 1, at(2.5), at(3.25)), // eager
 		task("r", "n3", "completed", 1, at(7), at(8)),      // queued: 3.75 ms hop
 	}
