@@ -166,7 +166,7 @@ for w in "${worker_counts[@]}"; do
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$pg" "$(awk -v a="$redis0" -v b="$redis1" 'BEGIN { print b - a }')" \
 		$((svc1 - svc0)) $((api1 - api0)) $((idle1 - idle0)) $((total1 - total0)) "$conns" "$out/workers-$w.json" >>"$resources"
 	if [[ $w == "$tail_workers" ]]; then
-		capacity=$(jq -r '.[0].runsPerSec' "$out/workers-$w.json")
+		capacity=$(jq -r '.[0].runsPerSec * 10 | round / 10' "$out/workers-$w.json")
 		for pct in "${tail_loads[@]}"; do
 			rate=$(awk -v c="$capacity" -v p="$pct" 'BEGIN { printf "%.1f", c * p / 100 }')
 			echo "== $w worker(s): open loop at $pct % of the capacity ($capacity runs/s): $rate runs/s for $tail_duration"
