@@ -89,7 +89,7 @@ cpu_ticks() {
 pg_backend_pids() {
 	local db=$1 pid args
 	for pid in $(pgrep -x postgres 2>/dev/null); do
-		args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+		args=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
 		[[ $(awk '{ print $4 }' <<<"$args") == "$db" ]] && echo "$pid"
 	done
 	return 0
