@@ -161,10 +161,12 @@ for w in "${worker_counts[@]}"; do
 	api1=$(cpu_ticks "$api_pid")
 	read -r idle1 total1 <<<"$(machine_ticks)"
 	conns=$(connections)
+	rss="$(mb "$(rss_kb "$api_pid")") /"
+	for pid in "${worker_pids[@]}"; do rss+=" $(mb "$(rss_kb "$pid")")"; done
 	[[ -f $out/workers-$w.json ]] || continue
 	results+=("$out/workers-$w.json")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$pg" "$(awk -v a="$redis0" -v b="$redis1" 'BEGIN { print b - a }')" \
-		$((svc1 - svc0)) $((api1 - api0)) $((idle1 - idle0)) $((total1 - total0)) "$conns" "$out/workers-$w.json" >>"$resources"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$pg" "$(awk -v a="$redis0" -v b="$redis1" 'BEGIN { print b - a }')" \
+		$((svc1 - svc0)) $((api1 - api0)) $((idle1 - idle0)) $((total1 - total0)) "$conns" "$rss" "$out/workers-$w.json" >>"$resources"
 	if [[ $w == "$tail_workers" ]]; then
 		capacity=$(jq -r '.[0].runsPerSec * 10 | round / 10' "$out/workers-$w.json")
 		for pct in "${tail_loads[@]}"; do
@@ -184,19 +186,19 @@ if ((${#results[@]} > 0)); then
 fi
 echo
 echo "resources per node execution (CPU ms per node; PostgreSQL: the backends of $db; Redis: $redis_mode server;"
-echo "service: the API and the workers; busy: the whole machine, $(nproc) cores; connections at the end of the phase):"
+echo "service: the API and the workers; busy: the whole machine, $(nproc) cores; RSS and connections at the end of the phase):"
 {
-	printf 'workers\tnodes/s\tvs 1 worker\tbusy %%\tPostgreSQL ms/node\tRedis ms/node\tAPI ms/node\tworkers ms/node\tconnections\n'
+	printf 'workers\tnodes/s\tvs 1 worker\tbusy %%\tPostgreSQL ms/node\tRedis ms/node\tAPI ms/node\tworkers ms/node\tRSS MB (API / workers)\tconnections\n'
 	first=
-	while IFS=$'\t' read -r w pg redis svc api idle total conns file; do
+	while IFS=$'\t' read -r w pg redis svc api idle total conns rss file; do
 		nodes=$(jq -r '.[0].nodeExecutions' "$file")
 		nps=$(jq -r '.[0].nodesPerSec' "$file")
 		first=${first:-$nps}
 		awk -v w="$w" -v pg="$pg" -v redis="$redis" -v svc="$svc" -v api="$api" -v idle="$idle" -v total="$total" \
-			-v nodes="$nodes" -v nps="$nps" -v first="$first" -v tck="$tck" -v conns="$conns" 'BEGIN {
+			-v nodes="$nodes" -v nps="$nps" -v first="$first" -v tck="$tck" -v conns="$conns" -v rss="$rss" 'BEGIN {
 			if (nodes <= 0) nodes = 1
-			printf "%s\t%.0f\t%.2f×\t%.0f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\n", w, nps, nps / first, 100 * (1 - idle / total),
-				1000 * pg / tck / nodes, 1000 * redis / nodes, 1000 * api / tck / nodes, 1000 * (svc - api) / tck / nodes, conns
+			printf "%s\t%.0f\t%.2f×\t%.0f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t%s\n", w, nps, nps / first, 100 * (1 - idle / total),
+				1000 * pg / tck / nodes, 1000 * redis / nodes, 1000 * api / tck / nodes, 1000 * (svc - api) / tck / nodes, rss, conns
 		}'
 	done <"$resources"
 } | column -t -s $'\t'
