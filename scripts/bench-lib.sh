@@ -32,3 +32,82 @@ build_binaries() {
 	go build -o bin/sfload ./cmd/sfload
 	rm -f "$1"/*.json
 }
+
+# first_free_port FROM prints the first free port from FROM up to FROM + 99, skipping those
+# named after it (ports already handed out).
+first_free_port() {
+	local from=$1 candidate taken
+	shift
+	for candidate in $(seq "$from" $((from + 99))); do
+		taken=0
+		for p in "$@"; do [[ $p == "$candidate" ]] && taken=1; done
+		if ((taken == 0)) && port_free "$candidate"; then echo "$candidate"; return; fi
+	done
+	echo "$name: no free port in $from-$((from + 99))" >&2
+	return 1
+}
+
+# with_app_name URL NAME adds application_name=NAME to a postgres:// URL, so that
+# pg_stat_activity tells the processes' connections apart.
+with_app_name() {
+	local url=$1 app=$2
+	if [[ $url == *\?* ]]; then echo "${url}&application_name=${app}"; else echo "${url}?application_name=${app}"; fi
+}
+
+# rss_kb PID prints the process's resident set (VmRSS, kB), 0 once it has gone.
+rss_kb() { awk '/^VmRSS:/ { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# mb KB prints kB as MB with one decimal.
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# sample_rss PID FILE writes the largest VmRSS (kB) of PID seen every 200 ms into FILE until
+# it is killed; start it in the background.
+sample_rss() {
+	local pid=$1 file=$2 peak=0 now
+	while kill -0 "$pid" 2>/dev/null; do
+		now=$(rss_kb "$pid")
+		if ((now > peak)); then peak=$now; echo "$peak" >"$file"; fi
+		sleep 0.2
+	done
+}
+
+# cpu_ticks PID... prints the sum of utime + stime (clock ticks) of the processes.
+cpu_ticks() {
+	local total=0 pid stat
+	for pid in "$@"; do
+		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+		stat=${stat##*) } # after the command name, which may hold spaces
+		# shellcheck disable=SC2086
+		set -- $stat
+		total=$((total + ${12} + ${13})) # fields 14 and 15 of stat: utime, stime
+	done
+	echo "$total"
+}
+
+# pg_backend_pids DB prints the pids of the PostgreSQL backends connected to database DB,
+# found by their process title ("postgres: <cluster>: <user> <db> <client> <state>").
+pg_backend_pids() {
+	local db=$1 pid args
+	for pid in $(pgrep -x postgres 2>/dev/null); do
+		args=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
+		[[ $(awk '{ print $4 }' <<<"$args") == "$db" ]] && echo "$pid"
+	done
+	return 0
+}
+
+# redis_cpu_seconds URL prints used_cpu_sys + used_cpu_user of the Redis server at URL.
+redis_cpu_seconds() {
+	redis-cli -u "$1" INFO cpu 2>/dev/null | tr -d '\r' |
+		awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" { s += $2 } END { printf "%.3f\n", s }'
+}
+
+# wait_http URL PID SECONDS waits until URL answers, failing early when PID has exited.
+wait_http() {
+	local url=$1 pid=$2 tries=$(($3 * 2))
+	for _ in $(seq 1 "$tries"); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		curl -fsS "$url" >/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	return 1
+}

@@ -19,6 +19,15 @@
 #   BENCH_PORT=               the service's port (default: the first free one from 3900)
 #   BENCH_OUT=bin/bench       results (JSON) and the service's log
 #   BENCH_EAGER_DISPATCH=true the service's EAGER_DISPATCH (false: every task through the queue)
+#   BENCH_SCALE_SHAPES=0      1: also run chain and fanout at each size of BENCH_SCALE_NS and
+#                             report nodes/s and the service's memory per size
+#   BENCH_SCALE_NS="10 100 1000"   the sizes (a size above the service's workflow limits is
+#                             reported and replaced by the largest allowed)
+#   BENCH_SCALE_RUNS="200 40 8"    runs at each size
+#   BENCH_SCALE_INFLIGHT=200  fanout: runs in flight = max(1, this / N), so that about this many
+#                             nodes are in flight; chain: min(BENCH_CONCURRENCY, runs) (a chain
+#                             has one node in flight per run)
+#   BENCH_SCALE_TX=0          1: count transactions in the size phases too (adds ~45 s each)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -95,6 +104,52 @@ echo "== light load: the floor, chain and fanout, one run in flight ($light_runs
 bin/sfload "${common[@]}" "${floor[@]}" -shapes chain,fanout -concurrency 1 -runs "$light_runs" -tx=false \
 	-out "$out/light.json" || status=$?
 
+scale_results=()
+if [[ ${BENCH_SCALE_SHAPES:-0} == 1 ]]; then
+	read -r -a scale_ns <<<"${BENCH_SCALE_NS:-10 100 1000}"
+	read -r -a scale_runs <<<"${BENCH_SCALE_RUNS:-200 40 8}"
+	scale_inflight=${BENCH_SCALE_INFLIGHT:-200}
+	scale_tx=false
+	[[ ${BENCH_SCALE_TX:-0} == 1 ]] && scale_tx=true
+	if ((${#scale_ns[@]} != ${#scale_runs[@]})); then
+		echo "bench: BENCH_SCALE_NS and BENCH_SCALE_RUNS must have as many entries" >&2
+		exit 1
+	fi
+	declare -A max_n
+	while read -r shape n; do max_n[$shape]=$n; done < <(bin/sfload limits)
+	memory=$out/scale-memory.tsv
+	: >"$memory"
+	for shape in chain fanout; do
+		for i in "${!scale_ns[@]}"; do
+			n=${scale_ns[$i]} r=${scale_runs[$i]}
+			if ((n > max_n[$shape])); then
+				echo "== finding: $shape at N=$n exceeds the service's workflow limits (workflow.DefaultLimits:" \
+					"500 nodes, 2000 edges per definition); running the largest allowed, N=${max_n[$shape]}"
+				n=${max_n[$shape]}
+			fi
+			if [[ $shape == chain ]]; then
+				c=$((concurrency < r ? concurrency : r))
+				size=(-n "$n")
+			else
+				c=$((scale_inflight / n > 1 ? scale_inflight / n : 1))
+				size=(-fanout "$n")
+			fi
+			echo "== size: $shape at N=$n, $r runs, $c in flight"
+			rss_before=$(rss_kb "$service_pid")
+			peak_file=$out/scale-peak.txt
+			echo "$rss_before" >"$peak_file"
+			sample_rss "$service_pid" "$peak_file" &
+			sampler=$!
+			bin/sfload "${common[@]}" "${size[@]}" -shapes "$shape" -concurrency "$c" -runs "$r" -tx="$scale_tx" \
+				-out "$out/scale-$shape-$n.json" || status=$?
+			kill "$sampler" 2>/dev/null || true
+			wait "$sampler" 2>/dev/null || true
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$shape" "$n" "$r" "$c" "$rss_before" "$(cat "$peak_file")" "$(rss_kb "$service_pid")" >>"$memory"
+			[[ -f $out/scale-$shape-$n.json ]] && scale_results+=("$out/scale-$shape-$n.json")
+		done
+	done
+fi
+
 echo
 echo "== summary"
 results=()
@@ -103,6 +158,21 @@ for f in concurrency rate light; do
 done
 if ((${#results[@]} > 0)); then
 	bin/sfload report -check "${results[@]}" || status=$?
+fi
+if ((${#scale_results[@]} > 0)); then
+	echo
+	echo "== cost by size (chain and fanout at each N; the service is one dev process: API and worker)"
+	bin/sfload report -check "${scale_results[@]}" || status=$?
+	echo
+	echo "memory of the service (VmRSS, sampled every 200 ms; per run in flight = (peak − before) / runs in flight):"
+	{
+		printf 'workload\truns\tin flight\tnodes/s\tRSS before MB\tpeak MB\tafter MB\tper run in flight kB\n'
+		while IFS=$'\t' read -r shape n r c before peak after; do
+			nodes=$(jq -r '.[0].nodesPerSec | floor' "$out/scale-$shape-$n.json" 2>/dev/null || echo "?")
+			printf '%s-%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%d\n' "$shape" "$n" "$r" "$c" "$nodes" \
+				"$(mb "$before")" "$(mb "$peak")" "$(mb "$after")" $(((peak - before) / c))
+		done <"$memory"
+	} | column -t -s $'\t'
 fi
 if ! kill -0 "$service_pid" 2>/dev/null; then
 	echo "bench: the service died during the benchmark; see $out/service.log" >&2

@@ -26,6 +26,7 @@ const usage = `usage:
   sfload report [flags] results.json…  print saved results together
   sfload prepare [flags]              recreate benchmark databases and empty asynq queues
   sfload history [flags]              write old finished runs into a service's database (retention benchmark)
+  sfload limits                       print the largest size of each sized shape the service's workflow limits allow
 
 Run "sfload -h" or "sfload report -h" for the flags.
 `
@@ -59,6 +60,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if len(args) > 0 && args[0] == "history" {
 		return history(ctx, args[1:], stderr)
+	}
+	if len(args) > 0 && args[0] == "limits" {
+		for _, shape := range []string{loadgen.ShapeChain, loadgen.ShapeFanout} {
+			fmt.Fprintf(stdout, "%s %d\n", shape, loadgen.MaxSize(shape))
+		}
+		return nil
 	}
 	if len(args) > 0 && args[0] == "help" {
 		fmt.Fprint(stdout, usage)

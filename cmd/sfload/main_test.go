@@ -57,3 +57,14 @@ func TestLoadRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestLimits(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	if err := run(context.Background(), []string{"limits"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if want := "chain 500\nfanout 498\n"; out.String() != want {
+		t.Errorf("sfload limits = %q, want %q (workflow.DefaultLimits: 500 nodes, 2000 edges)", out.String(), want)
+	}
+}

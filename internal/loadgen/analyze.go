@@ -50,9 +50,21 @@ type Analysis struct {
 	NodeExecutions int
 	// RunLatency is finished_at − started_at of finished runs.
 	RunLatency []time.Duration
-	// HopLatency is, for every task that started, its started_at minus the latest completed_at
-	// of its completed parents: parent completion → child start.
+	// HopLatency is, for every task that started through the queue, its started_at minus the
+	// latest completed_at of its completed parents: parent completion → child start. A task
+	// whose started_at equals a completed parent's completed_at was claimed in that parent's
+	// own transaction (eager dispatch): it is counted in Eager, not here, since its start
+	// stamp hides the commit and the hand-over after it.
 	HopLatency []time.Duration
+	// Eager counts the started tasks whose started_at equals the completed_at of one of their
+	// completed parents: the latest one's, or for a join whose parents completed at once,
+	// the one whose transaction released it.
+	Eager int
+	// StepLatency is, for every completed task with a completed parent, its completed_at minus
+	// the latest completed_at of its completed parents: the parent's commit, the dispatch
+	// (queue or eager), the child's execution and transition. It bounds the hop from above
+	// whatever the dispatch path.
+	StepLatency []time.Duration
 	// Duplicates counts (run, node) pairs that ran more often than retries explain: more than
 	// one node-output log per attempt, or an attempt count above 1 + retries.
 	Duplicates int
@@ -67,7 +79,7 @@ type Analysis struct {
 }
 
 // analyze computes a phase's analysis from its rows; w's definition gives the edges for hop
-// latency.
+// and step latency.
 func analyze(w Workload, runs []runRow, tasks []taskRow, logs []logCount, apis []apiOutcome) Analysis {
 	a := Analysis{Runs: len(runs), Branches: map[string]int{}}
 	var first, last time.Time
@@ -110,14 +122,30 @@ func analyze(w Workload, runs []runRow, tasks []taskRow, logs []logCount, apis [
 			continue
 		}
 		var released time.Time
+		eager := false
 		for _, p := range par[t.NodeID] {
 			pt, ok := byNode[key{t.RunID, p}]
-			if ok && pt.Status == workflow.TaskCompleted && pt.CompletedAt != nil && pt.CompletedAt.After(released) {
+			if !ok || pt.Status != workflow.TaskCompleted || pt.CompletedAt == nil {
+				continue
+			}
+			if pt.CompletedAt.After(released) {
 				released = *pt.CompletedAt
 			}
+			// Claimed in this parent's transaction, whose timestamp is the parent's
+			// completed_at. Of parents completing at once, the one whose transaction
+			// released the join need not hold the latest stamp.
+			eager = eager || t.StartedAt.Equal(*pt.CompletedAt)
 		}
-		if !released.IsZero() {
+		if released.IsZero() {
+			continue
+		}
+		if eager {
+			a.Eager++
+		} else {
 			a.HopLatency = append(a.HopLatency, t.StartedAt.Sub(released))
+		}
+		if t.Status == workflow.TaskCompleted && t.CompletedAt != nil {
+			a.StepLatency = append(a.StepLatency, t.CompletedAt.Sub(released))
 		}
 	}
 

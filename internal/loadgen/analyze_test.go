@@ -40,9 +40,10 @@ func TestAnalyzeChain(t *testing.T) {
 	logs := []logCount{{"r1", "in", 1, 0}, {"r1", "n1", 1, 0}, {"r1", "n2", 1, 0}, {"r2", "in", 1, 0}, {"r2", "n1", 1, 0}, {"r2", "n2", 1, 0}, {"r3", "in", 1, 0}}
 	a := analyze(w, runs, tasks, logs, nil)
 	want := Analysis{Runs: 3, Succeeded: 2, Unfinished: 1, Span: 40 * time.Millisecond, NodeExecutions: 7,
-		RunLatency: []time.Duration{20 * time.Millisecond, 35 * time.Millisecond},
-		HopLatency: []time.Duration{time.Millisecond, 4 * time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond},
-		Branches:   map[string]int{}}
+		RunLatency:  []time.Duration{20 * time.Millisecond, 35 * time.Millisecond},
+		HopLatency:  []time.Duration{time.Millisecond, 4 * time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond},
+		StepLatency: []time.Duration{3 * time.Millisecond, 14 * time.Millisecond, 3 * time.Millisecond, 29 * time.Millisecond},
+		Branches:    map[string]int{}}
 	if diff := cmp.Diff(want, a); diff != "" {
 		t.Errorf("analyze (-want +got):\n%s", diff)
 	}
@@ -134,6 +135,9 @@ func TestAnalyzeBranchesIgnoreSkippedParents(t *testing.T) {
 	if diff := cmp.Diff([]time.Duration{1, 1, 1, 2}, scale(a.HopLatency)); diff != "" {
 		t.Errorf("hops in ms (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff([]time.Duration{2, 2, 2, 3}, scale(a.StepLatency)); diff != "" {
+		t.Errorf("steps in ms (-want +got):\n%s", diff)
+	}
 	if a.NodeExecutions != 5 {
 		t.Errorf("node executions = %d, want 5", a.NodeExecutions)
 	}
@@ -162,5 +166,72 @@ func TestAnalyzeAPIFailures(t *testing.T) {
 	r := Result{APIFailures: a.APIFailures}
 	if diff := cmp.Diff([]string{"1 API calls failed"}, r.Violations()); diff != "" {
 		t.Errorf("violations (-want +got):\n%s", diff)
+	}
+}
+
+// A task claimed in its parent's transaction starts at the parent's completion: it is an
+// eager hop, left out of the hop latency, and its step (parent completion → its completion)
+// is measured like any other.
+func TestAnalyzeEagerHopsAndSteps(t *testing.T) {
+	t.Parallel()
+	w, _ := NewWorkload(ShapeChain, 4, "")
+	runs := []runRow{{ID: "r", Status: "succeeded", StartedAt: *at(0), FinishedAt: at(20)}}
+	tasks := []taskRow{
+		task("r", "in", "completed", 1, at(1), at(2)),
+		task("r", "n1", "completed", 1, at(2), at(2.5)),    // eager: started at in's completion
+		task("r", "n2", "completed", 1, at(2.5), at(3.25)), // eager
+		task("r", "n3", "completed", 1, at(7), at(8)),      // queued: 3.75 ms hop
+	}
+	a := analyze(w, runs, tasks, nil, nil)
+	if a.Eager != 2 {
+		t.Errorf("eager = %d, want 2", a.Eager)
+	}
+	if diff := cmp.Diff([]time.Duration{3750 * time.Microsecond}, a.HopLatency); diff != "" {
+		t.Errorf("hop latency (-want +got):\n%s", diff)
+	}
+	want := []time.Duration{500 * time.Microsecond, 750 * time.Microsecond, 4750 * time.Microsecond}
+	if diff := cmp.Diff(want, a.StepLatency); diff != "" {
+		t.Errorf("step latency (-want +got):\n%s", diff)
+	}
+}
+
+// A join claimed eagerly by the parent that released it starts at that parent's completion.
+// Parents completing at once stamp their completion before their transactions take turns, so
+// the releasing parent need not hold the latest stamp: the join is eager all the same, and
+// its step is measured from the latest parent. A task that started but has not completed has
+// a hop and no step.
+func TestAnalyzeEagerJoinFromItsReleasingParent(t *testing.T) {
+	t.Parallel()
+	w, _ := NewWorkload(ShapeFanout, 2, "")
+	runs := []runRow{
+		{ID: "eager", Status: "succeeded", StartedAt: *at(0), FinishedAt: at(30)},
+		{ID: "concurrent", Status: "succeeded", StartedAt: *at(0), FinishedAt: at(30)},
+		{ID: "queued", Status: "running", StartedAt: *at(0)},
+	}
+	tasks := []taskRow{
+		task("eager", "in", "completed", 1, at(0), at(1)),
+		task("eager", "b1", "completed", 1, at(1), at(3)),
+		task("eager", "b2", "completed", 1, at(4), at(6)),
+		task("eager", "join", "completed", 1, at(6), at(7)),
+		task("concurrent", "in", "completed", 1, at(0), at(1)),
+		task("concurrent", "b1", "completed", 1, at(1), at(5)),
+		task("concurrent", "b2", "completed", 1, at(1), at(4)),   // released the join, though stamped earlier
+		task("concurrent", "join", "completed", 1, at(4), at(8)), // step from b1's 5 ms: 3 ms
+		task("queued", "in", "completed", 1, at(0), at(1)),
+		task("queued", "b1", "completed", 1, at(2), at(3)),
+		task("queued", "b2", "completed", 1, at(3), at(6)), // at b1's completion, not its parent's
+		task("queued", "join", "running", 1, at(8), nil),
+	}
+	a := analyze(w, runs, tasks, nil, nil)
+	// eager: b1, join; concurrent: b1, b2, join; queued: none.
+	if a.Eager != 5 {
+		t.Errorf("eager = %d, want 5", a.Eager)
+	}
+	// eager: b2 (3 ms); queued: b1 (1 ms), b2 (2 ms), join (2 ms).
+	if diff := cmp.Diff([]time.Duration{3, 1, 2, 2}, scale(a.HopLatency)); diff != "" {
+		t.Errorf("hops in ms (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]time.Duration{2, 5, 1, 4, 3, 3, 2, 5}, scale(a.StepLatency)); diff != "" {
+		t.Errorf("steps in ms (-want +got):\n%s", diff)
 	}
 }

@@ -140,7 +140,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) ([]Re
 		floor := results[0]
 		for i := range results[1:] {
 			r := &results[i+1]
-			if r.Shape == ShapeChain && r.Name == fmt.Sprintf("chain-%d", cfg.FloorCfg.Hops) && floor.NodesPerSec > 0 {
+			if floor.NodesPerSec > 0 {
 				r.FloorRatio = r.NodesPerSec / floor.NodesPerSec
 			}
 		}

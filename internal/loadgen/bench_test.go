@@ -47,7 +47,8 @@ func TestRunAgainstService(t *testing.T) {
 		t.Fatalf("got %d results, want the floor and 4 shapes", len(results))
 	}
 	floor := results[0]
-	if !floor.Floor || floor.Name != "floor-5" || floor.Succeeded != runs || floor.NodeExecutions != runs*5 || floor.HopLatency.N != runs*4 {
+	if !floor.Floor || floor.Name != "floor-5" || floor.Succeeded != runs || floor.NodeExecutions != runs*5 || floor.HopLatency.N != runs*4 ||
+		floor.StepLatency.N != runs*4 || floor.Eager != 0 {
 		t.Errorf("floor result = %+v", floor)
 	}
 	// One transaction per hop; nothing else touches the floor's database.
@@ -63,11 +64,20 @@ func TestRunAgainstService(t *testing.T) {
 			t.Errorf("%s: started %d succeeded %d node executions %d measured %v, want %d, %d, %d, true",
 				r.Name, r.Started, r.Succeeded, r.NodeExecutions, r.Measured, runs, runs, runs*executions[r.Name])
 		}
-		if r.RunLatency.N != runs || r.HopLatency.N == 0 || r.Wall <= 0 || r.NodesPerSec <= 0 {
-			t.Errorf("%s: latencies %+v / %+v, wall %s", r.Name, r.RunLatency, r.HopLatency, r.Wall)
+		if r.RunLatency.N != runs || r.StepLatency.N == 0 || r.Wall <= 0 || r.NodesPerSec <= 0 {
+			t.Errorf("%s: latencies %+v / %+v, wall %s", r.Name, r.RunLatency, r.StepLatency, r.Wall)
+		}
+		// Every executed node with a parent started either through the queue or eagerly.
+		if r.HopLatency.N+r.Eager != r.StepLatency.N {
+			t.Errorf("%s: %d queued hops + %d eager != %d steps", r.Name, r.HopLatency.N, r.Eager, r.StepLatency.N)
 		}
 		if r.PollCost <= 0 || r.Polls == 0 {
 			t.Errorf("%s: poll cost %v over %d polls, want both measured", r.Name, r.PollCost, r.Polls)
+		}
+		// A start costs at least its own transaction (the run and its tasks).
+		if r.StartCost < 1 || r.Starts != runs || r.TxPerNodeNet >= r.TxPerNodeNoPoll {
+			t.Errorf("%s: start cost %v over %d starts, %.2f tx/node without polls and starts (%.2f without polls)",
+				r.Name, r.StartCost, r.Starts, r.TxPerNodeNet, r.TxPerNodeNoPoll)
 		}
 	}
 	byName := map[string]Result{}

@@ -263,6 +263,10 @@ type FloorStats struct {
 	Span       time.Duration
 	RunLatency []time.Duration
 	HopLatency []time.Duration
+	// StepLatency is the next hop's completion stamp minus this hop's: the commit, the
+	// enqueue, the pickup and the next hop's handler up to its stamp, as a service step is
+	// parent completed_at → child completed_at.
+	StepLatency []time.Duration
 	// Commit, Enqueue and Pickup split HopLatency: the parent's transaction, its enqueue of
 	// the child, and the wait until a worker started the child.
 	Commit, Enqueue, Pickup []time.Duration
@@ -288,6 +292,7 @@ func (f *Floor) Stats() FloorStats {
 			}
 			if prev := c.hops[max(i-1, 0)]; i > 0 && !prev.complete.IsZero() {
 				s.HopLatency = append(s.HopLatency, h.start.Sub(prev.complete))
+				s.StepLatency = append(s.StepLatency, h.complete.Sub(prev.complete))
 				s.Commit = append(s.Commit, prev.committed.Sub(prev.complete))
 				s.Enqueue = append(s.Enqueue, prev.enqueued.Sub(prev.committed))
 				s.Pickup = append(s.Pickup, h.start.Sub(prev.enqueued))
@@ -363,7 +368,7 @@ func (b *Bench) runFloor(ctx context.Context) (Result, error) {
 		}
 	}
 	r.NodeExecutions, r.Wall = s.Hops, s.Span
-	r.RunLatency, r.HopLatency = Summarize(s.RunLatency), Summarize(s.HopLatency)
+	r.RunLatency, r.HopLatency, r.StepLatency = Summarize(s.RunLatency), Summarize(s.HopLatency), Summarize(s.StepLatency)
 	r.RunsPerSec, r.NodesPerSec = perSecond(r.Succeeded, r.Wall), perSecond(r.NodeExecutions, r.Wall)
 	if meter != nil {
 		// Closing the pool ended its backends, which publish their counts as they exit.
@@ -374,7 +379,7 @@ func (b *Bench) runFloor(ctx context.Context) (Result, error) {
 		r.Transactions = after - txBefore
 		if r.NodeExecutions > 0 {
 			r.TxPerNode = float64(r.Transactions) / float64(r.NodeExecutions)
-			r.TxPerNodeNoPoll = r.TxPerNode
+			r.TxPerNodeNoPoll, r.TxPerNodeNet = r.TxPerNode, r.TxPerNode
 		}
 	}
 	if err := f.Cleanup(ctx); err != nil {
@@ -383,5 +388,6 @@ func (b *Bench) runFloor(ctx context.Context) (Result, error) {
 	b.printf("  %d chains, %d hops in %s: %.0f hops/s\n", r.Succeeded, r.NodeExecutions, r.Wall.Round(time.Millisecond), r.NodesPerSec)
 	b.printf("  hop latency p50 %s ms = commit %s + enqueue %s + pickup %s (p50 of each part)\n", ms(r.HopLatency.P50),
 		ms(Summarize(s.Commit).P50), ms(Summarize(s.Enqueue).P50), ms(Summarize(s.Pickup).P50))
+	b.printf("  step latency (completion → next completion) p50 %s ms\n", ms(r.StepLatency.P50))
 	return r, nil
 }

@@ -18,6 +18,8 @@ type phase struct {
 	txAfter   int64
 	polls     int64
 	pollCost  float64
+	starts    int64
+	startCost float64
 	clientDur time.Duration
 }
 
@@ -49,11 +51,11 @@ func (b *Bench) runService(ctx context.Context) ([]Result, error) {
 		}
 		workloads, pools = append(workloads, w), append(pools, pool)
 	}
-	var pollCost float64
+	var cal calibration
 	var txMark int64
 	if cfg.Transactions {
 		var err error
-		if pollCost, txMark, err = b.calibrate(ctx); err != nil {
+		if cal, txMark, err = b.calibrate(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -73,13 +75,15 @@ func (b *Bench) runService(ctx context.Context) ([]Result, error) {
 	}
 	var phases []phase
 	for i, w := range workloads {
-		p := phase{w: w, pollCost: pollCost, txBefore: txMark}
+		p := phase{w: w, pollCost: cal.poll, startCost: cal.start, txBefore: txMark}
 		b.printf("phase %d/%d: %s, %s, bound %s\n", i+1, len(workloads), w.Name, cfg.Load.Mode(), bound(cfg.Load))
 		pollsBefore := b.client.StatusPolls.Load() + b.client.ListPolls.Load()
+		startsBefore := b.client.Starts.Load()
 		start := time.Now()
 		p.outcomes = b.drive(ctx, w, pools[i])
 		p.clientDur = time.Since(start)
 		p.polls = b.client.StatusPolls.Load() + b.client.ListPolls.Load() - pollsBefore
+		p.starts = b.client.Starts.Load() - startsBefore
 		if cfg.Transactions && ctx.Err() == nil {
 			// The next phase starts from this mark: its window begins where this one ends.
 			var err error
@@ -189,29 +193,42 @@ func (b *Bench) drive(ctx context.Context, w Workload, pool *workflowPool) []Out
 	})
 }
 
-// calibrate measures the transactions one tracking poll costs: a quiet window with only
-// Calibrations polls of a finished run (status) or of its workflow's run list (list).
-func (b *Bench) calibrate(ctx context.Context) (cost float64, mark int64, err error) {
+// calibration is what the load generator's own requests cost in transactions: one tracking
+// poll and one run start.
+type calibration struct {
+	poll, start float64
+}
+
+// calibrate measures the transactions one tracking poll and one run start cost, in quiet
+// windows: Calibrations polls of a finished run (status) or of its workflow's run list (list),
+// then Calibrations starts of a workflow without nodes, whose runs finish in their start
+// transaction and so execute nothing. It returns the counter at the end of the last window.
+func (b *Bench) calibrate(ctx context.Context) (cal calibration, mark int64, err error) {
 	w, err := NewWorkload(ShapeChain, 2, b.cfg.APIBase)
 	if err != nil {
-		return 0, 0, err
+		return cal, 0, err
 	}
 	wid, err := b.client.CreateWorkflow(ctx, "sfload calibration", w.Definition)
 	if err != nil {
-		return 0, 0, err
+		return cal, 0, err
+	}
+	empty, err := b.client.CreateWorkflow(ctx, "sfload start calibration", workflow.Definition{Nodes: []workflow.Node{}, Edges: []workflow.Edge{}})
+	if err != nil {
+		return cal, 0, err
 	}
 	runID, err := b.client.StartRun(ctx, wid, w.Input(0))
 	if err != nil {
-		return 0, 0, err
+		return cal, 0, err
 	}
 	st := &StatusTracker{Client: b.client, Interval: 20 * time.Millisecond}
 	if _, err := st.Wait(ctx, wid, runID, time.Now().Add(b.cfg.RunTimeout)); err != nil {
-		return 0, 0, fmt.Errorf("calibration run %s: %w", runID, err)
+		return cal, 0, fmt.Errorf("calibration run %s: %w", runID, err)
 	}
-	b.printf("calibrating: %d %s polls between two %s settles\n", b.cfg.Calibrations, b.cfg.Poll, b.cfg.Settle)
+	b.printf("calibrating: %d %s polls, then %d starts of an empty workflow, between %s settles\n",
+		b.cfg.Calibrations, b.cfg.Poll, b.cfg.Calibrations, b.cfg.Settle)
 	before, err := b.meter.Settle(ctx, b.cfg.Settle)
 	if err != nil {
-		return 0, 0, err
+		return cal, 0, err
 	}
 	for range b.cfg.Calibrations {
 		if b.cfg.Poll == PollStatus {
@@ -220,16 +237,26 @@ func (b *Bench) calibrate(ctx context.Context) (cost float64, mark int64, err er
 			_, err = b.client.ListRuns(ctx, wid)
 		}
 		if err != nil {
-			return 0, 0, fmt.Errorf("calibration: %w", err)
+			return cal, 0, fmt.Errorf("calibration: %w", err)
+		}
+	}
+	mid, err := b.meter.Settle(ctx, b.cfg.Settle)
+	if err != nil {
+		return cal, 0, err
+	}
+	for range b.cfg.Calibrations {
+		if _, err := b.client.StartRun(ctx, empty, map[string]any{}); err != nil {
+			return cal, 0, fmt.Errorf("start calibration: %w", err)
 		}
 	}
 	after, err := b.meter.Settle(ctx, b.cfg.Settle)
 	if err != nil {
-		return 0, 0, err
+		return cal, 0, err
 	}
-	cost = float64(after-before) / float64(b.cfg.Calibrations)
-	b.printf("  one %s poll costs %.2f transactions\n", b.cfg.Poll, cost)
-	return cost, after, nil
+	cal.poll = float64(mid-before) / float64(b.cfg.Calibrations)
+	cal.start = float64(after-mid) / float64(b.cfg.Calibrations)
+	b.printf("  one %s poll costs %.2f transactions, one run start %.2f\n", b.cfg.Poll, cal.poll, cal.start)
+	return cal, after, nil
 }
 
 func (b *Bench) result(ctx context.Context, p phase) (Result, error) {
@@ -269,8 +296,10 @@ func (b *Bench) result(ctx context.Context, p phase) (Result, error) {
 	// A run the tracker gave up on is stuck; so is one the database still shows unfinished.
 	r.Stuck = max(r.Stuck, a.Unfinished)
 	r.Wall, r.NodeExecutions = a.Span, a.NodeExecutions
-	r.RunLatency, r.HopLatency = Summarize(a.RunLatency), Summarize(a.HopLatency)
+	r.RunLatency, r.HopLatency, r.StepLatency = Summarize(a.RunLatency), Summarize(a.HopLatency), Summarize(a.StepLatency)
+	r.Eager = a.Eager
 	r.Duplicates, r.JoinRuns, r.JoinExact, r.APIFailures = a.Duplicates, a.JoinRuns, a.JoinExact, a.APIFailures
+	r.APICalls = a.APICalls
 	if len(a.Branches) > 0 {
 		r.Branches = a.Branches
 	}
@@ -279,6 +308,8 @@ func (b *Bench) result(ctx context.Context, p phase) (Result, error) {
 		r.Transactions, r.Polls, r.PollCost = p.txAfter-p.txBefore, p.polls, p.pollCost
 		r.TxPerNode = float64(r.Transactions) / float64(r.NodeExecutions)
 		r.TxPerNodeNoPoll = (float64(r.Transactions) - float64(r.Polls)*r.PollCost) / float64(r.NodeExecutions)
+		r.Starts, r.StartCost = p.starts, p.startCost
+		r.TxPerNodeNet = (float64(r.Transactions) - float64(r.Polls)*r.PollCost - float64(r.Starts)*r.StartCost) / float64(r.NodeExecutions)
 	}
 	if len(p.w.Branches) > 0 && r.Succeeded > 0 {
 		for _, br := range p.w.Branches {

@@ -63,12 +63,26 @@ func NewWorkload(shape string, n int, apiBase string) (Workload, error) {
 	return Workload{}, fmt.Errorf("unknown shape %q (want one of %s)", shape, strings.Join(Shapes, ", "))
 }
 
+// MaxSize is the largest n NewWorkload accepts for a sized shape (chain, fanout): the largest
+// definition the service's workflow.DefaultLimits allow (nodes and edges); 0 for a shape
+// without a size.
+func MaxSize(shape string) int {
+	l := workflow.DefaultLimits
+	switch shape {
+	case ShapeChain: // n nodes, n-1 edges
+		return min(l.MaxNodes, l.MaxEdges+1)
+	case ShapeFanout: // n+2 nodes, 2n edges
+		return min(l.MaxNodes-2, l.MaxEdges/2)
+	}
+	return 0
+}
+
 func seqInput(seq int) map[string]any { return map[string]any{"seq": seq} }
 
 // chain is inputText followed by n-1 notifications in a line.
 func chain(n int) (Workload, error) {
-	if n < 2 || n > 400 {
-		return Workload{}, fmt.Errorf("chain length must be 2-400, got %d", n)
+	if hi := MaxSize(ShapeChain); n < 2 || n > hi {
+		return Workload{}, fmt.Errorf("chain length must be 2-%d (the service's workflow limits), got %d", hi, n)
 	}
 	var b defBuilder
 	b.input("in")
@@ -85,8 +99,8 @@ func chain(n int) (Workload, error) {
 
 // fanout is inputText, n notifications in parallel, and one notification joining them.
 func fanout(n int) (Workload, error) {
-	if n < 1 || n > 400 {
-		return Workload{}, fmt.Errorf("fan-out width must be 1-400, got %d", n)
+	if hi := MaxSize(ShapeFanout); n < 1 || n > hi {
+		return Workload{}, fmt.Errorf("fan-out width must be 1-%d (the service's workflow limits), got %d", hi, n)
 	}
 	var b defBuilder
 	b.input("in")

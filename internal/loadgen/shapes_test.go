@@ -37,7 +37,8 @@ func TestWorkloadsAreValid(t *testing.T) {
 	}{
 		{ShapeChain, 10, "chain-10", 10, 10, "", 0},
 		{ShapeChain, 2, "chain-2", 2, 2, "", 0},
-		{ShapeChain, 400, "chain-400", 400, 400, "", 0},
+		{ShapeChain, 500, "chain-500", 500, 500, "", 0},
+		{ShapeFanout, 498, "fanout-498", 500, 500, "join", 498},
 		{ShapeFanout, 10, "fanout-10", 12, 12, "join", 10},
 		{ShapeFanout, 1, "fanout-1", 3, 3, "join", 1},
 		{ShapeIfElse, 0, "ifelse", 7, 5, "join", 2},
@@ -153,13 +154,33 @@ func TestNewWorkloadRejects(t *testing.T) {
 	}{
 		{"star", 3, "", "unknown shape"},
 		{ShapeChain, 1, "", "chain length"},
-		{ShapeChain, 401, "", "chain length"},
+		{ShapeChain, 501, "", "chain length must be 2-500"},
+		{ShapeChain, 1000, "", "chain length"},
 		{ShapeFanout, 0, "", "fan-out width"},
+		{ShapeFanout, 499, "", "fan-out width must be 1-498"},
 		{ShapeAPICall, 0, "127.0.0.1:3000", "must be http(s)"},
 	} {
 		_, err := NewWorkload(tt.shape, tt.n, tt.base)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("NewWorkload(%q, %d, %q) error = %v, want it to mention %q", tt.shape, tt.n, tt.base, err, tt.want)
+		}
+	}
+}
+
+// The largest shapes must also fit in a request body of the API's default limit (1 MiB).
+func TestLargestWorkloadsFitARequest(t *testing.T) {
+	t.Parallel()
+	for _, shape := range []string{ShapeChain, ShapeFanout} {
+		w, err := NewWorkload(shape, MaxSize(shape), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := json.Marshal(map[string]any{"name": "sfload " + w.Name, "workflow": w.Definition})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) >= 1<<20 {
+			t.Errorf("%s: a %d-byte request body, over the API's 1 MiB", w.Name, len(raw))
 		}
 	}
 }
