@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
@@ -31,7 +32,7 @@ const waitFaultBound = 60 * time.Second
 
 // waitFaultTimeout is the wait node's timeout in the timeout tests: long enough that every run
 // is parked and the fault injected well before it passes, short enough to keep them fast.
-var waitFaultTimeout = testenv.Scaled(5 * time.Second)
+var waitFaultTimeout = testenv.Scaled(3 * time.Second)
 
 // Messages the wait node logs (engine/event.go, nodes/wait.go).
 const (
@@ -327,7 +328,7 @@ func checkWaitRun(t *testing.T, r faultRun, v waitRunView, b waitBranch, request
 			wantDeliveries = b.callDeliveries
 		}
 		if deliveries != wantDeliveries || w == "completed" && task.Attempt != 1 {
-			bad("node %s took %d attempts and %d redeliveries, want %d deliveries, one attempt", task.NodeID, task.Attempt, task.Redeliveries, wantDeliveries)
+			bad("node %s took %d attempts and %d redeliveries, want %d deliveries (one attempt if it ran)", task.NodeID, task.Attempt, task.Redeliveries, wantDeliveries)
 		}
 		got := outputs[task.NodeID]
 		switch {
@@ -451,6 +452,78 @@ func TestFaultWaitTimeoutWhileWorkerDead(t *testing.T) {
 
 	w := stack.startWorker(t, "worker-2")
 	final := waitAllEnded(t, stack.apiURL, batch, waitFaultBound, stack.api, w)
+	requests := slow.requestCounts()
+	for i, r := range batch {
+		checkWaitRun(t, r, final[r.id], waitBranch{}, requests)
+		requireRefused(t, stack.apiURL, r, waiting[i], "is succeeded; node approval no longer waits")
+	}
+}
+
+// TestFaultWaitWorkerKillDuringWakeUp kills the only worker with SIGKILL while it executes the
+// timeout wake-ups of waiting runs: the test holds an exclusive lock on the tasks table from
+// before the timeouts, so each wake-up delivery is active in Redis, blocked on its first read,
+// when the worker dies, and nothing of it reached PostgreSQL. A fresh worker starts. The wait
+// is still waiting and overdue, but its wake-up is the dead worker's active delivery in Redis,
+// so the reconciler's enqueue under the same id is a no-op: the delivery comes back through
+// asynq's recoverer once its lease expired (faultKillBound). Every run must then succeed on
+// the timeout branch exactly once.
+func TestFaultWaitWorkerKillDuringWakeUp(t *testing.T) {
+	const runs = 2
+	slow := newSlowEndpoint(t, 0)
+	redis := startRedisServer(t)
+	apiPort := freePort(t)
+	db := stackDatabase(t, 1, 4)
+	env := withEnv(processEnv(t, db, redis.url(), apiPort), "WORKER_CONCURRENCY", "4",
+		"WORKER_HEARTBEAT_INTERVAL", livenessHeartbeat, "WORKER_LEASE", livenessLease)
+	stack := startFaultStack(t, env, apiPort, 1)
+	batch, waiting := waitStartParked(t, stack.apiURL, waitFaultWorkflow(slow.URL, waitFaultTimeout), runs, stack.api, stack.workers[0])
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // released below; this is for a failed test
+	if _, err := tx.Exec(ctx, `LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	requireParkedBefore(t, time.Now(), waiting)
+	rc := redis.client(t)
+	defer rc.Close()
+	testenv.WaitFor(t, waitFaultTimeout+30*time.Second, "every wake-up delivery active on the worker", func() bool {
+		active, err := rc.LRange(ctx, "asynq:{"+env["QUEUE_NAME"]+"}:active", 0, -1).Result()
+		if err != nil {
+			t.Fatalf("read the active list: %v", err)
+		}
+		n := 0
+		for _, id := range active {
+			for _, w := range waiting {
+				if id == w.id+":wake" {
+					n++
+				}
+			}
+		}
+		return n == runs
+	})
+	first := stack.workers[0]
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-first.done
+	killed := time.Now()
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	requireStillWaiting(t, stack.apiURL, batch, waiting, "after its worker died executing its wake-up")
+
+	w := stack.startWorker(t, "worker-2")
+	final := waitAllEnded(t, stack.apiURL, batch, faultKillBound, stack.api, w)
+	t.Logf("all runs terminal %v after the worker was killed mid wake-up", time.Since(killed).Round(time.Millisecond))
 	requests := slow.requestCounts()
 	for i, r := range batch {
 		checkWaitRun(t, r, final[r.id], waitBranch{}, requests)
