@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
@@ -461,12 +462,13 @@ func TestFaultWaitTimeoutWhileWorkerDead(t *testing.T) {
 
 // TestFaultWaitWorkerKillDuringWakeUp kills the only worker with SIGKILL while it executes the
 // timeout wake-ups of waiting runs: the test holds an exclusive lock on the tasks table from
-// before the timeouts, so each wake-up delivery is active in Redis, blocked on its first read,
-// when the worker dies, and nothing of it reached PostgreSQL. A fresh worker starts. The wait
-// is still waiting and overdue, but its wake-up is the dead worker's active delivery in Redis,
-// so the reconciler's enqueue under the same id is a no-op: the delivery comes back through
-// asynq's recoverer once its lease expired (faultKillBound). Every run must then succeed on
-// the timeout branch exactly once.
+// before the timeouts, so each wake-up delivery is active in Redis, blocked on its first read
+// and listed by the worker's asynq heartbeat when the worker dies, and nothing of it reached
+// PostgreSQL. A fresh worker starts. The wait
+// is still waiting and overdue, and its wake-up is the dead worker's active delivery in Redis,
+// which asynq's recoverer would hand back only 55 s to 2 min later: the reconciler must find
+// the delivery orphaned (no live asynq server processes it) and enqueue the wake-up again under
+// an id of its own. Every run must succeed on the timeout branch exactly once.
 func TestFaultWaitWorkerKillDuringWakeUp(t *testing.T) {
 	const runs = 2
 	slow := newSlowEndpoint(t, 0)
@@ -510,6 +512,26 @@ func TestFaultWaitWorkerKillDuringWakeUp(t *testing.T) {
 		}
 		return n == runs
 	})
+	// Once the worker's asynq heartbeat lists the deliveries, Redis says a live server
+	// processes them until that state expires, after the kill.
+	inspector := asynq.NewInspectorFromRedisClient(rc)
+	testenv.WaitFor(t, 30*time.Second, "the worker's asynq heartbeat listing the wake-ups", func() bool {
+		servers, err := inspector.Servers()
+		if err != nil {
+			t.Fatalf("list asynq servers: %v", err)
+		}
+		n := 0
+		for _, s := range servers {
+			for _, a := range s.ActiveWorkers {
+				for _, w := range waiting {
+					if a.TaskID == w.id+":wake" {
+						n++
+					}
+				}
+			}
+		}
+		return n == runs
+	})
 	first := stack.workers[0]
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -522,12 +544,30 @@ func TestFaultWaitWorkerKillDuringWakeUp(t *testing.T) {
 	requireStillWaiting(t, stack.apiURL, batch, waiting, "after its worker died executing its wake-up")
 
 	w := stack.startWorker(t, "worker-2")
-	final := waitAllEnded(t, stack.apiURL, batch, faultKillBound, stack.api, w)
+	final := waitAllEnded(t, stack.apiURL, batch, waitFaultBound, stack.api, w)
 	t.Logf("all runs terminal %v after the worker was killed mid wake-up", time.Since(killed).Round(time.Millisecond))
 	requests := slow.requestCounts()
 	for i, r := range batch {
 		checkWaitRun(t, r, final[r.id], waitBranch{}, requests)
 		requireRefused(t, stack.apiURL, r, waiting[i], "is succeeded; node approval no longer waits")
+	}
+	requireWakeUpsRecovered(t, w, waiting)
+}
+
+// requireWakeUpsRecovered fails unless the reconciler of worker w re-enqueued the wake-up of
+// every task in waiting (a recovery with cause "waiting").
+func requireWakeUpsRecovered(t *testing.T, w *proc, waiting []waitingTask) {
+	t.Helper()
+	var recovered []string
+	for _, line := range strings.Split(w.out.String(), "\n") {
+		if strings.Contains(line, "reconciler re-enqueued a task") && strings.Contains(line, `"cause":"waiting"`) {
+			recovered = append(recovered, line)
+		}
+	}
+	for _, task := range waiting {
+		if countLines(strings.Join(recovered, "\n"), `"task.id":"`+task.id+`"`) == 0 {
+			t.Errorf("%s's reconciler never re-enqueued the wake-up of task %s", w.name, task.id)
+		}
 	}
 }
 
@@ -613,17 +653,7 @@ func TestFaultWaitRedisLossTimeout(t *testing.T) {
 		checkWaitRun(t, r, final[r.id], waitBranch{}, requests)
 		requireRefused(t, stack.apiURL, r, waiting[i], "is succeeded; node approval no longer waits")
 	}
-	var recovered []string
-	for _, line := range strings.Split(stack.workers[0].out.String(), "\n") {
-		if strings.Contains(line, "reconciler re-enqueued a task") && strings.Contains(line, `"cause":"waiting"`) {
-			recovered = append(recovered, line)
-		}
-	}
-	for _, w := range waiting {
-		if countLines(strings.Join(recovered, "\n"), `"task.id":"`+w.id+`"`) == 0 {
-			t.Errorf("the reconciler never re-enqueued the lost wake-up of task %s", w.id)
-		}
-	}
+	requireWakeUpsRecovered(t, stack.workers[0], waiting)
 }
 
 // client is a Redis client of the server.
