@@ -103,7 +103,10 @@ func deliveryID(ref engine.TaskRef) string {
 }
 
 // Enqueue adds a delivery unless one with the same id is already queued, scheduled or
-// running; a leftover archived or completed entry is replaced.
+// running; a leftover archived or completed entry is replaced. A wake-up whose delivery is
+// active on a worker that died (killed in the middle of it) is enqueued again under an id of
+// its own: asynq hands an orphaned delivery back only once its lease expired, up to 2 min
+// later, and until then an enqueue under its id is a no-op.
 func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) (bool, error) {
 	body, err := json.Marshal(payload{TaskID: ref.TaskID, RunID: ref.RunID, NodeType: ref.NodeType})
 	if err != nil {
@@ -117,13 +120,26 @@ func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) 
 	if ref.TraceContext != "" {
 		headers = map[string]string{traceHeader: ref.TraceContext}
 	}
+	task := asynq.NewTaskWithHeaders(typ, body, headers)
 	id := deliveryID(ref)
+	added, err := c.enqueue(ctx, task, id, at)
+	if err != nil || added || ref.Kind != engine.KindWake || !c.orphaned(id) {
+		return added, err
+	}
+	return c.enqueue(ctx, task, id+orphanSuffix, at)
+}
+
+// orphanSuffix marks the delivery id of a wake-up enqueued again because its first delivery
+// was orphaned. Every reconciler computes the same id, so that enqueue stays idempotent.
+const orphanSuffix = ":orphan"
+
+// enqueue adds task under delivery id, replacing a leftover archived or completed entry.
+func (c *Client) enqueue(ctx context.Context, task *asynq.Task, id string, at time.Time) (bool, error) {
 	opts := []asynq.Option{asynq.TaskID(id), asynq.Queue(c.queue), asynq.MaxRetry(MaxRetry)}
 	if !at.IsZero() && at.After(time.Now()) {
 		opts = append(opts, asynq.ProcessAt(ceilSecond(at)))
 	}
-	task := asynq.NewTaskWithHeaders(typ, body, headers)
-	_, err = c.client.EnqueueContext(ctx, task, opts...)
+	_, err := c.client.EnqueueContext(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		info, ierr := c.inspector.GetTaskInfo(c.queue, id)
 		if ierr != nil || (info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted) {
@@ -141,6 +157,29 @@ func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) 
 		return false, fmt.Errorf("enqueue %s: %w", id, err)
 	}
 	return true, nil
+}
+
+// orphaned reports whether delivery id is active in Redis while no live asynq server lists it
+// among the tasks its workers process (a server's state expires 10 s after its last heartbeat;
+// a live one lists a delivery it took within its heartbeat interval, 5 s, so a delivery just
+// taken may look orphaned: the second delivery that costs is dropped by the engine).
+func (c *Client) orphaned(id string) bool {
+	info, err := c.inspector.GetTaskInfo(c.queue, id)
+	if err != nil || info.State != asynq.TaskStateActive {
+		return false
+	}
+	servers, err := c.inspector.Servers()
+	if err != nil {
+		return false
+	}
+	for _, s := range servers {
+		for _, w := range s.ActiveWorkers {
+			if w.TaskID == id && w.Queue == c.queue {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Stop cancels a running execution or removes a queued or scheduled delivery, best effort.
