@@ -113,7 +113,8 @@ func (e *Engine) newPick(ctx context.Context) *eagerPick {
 	return p
 }
 
-// take reports whether the released task nodeID is claimed, and records it.
+// take claims the released task rel for this worker when a slot can take it (its own next
+// hop, or a free one beside it), and records the claim.
 func (p *eagerPick) take(rel *Release, nodeType string) {
 	if p == nil {
 		return
@@ -135,7 +136,7 @@ func (p *eagerPick) take(rel *Release, nodeType string) {
 // dispatch hands the tasks a committed transition claimed to their slots. from is the claim
 // of the task whose transition released them (same run); parent the traceparent they are
 // released under.
-func (e *Engine) dispatch(ctx context.Context, from Claim, p *eagerPick, parent string, now time.Time) {
+func (e *Engine) dispatch(from Claim, p *eagerPick, parent string, now time.Time) {
 	if p == nil {
 		return
 	}

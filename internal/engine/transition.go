@@ -138,7 +138,7 @@ func (e *Engine) afterComplete(ctx context.Context, c Claim, done completion, no
 		done.released[i].TraceContext = tp
 	}
 	e.enqueue(ctx, done.released)
-	e.dispatch(ctx, c, done.pick, tp, now)
+	e.dispatch(c, done.pick, tp, now)
 }
 
 // park moves a delay or wait node's task to waiting and schedules its wake-up (the end of the
