@@ -18,10 +18,10 @@ import (
 //   - one on the slot whose delivery released it, after that delivery's own task, for at most
 //     Config.EagerHopBudget hops per delivery (a chain then goes back through the queue, behind
 //     the other runs' deliveries);
-//   - the others released with it (a fan-out) on free slots of Deps.Slots, each in a goroutine
-//     of its own that holds its slot, with a budget of its own; the delivery that forked them
-//     returns once they are done;
-//   - when no slot is free at commit, after the first on the same slot.
+//   - the others released with it (a fan-out) on free slots of Deps.Slots, each taken when the
+//     task is claimed and held by a goroutine of its own, with a budget of its own; the
+//     delivery that forked them returns once they are done. A task no free slot can take is
+//     not claimed.
 //
 // What is not claimed is enqueued as before. An eager execution that ends without an outcome,
 // or with a retry, is handed to the queue.
@@ -39,8 +39,6 @@ const eagerRetryDelay = 100 * time.Millisecond
 // Slots is a worker's pool of task slots, shared by queue deliveries (which hold one each)
 // and eager executions.
 type Slots interface {
-	// Free returns how many slots are free now.
-	Free() int
 	// TryAcquire takes a free slot without waiting; false when none is free.
 	TryAcquire() bool
 	// Release gives back a slot TryAcquire took.
@@ -86,11 +84,24 @@ func (e *Engine) withSlot(ctx context.Context) (context.Context, *slot) {
 type eagerPick struct {
 	worker string
 	slot   *slot
-	// same is set once a task was claimed for the slot's next hop; extra is how many more may
-	// be claimed for free slots.
+	slots  Slots
+	// same is set once a task was claimed for the slot's next hop; held is how many free slots
+	// the claims beside it took from the pool: each claimed task has a slot of its own from the
+	// moment it is claimed, so a worker never holds more claimed tasks than it has slots.
 	same   bool
-	extra  int
+	held   int
 	claims []eagerClaim
+}
+
+// release gives back the slots p holds for claims that will not run: its transaction did not
+// commit, or is tried again with a pick of its own.
+func (p *eagerPick) release() {
+	if p == nil {
+		return
+	}
+	for ; p.held > 0; p.held-- {
+		p.slots.Release()
+	}
 }
 
 type eagerClaim struct {
@@ -106,11 +117,7 @@ func (e *Engine) newPick(ctx context.Context) *eagerPick {
 	if s == nil {
 		return nil
 	}
-	p := &eagerPick{worker: e.cfg.WorkerID, slot: s}
-	if e.slots != nil {
-		p.extra = e.slots.Free()
-	}
-	return p
+	return &eagerPick{worker: e.cfg.WorkerID, slot: s, slots: e.slots}
 }
 
 // take claims the released task rel for this worker when a slot can take it (its own next
@@ -124,8 +131,8 @@ func (p *eagerPick) take(rel *Release, nodeType string) {
 	switch {
 	case !p.same && p.slot.left > 0 && len(p.slot.next) == 0:
 		p.same = true
-	case p.same && p.extra > 0:
-		p.extra--
+	case p.same && p.slots != nil && p.slots.TryAcquire():
+		p.held++
 	default:
 		return
 	}
@@ -141,7 +148,12 @@ func (e *Engine) dispatch(from Claim, p *eagerPick, parent string, now time.Time
 		return
 	}
 	for i, ec := range p.claims {
+		own := i == 0 && p.same
 		if ec.rc.Attempt == 0 {
+			if !own {
+				p.held--
+				p.slots.Release()
+			}
 			continue // it was not pending: nothing was claimed
 		}
 		c := Claim{TaskID: TaskID(from.RunID, ec.nodeID), RunID: from.RunID, WorkflowID: from.WorkflowID, VersionID: from.VersionID,
@@ -150,19 +162,17 @@ func (e *Engine) dispatch(from Claim, p *eagerPick, parent string, now time.Time
 			ParentSpans: ec.rc.ParentSpans, ParentSpansDropped: ec.rc.ParentSpansDropped}
 		e.inflight.Store(c.TaskID, struct{}{}) // the heartbeat lists it from now on
 		t := eagerTask{claim: c, parent: parent}
-		switch {
-		case i == 0 && p.same:
+		if own {
 			p.slot.left--
 			p.slot.next = append(p.slot.next, t)
-		case e.slots != nil && e.slots.TryAcquire():
-			e.fork(p.slot, t)
-		default:
-			p.slot.next = append(p.slot.next, t) // no slot is free any more: after the others
+			continue
 		}
+		p.held--
+		e.fork(p.slot, t) // on the slot its claim took
 	}
 }
 
-// fork executes t on a slot of its own, taken from the pool, with a budget of its own.
+// fork executes t on the slot its claim took from the pool, with a budget of its own.
 func (e *Engine) fork(parent *slot, t eagerTask) {
 	child := &slot{left: e.cfg.EagerHopBudget - 1}
 	child.ctx = context.WithValue(parent.ctx, slotKey{}, child)

@@ -250,3 +250,47 @@ func TestEagerClaimOfACrashedWorkerIsRecovered(t *testing.T) {
 		t.Errorf("call task attempt %d redeliveries %d after %d calls; want attempt 1 taken over once, 2 calls", attempt, redeliveries, calls.Load())
 	}
 }
+
+// Rule 11 and rule 12: a worker holds no more claimed tasks than it has slots. Transitions
+// running side by side each see free slots, but a released task is claimed only with a slot
+// taken for it; the rest stays queued for whichever worker has one, rather than waiting as
+// running behind a call that may never end, where only the lease would free it.
+func TestEagerClaimsNoMoreTasksThanSlots(t *testing.T) {
+	t.Parallel()
+	const slots, runs = 4, 6
+	srv := newTarget(t)
+	h := newHarness(t)
+	b := workflowtest.New().Input("root")
+	for i := range 4 {
+		id := fmt.Sprintf("call%d", i)
+		b.APICall(id, "GET", srv.URL+"/hang", map[string]any{"timeoutMs": 60000}).Edge("root", id, "out")
+	}
+	w := h.createWorkflow(b.Build())
+	ids := make([]string, runs)
+	for i := range ids {
+		ids[i] = h.start(w, nil)
+	}
+	h.startWorker(slots) // the roots are delivered side by side
+	testenv.WaitFor(t, 10*time.Second, "every slot to be busy with a call", func() bool { return srv.count("/hang") == slots })
+	// Whatever a transition claimed has reached its slot by now; the last root may still be
+	// waiting for a slot in the queue.
+	time.Sleep(300 * time.Millisecond)
+	running := 0
+	for _, id := range ids {
+		for _, st := range statuses(h.run(id)) {
+			if st == workflow.TaskRunning {
+				running++
+			}
+		}
+	}
+	if got := srv.count("/hang"); running > slots || h.eng.InFlight() > slots || got != slots {
+		t.Errorf("%d tasks running, %d held by the worker, %d calls in flight; want at most %d held, all of them executing",
+			running, h.eng.InFlight(), got, slots)
+	}
+	for _, id := range ids {
+		if err := h.eng.Cancel(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.WaitFor(t, 10*time.Second, "the worker to let the tasks go", func() bool { return h.eng.InFlight() == 0 })
+}

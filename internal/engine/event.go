@@ -190,8 +190,13 @@ func (e *Engine) Resume(ctx context.Context, req ResumeRequest) (Resumed, error)
 		Output: payload, Handles: []string{workflow.HandleOut}, Now: now}
 	var comp completion
 	err = e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
+		comp.pick.release()
+		comp = completion{} // a transaction tried again starts afresh
 		return e.completeIn(ctx, tx, c, v.graph, f, logs, &comp)
 	})
+	if err != nil {
+		comp.pick.release()
+	}
 	switch {
 	case errors.Is(err, ErrLostRace):
 		e.waitEnded(ctx, c.NodeType, WaitRefused)

@@ -72,6 +72,7 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 		}
 	}
 	err = e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
+		done.pick.release()
 		done = completion{} // a transaction tried again starts afresh
 		if out.Wait > 0 {
 			if err := tx.FinishTask(ctx, finish); err != nil {
@@ -89,6 +90,9 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 		finish.To, finish.Handles = workflow.TaskCompleted, out.Handles
 		return e.completeIn(ctx, tx, c, v.graph, finish, logs, &done)
 	})
+	if err != nil {
+		done.pick.release()
+	}
 	switch {
 	case errors.Is(err, ErrUnstorable):
 		// The classic path executes the node again and fails it when its values are refused.

@@ -49,9 +49,13 @@ func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, f Tas
 	f.TaskID, f.Attempt, f.Redeliveries, f.To, f.Now = c.TaskID, c.Attempt, c.Redeliveries, workflow.TaskCompleted, now
 	var done completion
 	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
+		done.pick.release()
 		done = completion{} // a transaction tried again starts afresh
 		return e.completeIn(ctx, tx, c, g, f, logs, &done)
 	})
+	if err != nil {
+		done.pick.release()
+	}
 	if dropped(err) {
 		return errDropped
 	}

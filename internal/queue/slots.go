@@ -22,9 +22,6 @@ func (s *Slots) Total() int { return cap(s.sem) }
 // Busy returns the slots executing something now.
 func (s *Slots) Busy() int { return len(s.sem) }
 
-// Free returns the slots not executing anything now.
-func (s *Slots) Free() int { return cap(s.sem) - len(s.sem) }
-
 // TryAcquire takes a free slot without waiting.
 func (s *Slots) TryAcquire() bool {
 	select {
