@@ -75,6 +75,10 @@ bench: ## Load-test a local service through its REST API and compare with a bare
 bench-scale: ## One API and 1, 2, 4 workers: chain-10 throughput and PostgreSQL/Redis CPU per node, tail latency at 50/80 % of capacity (docs/BENCHMARKS.md)
 	bash scripts/bench-scale.sh
 
+.PHONY: bench-ab
+bench-ab: ## A change measured side by side: the service at BENCH_AB_BASE (default HEAD) against the working tree, alternating (docs/BENCHMARKS.md)
+	bash scripts/bench-ab.sh
+
 .PHONY: bench-search
 bench-search: services ## Plans and timings of run search on 1,000,000 runs (SEARCH_BENCH_RUNS to change; docs/BENCHMARKS.md)
 	$(GO) test -run='^$$' -bench='^BenchmarkSearchRunsMillion$$' -benchtime=1x -timeout 30m -v ./internal/store/

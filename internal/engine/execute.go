@@ -125,13 +125,10 @@ func (e *Engine) execute(ctx context.Context, c Claim) (Execution, error) {
 		msg := fmt.Sprintf("node %q has type %q, which this worker does not know", c.NodeID, c.NodeType)
 		return failed("unknown_type", msg), e.fail(ctx, c, "unknown_type", msg, nil)
 	}
-	policy, err := nodes.ParsePolicy(c.NodeType, node.Base.Config, e.cfg.NodeTimeout)
+	policy, err := prepared.nodePolicy()
 	if err != nil {
 		msg := fmt.Sprintf("node %q: %v", c.NodeID, err)
 		return failed("config", msg), e.fail(ctx, c, "config", msg, nil)
-	}
-	if prepared.onError != "" {
-		policy.OnError = prepared.onError
 	}
 	scope, err := e.scope(ctx, c, prepared.refs)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/sequenceflow/sequenceflow/internal/expr"
 	"github.com/sequenceflow/sequenceflow/internal/nodes"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
@@ -40,10 +39,7 @@ func (e *Engine) prepareForEach(n workflow.Node) *forEachPlan {
 		return nil
 	}
 	body := f.BodyNode(n)
-	p := &forEachPlan{cfg: f, body: preparedNode{node: body, refs: expr.ReferencesOf(configStrings(body.Base.Config)...)}}
-	if exec, ok := e.nodes.Prepare(body.Base.Type, body.Base.Config); ok {
-		p.body.exec = exec
-	}
+	p := &forEachPlan{cfg: f, body: e.prepareNode(body)}
 	// An element whose body failed is the forEach node's failure (fail) or one of its results
 	// (skip, continue).
 	p.body.onError = nodes.OnErrorFail

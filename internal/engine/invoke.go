@@ -237,13 +237,10 @@ func (e *Engine) childFinished(ctx context.Context, c Claim, child ChildRun, mis
 		msg := fmt.Sprintf("node %q is not in workflow version %s", c.NodeID, c.VersionID)
 		return failed("config", msg), e.failFrom(ctx, c, workflow.TaskWaiting, "config", msg, nil)
 	}
-	policy, err := nodes.ParsePolicy(c.NodeType, pn.node.Base.Config, e.cfg.NodeTimeout)
+	policy, err := pn.nodePolicy()
 	if err != nil {
 		msg := fmt.Sprintf("node %q: %v", c.NodeID, err)
 		return failed("config", msg), e.failFrom(ctx, c, workflow.TaskWaiting, "config", msg, nil)
-	}
-	if pn.onError != "" {
-		policy.OnError = pn.onError
 	}
 	fail := func(xe *nodes.Error) (Execution, error) {
 		return e.handleErrorFrom(ctx, c, workflow.TaskWaiting, v.graph, pn.node, policy, xe)

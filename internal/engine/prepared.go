@@ -33,6 +33,10 @@ type preparedNode struct {
 	node workflow.Node
 	exec nodes.Executor // nil for a type this worker does not know
 	refs expr.References
+	// policy is the node's retries, onError and timeout, parsed once; policyErr is set
+	// instead when its config's policy keys do not parse.
+	policy    nodes.Policy
+	policyErr error
 	// forEach is set for a forEach node: what its elements run.
 	forEach *forEachPlan
 	// onError, when set, replaces the node's own onError (a forEach element's body).
@@ -56,10 +60,7 @@ func (e *Engine) version(ctx context.Context, versionID string) (*version, error
 	v := &version{graph: g, nodes: make(map[string]preparedNode, len(def.Nodes)),
 		workflow: WorkflowRef{ID: vd.WorkflowID, Name: vd.WorkflowName, Version: vd.Version}}
 	for _, n := range def.Nodes {
-		pn := preparedNode{node: n, refs: expr.ReferencesOf(configStrings(n.Base.Config)...)}
-		if exec, ok := e.nodes.Prepare(n.Base.Type, n.Base.Config); ok {
-			pn.exec = exec
-		}
+		pn := e.prepareNode(n)
 		if n.Base.Type == workflow.TypeForEach {
 			pn.forEach = e.prepareForEach(n)
 		}
@@ -67,6 +68,27 @@ func (e *Engine) version(ctx context.Context, versionID string) (*version, error
 	}
 	e.versions.Add(versionID, v)
 	return v, nil
+}
+
+// prepareNode compiles one node: its executor, the run values its templates read and its
+// policy.
+func (e *Engine) prepareNode(n workflow.Node) preparedNode {
+	pn := preparedNode{node: n, refs: expr.ReferencesOf(configStrings(n.Base.Config)...)}
+	if exec, ok := e.nodes.Prepare(n.Base.Type, n.Base.Config); ok {
+		pn.exec = exec
+	}
+	pn.policy, pn.policyErr = nodes.ParsePolicy(n.Base.Type, n.Base.Config, e.cfg.NodeTimeout)
+	return pn
+}
+
+// nodePolicy is the policy a task of the node runs with: the node's own, with a forEach
+// body's onError in place of the body node's.
+func (pn preparedNode) nodePolicy() (nodes.Policy, error) {
+	p := pn.policy
+	if pn.onError != "" {
+		p.OnError = pn.onError
+	}
+	return p, pn.policyErr
 }
 
 // describe fills in what telemetry reports of a claim from its prepared version (cached, so no

@@ -141,9 +141,29 @@ type envelope struct {
 }
 
 func (a apiCall) Execute(ctx context.Context, in Input) (Output, error) {
-	cfg, err := parseAPICallConfig(in.Config)
-	if err != nil {
-		return Output{}, a.fail(&Error{Reason: "config", Err: err}, cfg.URL)
+	prepared, _ := a.Prepare(in.Config)
+	return prepared.Execute(ctx, in)
+}
+
+// Prepare parses the config once for every execution of the node. A config that does not
+// parse gives an executor that fails each execution with the config error, as the call
+// would.
+func (a apiCall) Prepare(config json.RawMessage) (Executor, error) {
+	cfg, err := parseAPICallConfig(config)
+	return preparedAPICall{a: a, cfg: cfg, err: err}, nil
+}
+
+// preparedAPICall is an apiCall node compiled for its config.
+type preparedAPICall struct {
+	a   apiCall
+	cfg apiCallConfig
+	err error // the config's, reported by every execution
+}
+
+func (p preparedAPICall) Execute(ctx context.Context, in Input) (Output, error) {
+	a, cfg := p.a, p.cfg
+	if p.err != nil {
+		return Output{}, a.fail(&Error{Reason: "config", Err: p.err}, cfg.URL)
 	}
 	m := in.meter()
 	rendered, err := expr.RenderBounded(a.rewrite(cfg.URL), in.Scope, m)

@@ -129,15 +129,32 @@ func bounded(field string, v float64, unit time.Duration) (time.Duration, error)
 	return time.Duration(v * float64(unit)), nil
 }
 
-func (delay) Execute(_ context.Context, in Input) (Output, error) {
+func (x delay) Execute(ctx context.Context, in Input) (Output, error) {
+	prepared, err := x.Prepare(in.Config)
+	if err != nil {
+		return Output{}, err
+	}
+	return prepared.Execute(ctx, in)
+}
+
+// Prepare reads the delay once for every execution of the node.
+func (delay) Prepare(config json.RawMessage) (Executor, error) {
 	var cfg delayConfig
-	if err := json.Unmarshal(in.Config, &cfg); err != nil {
-		return Output{}, Permanent("config", "delay config: %v", err)
+	if err := json.Unmarshal(config, &cfg); err != nil {
+		return nil, Permanent("config", "delay config: %v", err)
 	}
 	d, err := cfg.wait()
 	if err != nil {
-		return Output{}, &Error{Reason: "config", Err: err}
+		return nil, &Error{Reason: "config", Err: err}
 	}
+	return preparedDelay(d), nil
+}
+
+// preparedDelay is a delay node compiled for its config: how long it waits.
+type preparedDelay time.Duration
+
+func (p preparedDelay) Execute(_ context.Context, in Input) (Output, error) {
+	d := time.Duration(p)
 	return Output{
 		Payload: in.Scope.Payload,
 		Wait:    d,
