@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -157,32 +156,10 @@ func (e *Engine) create(ctx context.Context, v *version, r NewRun, released []Ta
 
 // enqueue hands released tasks to the queue after their transaction committed. A failure is
 // logged, not returned: the task is queued in PostgreSQL and the reconciler enqueues it again.
-// The tasks of a fan-out are enqueued side by side, up to maxParallelEnqueues at once, so the
-// delivery that released them waits for about one Redis round trip rather than one per task.
 func (e *Engine) enqueue(ctx context.Context, refs []TaskRef) {
-	one := func(ref TaskRef) {
+	for _, ref := range refs {
 		if _, err := e.queue.Enqueue(ctx, ref, time.Time{}); err != nil {
 			e.log.WarnContext(ctx, "enqueue failed; the reconciler will retry", LogTaskID, ref.TaskID, LogRunID, ref.RunID, LogNodeType, ref.NodeType, LogError, err)
 		}
 	}
-	if len(refs) < 2 {
-		for _, ref := range refs {
-			one(ref)
-		}
-		return
-	}
-	sem := make(chan struct{}, maxParallelEnqueues)
-	var wg sync.WaitGroup
-	for _, ref := range refs {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			one(ref)
-		})
-	}
-	wg.Wait()
 }
-
-// maxParallelEnqueues bounds the enqueues of one transition in flight at once (each holds a
-// Redis connection of the pool for its round trip).
-const maxParallelEnqueues = 8
