@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Compare two builds of SequenceFlow side by side (docs/BENCHMARKS.md, "Measuring a change"):
-# A is the service at a git revision, B the working tree. Each round starts A then B on fresh
-# state and runs the same shapes at the same concurrency, so the noise of a shared machine
-# falls on both alike; the report lists every round, labelled by build and round.
+# A is the service at a git revision, B the working tree. Each round starts both on fresh state,
+# A first in odd rounds and B first in even ones, and runs the same shapes at the same
+# concurrency, so the noise and drift of a shared machine fall on both alike; the report lists
+# every round, labelled by build and round.
 #
 #   BENCH_AB_BASE=HEAD        the revision A is built from (a worktree under BENCH_OUT)
-#   BENCH_AB_ROUNDS=2         rounds of A then B
+#   BENCH_AB_ROUNDS=2         rounds (A B, then B A, …)
 #   BENCH_AB_SHAPES=chain,fanout,ifelse,apicall
 #   BENCH_RUNS=400  BENCH_CONCURRENCY=20  BENCH_CHAIN_N=10  BENCH_FANOUT_N=10
 #   BENCH_ADMIN_URL, BENCH_DB, BENCH_REDIS_URL, BENCH_PORT, BENCH_EAGER_DISPATCH as bench.sh
@@ -62,7 +63,9 @@ trap stop_service EXIT
 
 status=0
 for round in $(seq 1 "$rounds"); do
-	for build in a b; do
+	order="a b"
+	((round % 2 == 0)) && order="b a" # A B, B A, …: a machine that drifts over time favours neither
+	for build in $order; do
 		label=$(tr a-z A-Z <<<"$build")$round
 		bin/sfload prepare -admin-url "$admin_url" -databases "$db" -redis-url "$redis_url" -queues "$queue" >/dev/null
 		DATABASE_URL=$db_url REDIS_URL=$redis_url QUEUE_NAME=$queue PORT=$port API_BASE_URL=$base EAGER_DISPATCH=$eager \
