@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -20,8 +21,9 @@ import (
 //     the other runs' deliveries);
 //   - the others released with it (a fan-out) on free slots of Deps.Slots, each taken when the
 //     task is claimed and held by a goroutine of its own, with a budget of its own; the
-//     delivery that forked them returns once they are done. A task no free slot can take is
-//     not claimed.
+//     delivery that forked them returns once they are done. When no slot is free, pure nodes
+//     (no I/O: they finish at once) run on the releasing slot, before any of its tasks that
+//     does I/O and within its budget; another task no free slot can take is not claimed.
 //
 // What is not claimed is enqueued as before. An eager execution that ends without an outcome,
 // or with a retry, is handed to the queue.
@@ -64,6 +66,7 @@ type slot struct {
 
 type eagerTask struct {
 	claim Claim
+	pure  bool // the node does no I/O
 	// parent is the traceparent of the span that released the task.
 	parent string
 }
@@ -85,11 +88,16 @@ type eagerPick struct {
 	worker string
 	slot   *slot
 	slots  Slots
+	// pure reports whether a node type does no I/O and finishes at once (Nodes.Inline).
+	pure func(nodeType string) bool
 	// same is set once a task was claimed for the slot's next hop; held is how many free slots
-	// the claims beside it took from the pool: each claimed task has a slot of its own from the
-	// moment it is claimed, so a worker never holds more claimed tasks than it has slots.
+	// the claims beside it took from the pool: each such task has a slot of its own from the
+	// moment it is claimed. onSlot counts the pure tasks claimed to run on the releasing slot
+	// when no slot was free, within its hop budget; they run before the slot's tasks that do
+	// I/O, so none waits behind a call.
 	same   bool
 	held   int
+	onSlot int
 	claims []eagerClaim
 }
 
@@ -108,6 +116,9 @@ type eagerClaim struct {
 	nodeID, nodeType string
 	input            json.RawMessage
 	rc               *ReleaseClaim
+	// pool is set when the claim took a slot from the pool; otherwise it runs on the
+	// releasing slot. pure is set for a node that does no I/O.
+	pool, pure bool
 }
 
 // newPick returns the eager choice of a transition run by a delivery, nil when it claims
@@ -117,27 +128,40 @@ func (e *Engine) newPick(ctx context.Context) *eagerPick {
 	if s == nil {
 		return nil
 	}
-	return &eagerPick{worker: e.cfg.WorkerID, slot: s, slots: e.slots}
+	return &eagerPick{worker: e.cfg.WorkerID, slot: s, slots: e.slots, pure: e.nodes.Inline}
 }
 
 // take claims the released task rel for this worker when a slot can take it (its own next
-// hop, or a free one beside it), and records the claim.
+// hop, a free one beside it, or for a pure node its own after the next hop's budget), and
+// records the claim.
 func (p *eagerPick) take(rel *Release, nodeType string) {
 	if p == nil {
 		return
 	}
 	// Free slots take the tasks released beside the slot's own next hop (a fan-out), never a
 	// chain whose slot spent its budget: it goes back to the queue, behind the other runs.
+	pool := false
 	switch {
 	case !p.same && p.slot.left > 0 && len(p.slot.next) == 0:
 		p.same = true
 	case p.same && p.slots != nil && p.slots.TryAcquire():
 		p.held++
+		pool = true
+	case p.onSlot+btoi(p.same) < p.slot.left && p.pure != nil && p.pure(nodeType):
+		p.onSlot++
 	default:
 		return
 	}
 	rel.Claim = &ReleaseClaim{WorkerID: p.worker}
-	p.claims = append(p.claims, eagerClaim{nodeID: rel.NodeID, nodeType: nodeType, input: rel.Input, rc: rel.Claim})
+	p.claims = append(p.claims, eagerClaim{nodeID: rel.NodeID, nodeType: nodeType, input: rel.Input, rc: rel.Claim, pool: pool,
+		pure: p.pure != nil && p.pure(nodeType)})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // dispatch hands the tasks a committed transition claimed to their slots. from is the claim
@@ -147,10 +171,9 @@ func (e *Engine) dispatch(from Claim, p *eagerPick, parent string, now time.Time
 	if p == nil {
 		return
 	}
-	for i, ec := range p.claims {
-		own := i == 0 && p.same
+	for _, ec := range p.claims {
 		if ec.rc.Attempt == 0 {
-			if !own {
+			if ec.pool {
 				p.held--
 				p.slots.Release()
 			}
@@ -162,14 +185,28 @@ func (e *Engine) dispatch(from Claim, p *eagerPick, parent string, now time.Time
 			ParentSpans: ec.rc.ParentSpans, ParentSpansDropped: ec.rc.ParentSpansDropped}
 		e.inflight.Store(c.TaskID, struct{}{}) // the heartbeat lists it from now on
 		t := eagerTask{claim: c, parent: parent}
-		if own {
-			p.slot.left--
-			p.slot.next = append(p.slot.next, t)
+		if ec.pool {
+			p.held--
+			e.fork(p.slot, t) // on the slot its claim took
 			continue
 		}
-		p.held--
-		e.fork(p.slot, t) // on the slot its claim took
+		p.slot.left--
+		p.slot.push(t, ec.pure)
 	}
+}
+
+// push adds t to the tasks the slot executes next: a pure one before the first that does I/O,
+// so that no pure task waits behind a call in flight.
+func (s *slot) push(t eagerTask, pure bool) {
+	i := len(s.next)
+	if pure {
+		i = slices.IndexFunc(s.next, func(n eagerTask) bool { return !n.pure })
+		if i < 0 {
+			i = len(s.next)
+		}
+	}
+	t.pure = pure
+	s.next = slices.Insert(s.next, i, t)
 }
 
 // fork executes t on the slot its claim took from the pool, with a budget of its own.

@@ -294,3 +294,36 @@ func TestEagerClaimsNoMoreTasksThanSlots(t *testing.T) {
 	}
 	testenv.WaitFor(t, 10*time.Second, "the worker to let the tasks go", func() bool { return h.eng.InFlight() == 0 })
 }
+
+// Rule 11: with no slot free, the pure nodes of a fan-out run on the slot that released them,
+// within its hop budget, and before a sibling that does I/O: none waits behind a call in
+// flight, and none goes through the queue.
+func TestEagerPureFanOutRunsOnTheReleasingSlot(t *testing.T) {
+	t.Parallel()
+	srv := newTarget(t)
+	h := newHarnessWith(t, harnessOptions{slots: 1})
+	b := workflowtest.New().Input("root").Notify("join", "joined").
+		APICall("api", "GET", srv.URL+"/hang", map[string]any{"timeoutMs": 60000}).Edge("root", "api", "out")
+	for i := range 6 {
+		id := fmt.Sprintf("p%02d", i)
+		b.Notify(id, id).Edge("root", id, "out").Edge(id, "join", "out")
+	}
+	runID := h.start(h.createWorkflow(b.Build()), nil)
+	h.startWorker(1) // one slot, held by the root's delivery: none is free for a fork
+	h.waitTask(runID, "join", workflow.TaskCompleted)
+	if got := srv.count("/hang"); got != 1 {
+		t.Fatalf("the call was made %d times, want once, after its pure siblings", got)
+	}
+	r := h.run(runID)
+	if got := nodeLogs(r, "join"); len(got) != 1 {
+		t.Fatalf("join ran %d times, want once", len(got))
+	}
+	// The root came from the queue; its six pure children, the join and the call ran on its slot.
+	if eager, queued := h.obs.dispatches(runID); eager != 8 || queued != 1 {
+		t.Errorf("dispatches: %d eager, %d queued; want 8 and 1", eager, queued)
+	}
+	if err := h.eng.Cancel(context.Background(), runID); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the worker to let the call go", func() bool { return h.eng.InFlight() == 0 })
+}

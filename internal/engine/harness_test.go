@@ -178,6 +178,8 @@ type harnessOptions struct {
 	config    engine.Config
 	caller    nodes.HTTPDoer
 	wrapStore func(engine.Store) engine.Store
+	// slots is the size of each engine's slot pool (default 4).
+	slots int
 }
 
 func newHarness(t testing.TB) *harness {
@@ -235,7 +237,7 @@ func (h *harness) engineWith(now func() time.Time, caller nodes.HTTPDoer) *engin
 	cfg.RetryBaseDelay = cmp.Or(cfg.RetryBaseDelay, 10*time.Millisecond)
 	// A worker of the largest concurrency the tests use (4): eager executions take the slots
 	// its deliveries leave free.
-	pool := queue.NewSlots(4)
+	pool := queue.NewSlots(cmp.Or(h.opts.slots, 4))
 	deps := engine.Deps{Store: es, Queue: h.queue, Registry: registry, Observer: h.obs, Now: now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if !h.opts.queued {
 		cfg.EagerDispatch = true
