@@ -21,8 +21,9 @@
 #   BENCH_EAGER_DISPATCH=true the service's EAGER_DISPATCH (false: every task through the queue)
 #   BENCH_SCALE_SHAPES=0      1: also run chain and fanout at each size of BENCH_SCALE_NS and
 #                             report nodes/s and the service's memory per size
-#   BENCH_SCALE_NS="10 100 1000"   the sizes (a size above the service's workflow limits is
-#                             reported and replaced by the largest allowed)
+#   BENCH_SCALE_NS="10 100 1000"   the sizes (the service and sfload run with MAX_WORKFLOW_NODES
+#                             and MAX_WORKFLOW_EDGES raised to fit the largest; a size beyond
+#                             their caps is reported and replaced by the largest allowed)
 #   BENCH_SCALE_RUNS="200 40 8"    runs at each size
 #   BENCH_SCALE_INFLIGHT=200  fanout: runs in flight = max(1, this / N), so that about this many
 #                             nodes are in flight; chain: min(BENCH_CONCURRENCY, runs) (a chain
@@ -64,6 +65,17 @@ build_binaries "$out"
 
 echo "== fresh databases $db, $floor_db and queues $queue, $floor_queue on $redis_url"
 bin/sfload prepare -admin-url "$admin_url" -databases "$db,$floor_db" -redis-url "$redis_url" -queues "$queue,$floor_queue"
+
+if [[ ${BENCH_SCALE_SHAPES:-0} == 1 ]]; then
+	# The sizes need workflows larger than the default limits (500 nodes, 2,000 edges): the
+	# service and sfload both run with them raised to fit the largest size (a fanout of N has
+	# N + 2 nodes and 2N edges), up to the service's caps (10,000 nodes, 50,000 edges).
+	largest=0
+	for n in ${BENCH_SCALE_NS:-10 100 1000}; do ((n > largest)) && largest=$n; done
+	nodes=$((largest + 2 > 500 ? largest + 2 : 500)) edges=$((2 * largest > 2000 ? 2 * largest : 2000))
+	export MAX_WORKFLOW_NODES=$((nodes < 10000 ? nodes : 10000)) MAX_WORKFLOW_EDGES=$((edges < 50000 ? edges : 50000))
+	echo "== workflow limits for the sizes: MAX_WORKFLOW_NODES=$MAX_WORKFLOW_NODES MAX_WORKFLOW_EDGES=$MAX_WORKFLOW_EDGES"
+fi
 
 echo "== start the service on $base (EAGER_DISPATCH=$eager; log: $out/service.log)"
 DATABASE_URL=$db_url REDIS_URL=$redis_url QUEUE_NAME=$queue PORT=$port API_BASE_URL=$base EAGER_DISPATCH=$eager \
@@ -123,8 +135,8 @@ if [[ ${BENCH_SCALE_SHAPES:-0} == 1 ]]; then
 		for i in "${!scale_ns[@]}"; do
 			n=${scale_ns[$i]} r=${scale_runs[$i]}
 			if ((n > max_n[$shape])); then
-				echo "== finding: $shape at N=$n exceeds the service's workflow limits (workflow.DefaultLimits:" \
-					"500 nodes, 2000 edges per definition); running the largest allowed, N=${max_n[$shape]}"
+				echo "== finding: $shape at N=$n exceeds the service's workflow limits (MAX_WORKFLOW_NODES=$MAX_WORKFLOW_NODES," \
+					"MAX_WORKFLOW_EDGES=$MAX_WORKFLOW_EDGES); running the largest allowed, N=${max_n[$shape]}"
 				n=${max_n[$shape]}
 			fi
 			if [[ $shape == chain ]]; then

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -60,6 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if len(args) > 0 && args[0] == "history" {
 		return history(ctx, args[1:], stderr)
+	}
+	if err := serviceLimits(os.Getenv); err != nil {
+		return err
 	}
 	if len(args) > 0 && args[0] == "limits" {
 		for _, shape := range []string{loadgen.ShapeChain, loadgen.ShapeFanout} {
@@ -287,6 +291,23 @@ func violations(check bool, results []loadgen.Result) error {
 	}
 	if len(lines) > 0 {
 		return fmt.Errorf("%w: %s", errViolations, strings.Join(lines, "; "))
+	}
+	return nil
+}
+
+// serviceLimits sets the workflow limits the sized shapes must fit in from MAX_WORKFLOW_NODES
+// and MAX_WORKFLOW_EDGES, when set: the values the service under test runs with.
+func serviceLimits(getenv func(string) string) error {
+	for name, dst := range map[string]*int{"MAX_WORKFLOW_NODES": &loadgen.Limits.MaxNodes, "MAX_WORKFLOW_EDGES": &loadgen.Limits.MaxEdges} {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%s=%q: want a positive whole number (the service's value)", name, v)
+		}
+		*dst = n
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/retention"
 	"github.com/sequenceflow/sequenceflow/internal/schedule"
 	"github.com/sequenceflow/sequenceflow/internal/telemetry"
+	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
 // Config is every setting of every role, grouped by the component that reads it.
@@ -158,6 +159,10 @@ type Config struct {
 	// MaxInvokeDepth bounds how deeply invokeWorkflow nodes nest child runs (MAX_INVOKE_DEPTH,
 	// default 8); a node that would go deeper fails with reason invoke_depth.
 	MaxInvokeDepth int
+	// MaxWorkflowNodes and MaxWorkflowEdges bound a workflow definition the API accepts
+	// (MAX_WORKFLOW_NODES, default 500; MAX_WORKFLOW_EDGES, default 2000).
+	MaxWorkflowNodes int
+	MaxWorkflowEdges int
 
 	// Tracing (beside the OpenTelemetry SDK's OTEL_* variables).
 	// TraceDBSpans says which PostgreSQL statements become spans (TRACE_DB_SPANS: off, slow or
@@ -226,6 +231,7 @@ func (c Config) WithDefaults() Config {
 
 	api := c.apiConfig().WithDefaults()
 	c.MaxBodyBytes, c.SyncWaitTimeout, c.SyncWaitPoll = api.MaxBodyBytes, api.SyncTimeout, api.SyncPoll
+	c.MaxWorkflowNodes, c.MaxWorkflowEdges = api.Limits.MaxNodes, api.Limits.MaxEdges
 
 	eng := c.engineConfig().WithDefaults()
 	c.NodeTimeout, c.RetryBaseDelay, c.RetryMaxDelay = eng.NodeTimeout, eng.RetryBaseDelay, eng.RetryMaxDelay
@@ -279,7 +285,8 @@ func (c Config) serverConfig() queue.ServerConfig {
 
 func (c Config) apiConfig() httpapi.Config {
 	return httpapi.Config{MaxBodyBytes: c.MaxBodyBytes, CORSOrigins: splitList(c.CORSOrigins), JaegerUIURL: c.JaegerUIURL,
-		APIKeys: c.APIKeys, RunsPerSecond: c.RunsPerSecond, RunBurst: c.RunBurst, SyncTimeout: c.SyncWaitTimeout, SyncPoll: c.SyncWaitPoll}
+		APIKeys: c.APIKeys, RunsPerSecond: c.RunsPerSecond, RunBurst: c.RunBurst, SyncTimeout: c.SyncWaitTimeout, SyncPoll: c.SyncWaitPoll,
+		Limits: workflow.Limits{MaxNodes: c.MaxWorkflowNodes, MaxEdges: c.MaxWorkflowEdges}}
 }
 
 func (c Config) engineConfig() engine.Config {
@@ -375,6 +382,8 @@ func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
 		EagerDispatch:        r.bool("EAGER_DISPATCH", true),
 		EagerHopBudget:       r.int("EAGER_HOP_BUDGET"),
 		MaxInvokeDepth:       r.int("MAX_INVOKE_DEPTH"),
+		MaxWorkflowNodes:     r.int("MAX_WORKFLOW_NODES"),
+		MaxWorkflowEdges:     r.int("MAX_WORKFLOW_EDGES"),
 
 		TraceDBSpans:      strings.TrimSpace(getenv("TRACE_DB_SPANS")),
 		TraceDBSlow:       r.duration("TRACE_DB_SLOW"),

@@ -39,14 +39,17 @@ func TestConfigDefaults(t *testing.T) {
 	if cfg.DBMaxConns != 20 || cfg.NodeTimeout != 30*time.Second || cfg.RetryBaseDelay != time.Second || cfg.RetryMaxDelay != 5*time.Minute ||
 		cfg.ReconcileInterval != 5*time.Second || cfg.ReconcileAfter != 15*time.Second || cfg.ReconcileStaleAfter != 15*time.Minute ||
 		cfg.PollInterval != 2*time.Millisecond || cfg.ShutdownTimeout != 10*time.Second || cfg.BreakerFailures != 5 ||
-		cfg.SyncWaitTimeout != time.Minute || cfg.SyncWaitPoll != time.Second || cfg.MaxBodyBytes != 1<<20 || cfg.MaxResponseBytes != 10<<20 {
+		cfg.SyncWaitTimeout != time.Minute || cfg.SyncWaitPoll != time.Second || cfg.MaxBodyBytes != 1<<20 || cfg.MaxResponseBytes != 10<<20 ||
+		cfg.MaxWorkflowNodes != 500 || cfg.MaxWorkflowEdges != 2000 {
 		t.Fatalf("component defaults: %+v", cfg)
 	}
-	cfg, err = app.ConfigFromEnv(env(map[string]string{"PORT": "8080", "WORKER_CONCURRENCY": "3", "QUEUE_POLL_INTERVAL": "5ms", "SEED_SAMPLES": "false", "API_BASE_URL": "http://api:8080/"}), app.RoleDev)
+	cfg, err = app.ConfigFromEnv(env(map[string]string{"PORT": "8080", "WORKER_CONCURRENCY": "3", "QUEUE_POLL_INTERVAL": "5ms", "SEED_SAMPLES": "false", "API_BASE_URL": "http://api:8080/",
+		"MAX_WORKFLOW_NODES": "1100"}), app.RoleDev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Port != 8080 || cfg.WorkerConcurrency != 3 || cfg.PollInterval != 5*time.Millisecond || cfg.SeedSamples || cfg.APIBaseURL != "http://api:8080" ||
+		cfg.MaxWorkflowNodes != 1100 || cfg.MaxWorkflowEdges != 2000 ||
 		cfg.DBMaxConns != 13 { // WORKER_CONCURRENCY + 10
 		t.Fatalf("from env: %+v", cfg)
 	}
@@ -156,6 +159,10 @@ func TestConfigRules(t *testing.T) {
 		{name: "invoke depth negative", env: map[string]string{"MAX_INVOKE_DEPTH": "-1"}, bad: "MAX_INVOKE_DEPTH", says: "from 1 to"},
 		{name: "invoke depth beyond the cap", env: map[string]string{"MAX_INVOKE_DEPTH": "101"}, bad: "MAX_INVOKE_DEPTH", says: "from 1 to"},
 		{name: "invoke depth 1", env: map[string]string{"MAX_INVOKE_DEPTH": "1"}},
+		{name: "workflow nodes negative", env: map[string]string{"MAX_WORKFLOW_NODES": "-5"}, bad: "MAX_WORKFLOW_NODES", says: "from 1 to"},
+		{name: "workflow nodes beyond the cap", env: map[string]string{"MAX_WORKFLOW_NODES": "10001"}, bad: "MAX_WORKFLOW_NODES", says: "from 1 to"},
+		{name: "workflow edges beyond the cap", env: map[string]string{"MAX_WORKFLOW_EDGES": "50001"}, bad: "MAX_WORKFLOW_EDGES", says: "from 1 to"},
+		{name: "workflow limits raised", env: map[string]string{"MAX_WORKFLOW_NODES": "1100", "MAX_WORKFLOW_EDGES": "2200"}},
 		{name: "budget steps negative", env: map[string]string{"EVAL_BUDGET_STEPS": "-1"}, bad: "EVAL_BUDGET_STEPS", says: "from 1 to"},
 		{name: "budget bytes beyond a GiB", env: map[string]string{"EVAL_BUDGET_BYTES": "2147483648"}, bad: "EVAL_BUDGET_BYTES", says: "from 1 to"},
 		{name: "prepared versions negative", env: map[string]string{"PREPARED_VERSIONS": "-5"}, bad: "PREPARED_VERSIONS", says: "from 1 to"},

@@ -37,6 +37,8 @@ const (
 	maxEvalBytes         = 1 << 30
 	maxPreparedVersions  = 100_000
 	maxInvokeDepth       = 100 // engine.MaxInvokeDepthLimit
+	maxWorkflowNodes     = 10_000
+	maxWorkflowEdges     = 50_000
 )
 
 // problems collects one line per bad variable: the first rule a variable breaks is reported,
@@ -216,6 +218,8 @@ func (c Config) check(role Role, p *problems) {
 	}
 	p.between("MAX_REDELIVERIES", int64(c.MaxRedeliveries), 1, maxRedeliveries)
 	p.between("MAX_INVOKE_DEPTH", int64(c.MaxInvokeDepth), 1, maxInvokeDepth)
+	p.between("MAX_WORKFLOW_NODES", int64(c.MaxWorkflowNodes), 1, maxWorkflowNodes)
+	p.between("MAX_WORKFLOW_EDGES", int64(c.MaxWorkflowEdges), 1, maxWorkflowEdges)
 
 	// Outbound calls.
 	p.between("OUTBOUND_MAX_RESPONSE_BYTES", c.MaxResponseBytes, 1, maxBodyBytes)

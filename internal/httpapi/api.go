@@ -92,9 +92,9 @@ type Config struct {
 func (c Config) WithDefaults() Config {
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, 1<<20)
 	c.MaxInputBytes = cmp.Or(c.MaxInputBytes, 256<<10)
-	if c.Limits == (workflow.Limits{}) {
-		c.Limits = workflow.DefaultLimits
-	}
+	c.Limits.MaxNodes = cmp.Or(c.Limits.MaxNodes, workflow.DefaultLimits.MaxNodes)
+	c.Limits.MaxEdges = cmp.Or(c.Limits.MaxEdges, workflow.DefaultLimits.MaxEdges)
+	c.Limits.MaxConfigBytes = cmp.Or(c.Limits.MaxConfigBytes, workflow.DefaultLimits.MaxConfigBytes)
 	c.SyncTimeout = cmp.Or(c.SyncTimeout, 60*time.Second)
 	c.SyncPoll = cmp.Or(c.SyncPoll, time.Second)
 	return c

@@ -63,11 +63,15 @@ func NewWorkload(shape string, n int, apiBase string) (Workload, error) {
 	return Workload{}, fmt.Errorf("unknown shape %q (want one of %s)", shape, strings.Join(Shapes, ", "))
 }
 
+// Limits are the service's workflow limits the sized shapes must fit in: its defaults, unless
+// the service runs with MAX_WORKFLOW_NODES or MAX_WORKFLOW_EDGES raised (sfload reads the same
+// variables from its own environment).
+var Limits = workflow.DefaultLimits
+
 // MaxSize is the largest n NewWorkload accepts for a sized shape (chain, fanout): the largest
-// definition the service's workflow.DefaultLimits allow (nodes and edges); 0 for a shape
-// without a size.
+// definition Limits allow (nodes and edges); 0 for a shape without a size.
 func MaxSize(shape string) int {
-	l := workflow.DefaultLimits
+	l := Limits
 	switch shape {
 	case ShapeChain: // n nodes, n-1 edges
 		return min(l.MaxNodes, l.MaxEdges+1)
