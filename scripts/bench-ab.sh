@@ -51,14 +51,6 @@ git worktree add --detach "$tree" "$base_rev" >/dev/null
 (cd "$tree" && go build -o ../sequenceflow ./cmd/sequenceflow)
 git worktree remove --force "$tree"
 
-service_pid=
-stop_service() {
-	if [[ -n $service_pid ]] && kill -0 "$service_pid" 2>/dev/null; then
-		kill "$service_pid" 2>/dev/null || true
-		wait "$service_pid" 2>/dev/null || true
-	fi
-	service_pid=
-}
 trap stop_service EXIT
 
 status=0

@@ -111,3 +111,14 @@ wait_http() {
 	done
 	return 1
 }
+
+# stop_service stops the service a script started in the background as service_pid, if it
+# still runs, and forgets it; the scripts make it their EXIT trap.
+service_pid=
+stop_service() {
+	if [[ -n $service_pid ]] && kill -0 "$service_pid" 2>/dev/null; then
+		kill "$service_pid" 2>/dev/null || true
+		wait "$service_pid" 2>/dev/null || true
+	fi
+	service_pid=
+}

@@ -56,14 +56,6 @@ DATABASE_URL=$db_url LOG_LEVEL=warn bin/sequenceflow migrate
 echo "== history: $history_runs runs that finished 60 days ago, $history_tasks tasks and $history_logs logs each"
 bin/sfload history -database-url "$db_url" -runs "$history_runs" -tasks "$history_tasks" -logs "$history_logs" -age 1440h
 
-service_pid=
-stop_service() {
-	if [[ -n $service_pid ]] && kill -0 "$service_pid" 2>/dev/null; then
-		kill "$service_pid" 2>/dev/null || true
-		wait "$service_pid" 2>/dev/null || true
-	fi
-	service_pid=
-}
 trap stop_service EXIT
 
 # start_service NAME RUN_RETENTION starts the dev role (API and one worker) and waits for it.
