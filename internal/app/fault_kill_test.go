@@ -1,10 +1,14 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
@@ -65,5 +69,75 @@ func TestFaultWorkerKill9(t *testing.T) {
 		runs, tally.succeeded, tally.wrong, tally.duplicated, len(tally.retried), tally.retried, recovered.Round(time.Millisecond), testenv.Scaled(faultKillBound))
 	if len(tally.retried) > concurrency {
 		t.Errorf("%d tasks redelivered, but the killed worker held at most %d", len(tally.retried), concurrency)
+	}
+}
+
+// TestFaultWorkerKillBeforeClaim kills the only worker with SIGKILL while it holds the runs'
+// first deliveries but none of their claims reached PostgreSQL: the test holds an exclusive
+// lock on the tasks table, so each delivery is active in Redis, blocked on its first read and
+// listed by the worker's asynq heartbeat. In PostgreSQL the tasks are still queued, and asynq's
+// recoverer would hand the deliveries back only 55 s to 2 min later; a fresh worker's
+// reconciler must find them orphaned and enqueue them again under ids of their own. Every run
+// must succeed along its branch with every node's effect once, well before asynq's recoverer.
+func TestFaultWorkerKillBeforeClaim(t *testing.T) {
+	const runs = 3
+	slow := newSlowEndpoint(t, 0)
+	redis := startRedisServer(t)
+	apiPort := freePort(t)
+	db := stackDatabase(t, 1, 4)
+	env := withEnv(processEnv(t, db, redis.url(), apiPort), "WORKER_CONCURRENCY", "4")
+	stack := startFaultStack(t, env, apiPort, 0)
+	batch := faultStart(t, stack.apiURL, slow.URL, runs, runs)
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // released below; this is for a failed test
+	if _, err := tx.Exec(ctx, `LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	first := stack.startWorker(t, "worker-1")
+	rc := redis.client(t)
+	defer rc.Close()
+	inspector := asynq.NewInspectorFromRedisClient(rc)
+	testenv.WaitFor(t, 30*time.Second, "the worker's asynq heartbeat listing every run's first delivery", func() bool {
+		servers, err := inspector.Servers()
+		if err != nil {
+			t.Fatalf("list asynq servers: %v", err)
+		}
+		n := 0
+		for _, s := range servers {
+			n += len(s.ActiveWorkers)
+		}
+		return n == runs
+	})
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-first.done
+	killed := time.Now()
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	w := stack.startWorker(t, "worker-2")
+	final, last := faultWaitAll(t, stack.apiURL, batch, 2*time.Minute, stack.api, w)
+	tally := faultCheck(t, batch, final, 1, slow.requestCounts())
+	t.Logf("RESULT kill before claim: runs %d, succeeded correctly %d, wrong %d, duplicated effects %d, all terminal %v after the kill",
+		runs, tally.succeeded, tally.wrong, tally.duplicated, last.Sub(killed).Round(time.Millisecond))
+	// asynq's recoverer cannot act before 55 s, however slow the machine: a recovery later than
+	// that is its, not the reconciler's.
+	if recovered := last.Sub(killed); recovered >= 55*time.Second {
+		t.Errorf("the runs ended %v after the kill: asynq's recoverer, not the reconciler, brought the deliveries back", recovered.Round(time.Millisecond))
+	}
+	if out := w.out.String(); countLines(out, "reconciler re-enqueued a task") == 0 {
+		t.Errorf("%s's reconciler never re-enqueued the orphaned deliveries:\n%s", w.name, tail(out, 20))
 	}
 }

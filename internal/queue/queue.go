@@ -123,14 +123,18 @@ func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) 
 	task := asynq.NewTaskWithHeaders(typ, body, headers)
 	id := deliveryID(ref)
 	added, err := c.enqueue(ctx, task, id, at)
-	if err != nil || added || ref.Kind != engine.KindWake || !c.orphaned(id) {
+	if err != nil || added || !c.orphaned(id) {
 		return added, err
 	}
 	return c.enqueue(ctx, task, id+orphanSuffix, at)
 }
 
-// orphanSuffix marks the delivery id of a wake-up enqueued again because its first delivery
-// was orphaned. Every reconciler computes the same id, so that enqueue stays idempotent.
+// orphanSuffix marks the delivery id of a task enqueued again because its first delivery was
+// orphaned: handed to a worker that died before its claim reached PostgreSQL (an execution
+// waiting for a slot or its first read, a wake-up), so the task is still queued or waiting
+// there while Redis keeps the delivery active until asynq's recoverer hands it back, 55 s to
+// 2 min later. Every reconciler computes the same id, so that enqueue stays idempotent, and
+// the engine drops whichever of the two deliveries comes second.
 const orphanSuffix = ":orphan"
 
 // enqueue adds task under delivery id, replacing a leftover archived or completed entry.

@@ -171,6 +171,12 @@ func TestRunWatcherSurvivesALostListener(t *testing.T) {
 	f := newWatchFixture(t, 50*time.Millisecond)
 	testenv.WaitFor(t, time.Minute, "the watcher to listen", func() bool { return f.sent.Count("LISTEN "+store.RunFinishedChannel) == 1 })
 	u, _ := url.Parse(f.dbURL)
+	// The watcher has sent LISTEN; PostgreSQL shows it as the backend's query once it ran it.
+	testenv.WaitFor(t, time.Minute, "PostgreSQL to show the listening backend", func() bool {
+		var n int
+		err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'`, u.Path[1:]).Scan(&n)
+		return err == nil && n == 1
+	})
 	var killed int
 	if err := f.db.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'`,
 		u.Path[1:]).Scan(&killed); err != nil || killed != 1 {
