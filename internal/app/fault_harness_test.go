@@ -5,6 +5,7 @@ package app_test
 // that every run reached its correct terminal state with every engine effect exactly once.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -14,6 +15,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
@@ -121,8 +126,11 @@ func faultStart(t *testing.T, apiURL, endpoint string, runs, parallel int) []fau
 }
 
 // faultGet reads a run's status.
-func faultGet(apiURL, runID string) (procRun, error) {
-	var s procRun
+func faultGet(apiURL, runID string) (procRun, error) { return runStatusAs[procRun](apiURL, runID) }
+
+// runStatusAs reads a run's status into a T.
+func runStatusAs[T any](apiURL, runID string) (T, error) {
+	var s T
 	status, body, err := procHTTP(apiURL + "/workflows/runs/" + runID + "/status")
 	if err != nil {
 		return s, err
@@ -385,6 +393,55 @@ func countLines(out, s string) int {
 	for _, line := range strings.Split(out, "\n") {
 		if strings.Contains(line, s) {
 			n++
+		}
+	}
+	return n
+}
+
+// lockTasks holds an exclusive lock on the tasks table of database db until release (or the
+// end of the test): every statement on tasks waits, so a delivery blocks on its first read.
+func lockTasks(t *testing.T, db string) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if err := tx.Rollback(ctx); err != nil {
+				t.Errorf("release the lock on tasks: %v", err)
+			}
+			conn.Close(ctx)
+		})
+	}
+	t.Cleanup(release)
+	if _, err := tx.Exec(ctx, `LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	return release
+}
+
+// listedActive counts the deliveries that live asynq servers on rc list among those their
+// workers process, of those whose id match accepts. Once a worker's asynq heartbeat lists a
+// delivery, Redis says a live server processes it until that state expires.
+func listedActive(t *testing.T, rc *redis.Client, match func(id string) bool) int {
+	t.Helper()
+	servers, err := asynq.NewInspectorFromRedisClient(rc).Servers()
+	if err != nil {
+		t.Fatalf("list asynq servers: %v", err)
+	}
+	n := 0
+	for _, s := range servers {
+		for _, a := range s.ActiveWorkers {
+			if match(a.TaskID) {
+				n++
+			}
 		}
 	}
 	return n

@@ -1,14 +1,10 @@
 package app_test
 
 import (
-	"context"
 	"fmt"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/hibiken/asynq"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
 )
@@ -89,43 +85,19 @@ func TestFaultWorkerKillBeforeClaim(t *testing.T) {
 	stack := startFaultStack(t, env, apiPort, 0)
 	batch := faultStart(t, stack.apiURL, slow.URL, runs, runs)
 
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // released below; this is for a failed test
-	if _, err := tx.Exec(ctx, `LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	release := lockTasks(t, db)
 	first := stack.startWorker(t, "worker-1")
 	rc := redis.client(t)
 	defer rc.Close()
-	inspector := asynq.NewInspectorFromRedisClient(rc)
 	testenv.WaitFor(t, 30*time.Second, "the worker's asynq heartbeat listing every run's first delivery", func() bool {
-		servers, err := inspector.Servers()
-		if err != nil {
-			t.Fatalf("list asynq servers: %v", err)
-		}
-		n := 0
-		for _, s := range servers {
-			n += len(s.ActiveWorkers)
-		}
-		return n == runs
+		return listedActive(t, rc, func(string) bool { return true }) == runs
 	})
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-first.done
 	killed := time.Now()
-	if err := tx.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
+	release()
 
 	w := stack.startWorker(t, "worker-2")
 	final, last := faultWaitAll(t, stack.apiURL, batch, 2*time.Minute, stack.api, w)

@@ -12,13 +12,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sequenceflow/sequenceflow/internal/testenv"
@@ -106,18 +105,7 @@ type waitingTask struct {
 
 // waitRun reads a run's status.
 func waitRun(apiURL, runID string) (waitRunView, error) {
-	var v waitRunView
-	status, body, err := procHTTP(apiURL + "/workflows/runs/" + runID + "/status")
-	if err != nil {
-		return v, err
-	}
-	if status != http.StatusOK {
-		return v, fmt.Errorf("run %s status: %d %s", runID, status, body)
-	}
-	if err := json.Unmarshal([]byte(body), &v); err != nil {
-		return v, fmt.Errorf("run %s status: %v: %s", runID, err, body)
-	}
-	return v, nil
+	return runStatusAs[waitRunView](apiURL, runID)
 }
 
 // waitingOf is the approval task of v if it waits, with its resume URL and timeout.
@@ -411,11 +399,9 @@ func TestFaultWaitWorkerKillWhileWaiting(t *testing.T) {
 
 	final := waitAllEnded(t, stack.apiURL, batch, waitFaultBound, stack.api, third)
 	t.Logf("all runs terminal %v after worker-2 was killed", time.Since(killed).Round(time.Millisecond))
-	requests := slow.requestCounts()
-	for i, r := range batch {
-		checkWaitRun(t, r, final[r.id], waitBranch{event: true, by: "ops-" + r.key, callDeliveries: 2}, requests)
-		requireRefused(t, stack.apiURL, r, waiting[i], "is succeeded; node approval no longer waits")
-	}
+	requireWaitsSucceeded(t, stack.apiURL, batch, waiting, final, slow.requestCounts(), func(r faultRun) waitBranch {
+		return waitBranch{event: true, by: "ops-" + r.key, callDeliveries: 2}
+	})
 	if n := countLines(third.out.String(), `"cause":"lost_worker"`); n != runs {
 		t.Errorf("worker-3's reconciler recovered %d tasks of the killed worker, want the %d calls", n, runs)
 	}
@@ -453,11 +439,7 @@ func TestFaultWaitTimeoutWhileWorkerDead(t *testing.T) {
 
 	w := stack.startWorker(t, "worker-2")
 	final := waitAllEnded(t, stack.apiURL, batch, waitFaultBound, stack.api, w)
-	requests := slow.requestCounts()
-	for i, r := range batch {
-		checkWaitRun(t, r, final[r.id], waitBranch{}, requests)
-		requireRefused(t, stack.apiURL, r, waiting[i], "is succeeded; node approval no longer waits")
-	}
+	requireWaitsSucceeded(t, stack.apiURL, batch, waiting, final, slow.requestCounts(), func(faultRun) waitBranch { return waitBranch{} })
 }
 
 // TestFaultWaitWorkerKillDuringWakeUp kills the only worker with SIGKILL while it executes the
@@ -480,23 +462,14 @@ func TestFaultWaitWorkerKillDuringWakeUp(t *testing.T) {
 	stack := startFaultStack(t, env, apiPort, 1)
 	batch, waiting := waitStartParked(t, stack.apiURL, waitFaultWorkflow(slow.URL, waitFaultTimeout), runs, stack.api, stack.workers[0])
 
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // released below; this is for a failed test
-	if _, err := tx.Exec(ctx, `LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	release := lockTasks(t, db)
 	requireParkedBefore(t, time.Now(), waiting)
 	rc := redis.client(t)
 	defer rc.Close()
+	ctx := context.Background()
+	wakeUp := func(id string) bool {
+		return slices.ContainsFunc(waiting, func(w waitingTask) bool { return id == w.id+":wake" })
+	}
 	testenv.WaitFor(t, waitFaultTimeout+30*time.Second, "every wake-up delivery active on the worker", func() bool {
 		active, err := rc.LRange(ctx, "asynq:{"+env["QUEUE_NAME"]+"}:active", 0, -1).Result()
 		if err != nil {
@@ -504,33 +477,14 @@ func TestFaultWaitWorkerKillDuringWakeUp(t *testing.T) {
 		}
 		n := 0
 		for _, id := range active {
-			for _, w := range waiting {
-				if id == w.id+":wake" {
-					n++
-				}
+			if wakeUp(id) {
+				n++
 			}
 		}
 		return n == runs
 	})
-	// Once the worker's asynq heartbeat lists the deliveries, Redis says a live server
-	// processes them until that state expires, after the kill.
-	inspector := asynq.NewInspectorFromRedisClient(rc)
 	testenv.WaitFor(t, 30*time.Second, "the worker's asynq heartbeat listing the wake-ups", func() bool {
-		servers, err := inspector.Servers()
-		if err != nil {
-			t.Fatalf("list asynq servers: %v", err)
-		}
-		n := 0
-		for _, s := range servers {
-			for _, a := range s.ActiveWorkers {
-				for _, w := range waiting {
-					if a.TaskID == w.id+":wake" {
-						n++
-					}
-				}
-			}
-		}
-		return n == runs
+		return listedActive(t, rc, wakeUp) == runs
 	})
 	first := stack.workers[0]
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -538,20 +492,25 @@ func TestFaultWaitWorkerKillDuringWakeUp(t *testing.T) {
 	}
 	<-first.done
 	killed := time.Now()
-	if err := tx.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	requireStillWaiting(t, stack.apiURL, batch, waiting, "after its worker died executing its wake-up")
 
 	w := stack.startWorker(t, "worker-2")
 	final := waitAllEnded(t, stack.apiURL, batch, waitFaultBound, stack.api, w)
 	t.Logf("all runs terminal %v after the worker was killed mid wake-up", time.Since(killed).Round(time.Millisecond))
-	requests := slow.requestCounts()
-	for i, r := range batch {
-		checkWaitRun(t, r, final[r.id], waitBranch{}, requests)
-		requireRefused(t, stack.apiURL, r, waiting[i], "is succeeded; node approval no longer waits")
-	}
+	requireWaitsSucceeded(t, stack.apiURL, batch, waiting, final, slow.requestCounts(), func(faultRun) waitBranch { return waitBranch{} })
 	requireWakeUpsRecovered(t, w, waiting)
+}
+
+// requireWaitsSucceeded checks every run of batch against its final view along the branch
+// branchOf gives it (checkWaitRun), and that its approval refuses another event now.
+func requireWaitsSucceeded(t *testing.T, apiURL string, batch []faultRun, waiting []waitingTask, final map[string]waitRunView,
+	requests map[string]int, branchOf func(faultRun) waitBranch) {
+	t.Helper()
+	for i, r := range batch {
+		checkWaitRun(t, r, final[r.id], branchOf(r), requests)
+		requireRefused(t, apiURL, r, waiting[i], "is succeeded; node approval no longer waits")
+	}
 }
 
 // requireWakeUpsRecovered fails unless the reconciler of worker w re-enqueued the wake-up of
@@ -596,11 +555,9 @@ func TestFaultWaitRedisLossEvent(t *testing.T) {
 	}
 
 	final := waitAllEnded(t, stack.apiURL, batch, waitFaultBound, procs...)
-	requests := slow.requestCounts()
-	for i, r := range batch {
-		checkWaitRun(t, r, final[r.id], waitBranch{event: true, by: "ops-" + r.key, callDeliveries: 1}, requests)
-		requireRefused(t, stack.apiURL, r, waiting[i], "is succeeded; node approval no longer waits")
-	}
+	requireWaitsSucceeded(t, stack.apiURL, batch, waiting, final, slow.requestCounts(), func(r faultRun) waitBranch {
+		return waitBranch{event: true, by: "ops-" + r.key, callDeliveries: 1}
+	})
 }
 
 // TestFaultWaitRedisLossTimeout replaces the private redis-server with an empty one while every
@@ -648,11 +605,7 @@ func TestFaultWaitRedisLossTimeout(t *testing.T) {
 	}
 
 	final := waitAllEnded(t, stack.apiURL, batch, waitFaultTimeout+waitFaultBound, procs...)
-	requests := slow.requestCounts()
-	for i, r := range batch {
-		checkWaitRun(t, r, final[r.id], waitBranch{}, requests)
-		requireRefused(t, stack.apiURL, r, waiting[i], "is succeeded; node approval no longer waits")
-	}
+	requireWaitsSucceeded(t, stack.apiURL, batch, waiting, final, slow.requestCounts(), func(faultRun) waitBranch { return waitBranch{} })
 	requireWakeUpsRecovered(t, stack.workers[0], waiting)
 }
 

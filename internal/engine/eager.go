@@ -92,9 +92,9 @@ type eagerPick struct {
 	pure func(nodeType string) bool
 	// same is set once a task was claimed for the slot's next hop; held is how many free slots
 	// the claims beside it took from the pool: each such task has a slot of its own from the
-	// moment it is claimed. onSlot counts the pure tasks claimed to run on the releasing slot
-	// when no slot was free, within its hop budget; they run before the slot's tasks that do
-	// I/O, so none waits behind a call.
+	// moment it is claimed. onSlot counts the tasks claimed to run on the releasing slot,
+	// within its hop budget: its next hop and, when no slot was free, pure tasks beside it,
+	// which run before the slot's tasks that do I/O, so none waits behind a call.
 	same   bool
 	held   int
 	onSlot int
@@ -131,37 +131,30 @@ func (e *Engine) newPick(ctx context.Context) *eagerPick {
 	return &eagerPick{worker: e.cfg.WorkerID, slot: s, slots: e.slots, pure: e.nodes.Inline}
 }
 
-// take claims the released task rel for this worker when a slot can take it (its own next
-// hop, a free one beside it, or for a pure node its own after the next hop's budget), and
-// records the claim.
+// take claims the released task rel for this worker when a slot can take it (the releasing
+// slot's next hop, a free slot beside it, or for a pure node the releasing slot within its
+// budget), and records the claim.
 func (p *eagerPick) take(rel *Release, nodeType string) {
 	if p == nil {
 		return
 	}
 	// Free slots take the tasks released beside the slot's own next hop (a fan-out), never a
 	// chain whose slot spent its budget: it goes back to the queue, behind the other runs.
-	pool := false
+	pure, pool := p.pure(nodeType), false
 	switch {
 	case !p.same && p.slot.left > 0 && len(p.slot.next) == 0:
 		p.same = true
+		p.onSlot++
 	case p.same && p.slots != nil && p.slots.TryAcquire():
 		p.held++
 		pool = true
-	case p.onSlot+btoi(p.same) < p.slot.left && p.pure != nil && p.pure(nodeType):
+	case pure && p.onSlot < p.slot.left:
 		p.onSlot++
 	default:
 		return
 	}
 	rel.Claim = &ReleaseClaim{WorkerID: p.worker}
-	p.claims = append(p.claims, eagerClaim{nodeID: rel.NodeID, nodeType: nodeType, input: rel.Input, rc: rel.Claim, pool: pool,
-		pure: p.pure != nil && p.pure(nodeType)})
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	p.claims = append(p.claims, eagerClaim{nodeID: rel.NodeID, nodeType: nodeType, input: rel.Input, rc: rel.Claim, pool: pool, pure: pure})
 }
 
 // dispatch hands the tasks a committed transition claimed to their slots. from is the claim
@@ -184,28 +177,26 @@ func (e *Engine) dispatch(from Claim, p *eagerPick, parent string, now time.Time
 			Deadline: from.Deadline, DueAt: now, TraceContext: from.TraceContext, Eager: true,
 			ParentSpans: ec.rc.ParentSpans, ParentSpansDropped: ec.rc.ParentSpansDropped}
 		e.inflight.Store(c.TaskID, struct{}{}) // the heartbeat lists it from now on
-		t := eagerTask{claim: c, parent: parent}
+		t := eagerTask{claim: c, parent: parent, pure: ec.pure}
 		if ec.pool {
 			p.held--
 			e.fork(p.slot, t) // on the slot its claim took
 			continue
 		}
 		p.slot.left--
-		p.slot.push(t, ec.pure)
+		p.slot.push(t)
 	}
 }
 
 // push adds t to the tasks the slot executes next: a pure one before the first that does I/O,
 // so that no pure task waits behind a call in flight.
-func (s *slot) push(t eagerTask, pure bool) {
+func (s *slot) push(t eagerTask) {
 	i := len(s.next)
-	if pure {
-		i = slices.IndexFunc(s.next, func(n eagerTask) bool { return !n.pure })
-		if i < 0 {
-			i = len(s.next)
+	if t.pure {
+		if io := slices.IndexFunc(s.next, func(n eagerTask) bool { return !n.pure }); io >= 0 {
+			i = io
 		}
 	}
-	t.pure = pure
 	s.next = slices.Insert(s.next, i, t)
 }
 

@@ -189,14 +189,9 @@ func (e *Engine) Resume(ctx context.Context, req ResumeRequest) (Resumed, error)
 	f := TaskFinish{TaskID: c.TaskID, From: workflow.TaskWaiting, Attempt: c.Attempt, Redeliveries: c.Redeliveries, To: workflow.TaskCompleted,
 		Output: payload, Handles: []string{workflow.HandleOut}, Now: now}
 	var comp completion
-	err = e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-		comp.pick.release()
-		comp = completion{} // a transaction tried again starts afresh
+	err = e.completing(ctx, c.RunID, &comp, func(tx RunTx) error {
 		return e.completeIn(ctx, tx, c, v.graph, f, logs, &comp)
 	})
-	if err != nil {
-		comp.pick.release()
-	}
 	switch {
 	case errors.Is(err, ErrLostRace):
 		e.waitEnded(ctx, c.NodeType, WaitRefused)

@@ -71,9 +71,7 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 			return false, nil
 		}
 	}
-	err = e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-		done.pick.release()
-		done = completion{} // a transaction tried again starts afresh
+	err = e.completing(ctx, c.RunID, &done, func(tx RunTx) error {
 		if out.Wait > 0 {
 			if err := tx.FinishTask(ctx, finish); err != nil {
 				return err
@@ -90,9 +88,6 @@ func (e *Engine) executeInline(ctx context.Context, ref TaskRef) (handled bool, 
 		finish.To, finish.Handles = workflow.TaskCompleted, out.Handles
 		return e.completeIn(ctx, tx, c, v.graph, finish, logs, &done)
 	})
-	if err != nil {
-		done.pick.release()
-	}
 	switch {
 	case errors.Is(err, ErrUnstorable):
 		// The classic path executes the node again and fails it when its values are refused.

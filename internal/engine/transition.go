@@ -48,14 +48,9 @@ func (e *Engine) complete(ctx context.Context, c Claim, g *workflow.Graph, f Tas
 	now := e.now()
 	f.TaskID, f.Attempt, f.Redeliveries, f.To, f.Now = c.TaskID, c.Attempt, c.Redeliveries, workflow.TaskCompleted, now
 	var done completion
-	err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
-		done.pick.release()
-		done = completion{} // a transaction tried again starts afresh
+	err := e.completing(ctx, c.RunID, &done, func(tx RunTx) error {
 		return e.completeIn(ctx, tx, c, g, f, logs, &done)
 	})
-	if err != nil {
-		done.pick.release()
-	}
 	if dropped(err) {
 		return errDropped
 	}
@@ -83,6 +78,20 @@ type completion struct {
 	// pick is what the transition claimed for this worker (eager dispatch); nil when it
 	// claims nothing.
 	pick *eagerPick
+}
+
+// completing runs fn in the run's transaction, with done afresh for each try. The pool slots
+// a try's eager claims took are given back when the try is repeated or nothing commits.
+func (e *Engine) completing(ctx context.Context, runID string, done *completion, fn func(RunTx) error) error {
+	err := e.store.InRun(ctx, runID, func(tx RunTx) error {
+		done.pick.release()
+		*done = completion{}
+		return fn(tx)
+	})
+	if err != nil {
+		done.pick.release()
+	}
+	return err
 }
 
 // completeIn is the completing transition inside an open run transaction. done is filled as

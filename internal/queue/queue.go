@@ -103,10 +103,11 @@ func deliveryID(ref engine.TaskRef) string {
 }
 
 // Enqueue adds a delivery unless one with the same id is already queued, scheduled or
-// running; a leftover archived or completed entry is replaced. A wake-up whose delivery is
-// active on a worker that died (killed in the middle of it) is enqueued again under an id of
-// its own: asynq hands an orphaned delivery back only once its lease expired, up to 2 min
-// later, and until then an enqueue under its id is a no-op.
+// running; a leftover archived or completed entry is replaced. A delivery that is active in
+// Redis while no live asynq server processes it (its worker died before its claim reached
+// PostgreSQL) is enqueued again under an id of its own (orphanSuffix): asynq hands an
+// orphaned delivery back only once its lease expired, up to 2 min later, and until then an
+// enqueue under its id is a no-op.
 func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) (bool, error) {
 	body, err := json.Marshal(payload{TaskID: ref.TaskID, RunID: ref.RunID, NodeType: ref.NodeType})
 	if err != nil {
@@ -122,11 +123,12 @@ func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) 
 	}
 	task := asynq.NewTaskWithHeaders(typ, body, headers)
 	id := deliveryID(ref)
-	added, err := c.enqueue(ctx, task, id, at)
-	if err != nil || added || !c.orphaned(id) {
+	added, active, err := c.enqueue(ctx, task, id, at)
+	if err != nil || added || !active || c.processing(id) {
 		return added, err
 	}
-	return c.enqueue(ctx, task, id+orphanSuffix, at)
+	added, _, err = c.enqueue(ctx, task, id+orphanSuffix, at)
+	return added, err
 }
 
 // orphanSuffix marks the delivery id of a task enqueued again because its first delivery was
@@ -138,52 +140,50 @@ func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) 
 const orphanSuffix = ":orphan"
 
 // enqueue adds task under delivery id, replacing a leftover archived or completed entry.
-func (c *Client) enqueue(ctx context.Context, task *asynq.Task, id string, at time.Time) (bool, error) {
+// active reports that it was not added because the delivery under id is active.
+func (c *Client) enqueue(ctx context.Context, task *asynq.Task, id string, at time.Time) (added, active bool, err error) {
 	opts := []asynq.Option{asynq.TaskID(id), asynq.Queue(c.queue), asynq.MaxRetry(MaxRetry)}
 	if !at.IsZero() && at.After(time.Now()) {
 		opts = append(opts, asynq.ProcessAt(ceilSecond(at)))
 	}
-	_, err := c.client.EnqueueContext(ctx, task, opts...)
+	_, err = c.client.EnqueueContext(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		info, ierr := c.inspector.GetTaskInfo(c.queue, id)
 		if ierr != nil || (info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted) {
-			return false, nil
+			return false, ierr == nil && info.State == asynq.TaskStateActive, nil
 		}
 		if derr := c.inspector.DeleteTask(c.queue, id); derr != nil {
-			return false, nil
+			return false, false, nil
 		}
 		_, err = c.client.EnqueueContext(ctx, task, opts...)
 		if errors.Is(err, asynq.ErrTaskIDConflict) {
-			return false, nil
+			return false, false, nil
 		}
 	}
 	if err != nil {
-		return false, fmt.Errorf("enqueue %s: %w", id, err)
+		return false, false, fmt.Errorf("enqueue %s: %w", id, err)
 	}
-	return true, nil
+	return true, false, nil
 }
 
-// orphaned reports whether delivery id is active in Redis while no live asynq server lists it
-// among the tasks its workers process (a server's state expires 10 s after its last heartbeat;
-// a live one lists a delivery it took within its heartbeat interval, 5 s, so a delivery just
-// taken may look orphaned: the second delivery that costs is dropped by the engine).
-func (c *Client) orphaned(id string) bool {
-	info, err := c.inspector.GetTaskInfo(c.queue, id)
-	if err != nil || info.State != asynq.TaskStateActive {
-		return false
-	}
+// processing reports whether a live asynq server lists delivery id among the tasks its
+// workers process. An active delivery no server lists is orphaned (a server's state expires
+// 10 s after its last heartbeat; a live one lists a delivery it took within its heartbeat
+// interval, 5 s, so a delivery just taken may look orphaned: the second delivery that costs
+// is dropped by the engine). When the servers cannot be listed it reports true.
+func (c *Client) processing(id string) bool {
 	servers, err := c.inspector.Servers()
 	if err != nil {
-		return false
+		return true
 	}
 	for _, s := range servers {
 		for _, w := range s.ActiveWorkers {
 			if w.TaskID == id && w.Queue == c.queue {
-				return false
+				return true
 			}
 		}
 	}
-	return true
+	return false
 }
 
 // Stop cancels a running execution or removes a queued or scheduled delivery, best effort.
