@@ -50,22 +50,16 @@ type bulkView struct {
 	NextCursor *string      `json:"nextCursor"`
 }
 
-// bulkQuery reads a bulk action's search. It must name at least one filter (a page parameter
-// alone is not one), so an empty query never acts on every run; without a status, the action's
-// own statuses apply (defaults).
+// bulkQuery reads a bulk action's search. Its filter must narrow the search (a page parameter,
+// or a parameter given empty, is no filter), so no query acts on every run; without a status,
+// the action's own statuses apply (defaults).
 func bulkQuery(q url.Values, defaults []string) (runQuery, error) {
-	filtered := false
-	for name := range q {
-		if name != "limit" && name != "cursor" {
-			filtered = true
-		}
-	}
-	if !filtered {
-		return runQuery{}, workflow.Invalid("filter", "a bulk action needs at least one search filter (status, workflowId, version, startedAfter, startedBefore, idempotencyKey, failedNode, error, hasFailedNodes)")
-	}
 	rq, err := parseRunQuery(q, true)
 	if err != nil {
 		return rq, err
+	}
+	if rq.filter.IsZero() {
+		return rq, workflow.Invalid("filter", "a bulk action needs at least one search filter with a value (status, workflowId, version, startedAfter, startedBefore, idempotencyKey, failedNode, error, hasFailedNodes)")
 	}
 	if rq.page.Limit > MaxBulkRuns {
 		return rq, workflow.Invalid("limit", "must be between 1 and %d", MaxBulkRuns)

@@ -39,6 +39,16 @@ func TestContractBulkRetryAndCancel(t *testing.T) {
 	call(t, "POST", base+"/runs/cancel?limit=5", nil).wantProblem(t, "filter")
 	call(t, "POST", base+"/runs/retry?workflowId="+pay+"&limit=501", nil).wantProblem(t, "limit")
 	call(t, "POST", base+"/runs/retry?status=later", nil).wantProblem(t, "status")
+	// A filter given empty or misspelt is refused: neither may widen the action to every run.
+	call(t, "POST", base+"/runs/cancel?status=", nil).wantProblem(t, "filter")
+	call(t, "POST", base+"/runs/cancel?since=2026-01-01T00:00:00Z", nil).wantProblem(t, "since")
+	call(t, "POST", base+"/runs/cancel?workflowId="+parked+"&workflowid="+pay, nil).wantProblem(t, "workflowid")
+	call(t, "GET", base+"/runs?workflowId="+pay+"&versoin=1", nil).wantProblem(t, "versoin")
+	for _, runID := range inFlight {
+		if run := runStatus(t, base, runID); run["status"] != "running" {
+			t.Fatalf("run %s is %v after refused bulk cancels, want running", runID, run["status"])
+		}
+	}
 
 	// Two pages of the workflow's failed runs: each run retried once, in the search's order.
 	first := bulk("retry", url.Values{"workflowId": {pay}, "limit": {"2"}}, http.StatusOK)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,8 +15,10 @@ import (
 
 // Run search: GET /runs (native) and the filters of the seed's GET /workflows/{id}/runs.
 // The query parameters are the same on both, except workflowId (the seed's route has the
-// workflow in its path); unknown parameters are ignored, a bad value is a 400 naming its
-// parameter.
+// workflow in its path), and a bad value is a 400 naming its parameter. The native search and
+// the bulk actions built on it also refuse an unknown parameter and a repeated one (status
+// aside), so a misspelt filter never widens what a search shows or a bulk action acts on; the
+// seed's route ignores unknown parameters, as the service it replaces did.
 
 // runQuery is a run list's query: its filter and page.
 type runQuery struct {
@@ -23,7 +26,32 @@ type runQuery struct {
 	page   workflow.Page
 }
 
-// parseRunQuery reads a run list's query parameters (withWorkflow: also workflowId):
+// runParams are the parameters of the native run search, and whether each may repeat.
+var runParams = map[string]bool{"status": true, "hasFailedNodes": false, "workflowId": false, "version": false,
+	"startedAfter": false, "startedBefore": false, "idempotencyKey": false, "failedNode": false, "error": false,
+	"cursor": false, "limit": false}
+
+// runParamList names runParams in the order the documentation gives them.
+const runParamList = "status, hasFailedNodes, workflowId, version, startedAfter, startedBefore, idempotencyKey, failedNode, error, cursor, limit"
+
+// checkRunParams refuses a parameter the native run search does not know, and a single-valued
+// one given more than once, naming it.
+func checkRunParams(q url.Values) error {
+	names := slices.Sorted(maps.Keys(q))
+	for _, name := range names {
+		repeats, known := runParams[name]
+		switch {
+		case !known:
+			return workflow.Invalid(shorten(name), "is not a run search parameter (%s)", runParamList)
+		case !repeats && len(q[name]) > 1:
+			return workflow.Invalid(name, "is given %d times; give it once", len(q[name]))
+		}
+	}
+	return nil
+}
+
+// parseRunQuery reads a run list's query parameters (withWorkflow, the native search: also
+// workflowId, and unknown or repeated parameters are refused, see checkRunParams):
 //
 //	status          one or more comma-separated run statuses (also repeated); empty: any
 //	hasFailedNodes  true or false: runs with (without) a failed node
@@ -36,6 +64,11 @@ type runQuery struct {
 //	cursor, limit   the page
 func parseRunQuery(q url.Values, withWorkflow bool) (runQuery, error) {
 	var rq runQuery
+	if withWorkflow {
+		if err := checkRunParams(q); err != nil {
+			return rq, err
+		}
+	}
 	f := &rq.filter
 	for _, v := range q["status"] {
 		if strings.TrimSpace(v) == "" {

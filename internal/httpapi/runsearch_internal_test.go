@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,9 +12,9 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
 )
 
-// The run list's query parameters parse to a filter and page without any service; a bad value
-// is a validation error naming its parameter, unknown parameters are ignored, and the next
-// page's query keeps the filter.
+// The run list's query parameters parse to a filter and page without any service; a bad value,
+// an unknown parameter and a repeated single-valued one are validation errors naming the
+// parameter (the seed's route ignores unknown ones), and the next page's query keeps the filter.
 func TestParseRunQuery(t *testing.T) {
 	yes, no := true, false
 	wf := "5B0F8A9E-0C4D-4E7A-9A51-D2B1A6C0E3F7"
@@ -22,7 +23,7 @@ func TestParseRunQuery(t *testing.T) {
 		want  runQuery
 	}{
 		{"", runQuery{}},
-		{"unknown=1&status=", runQuery{}},
+		{"status=", runQuery{}},
 		{"status=failed,%20cancelled&status=failed", runQuery{filter: workflow.RunFilter{Statuses: []string{"failed", "cancelled"}}}},
 		{"status=succeeded&hasFailedNodes=true", runQuery{filter: workflow.RunFilter{Statuses: []string{"succeeded"}, HasFailedNodes: &yes}}},
 		{"hasFailedNodes=false", runQuery{filter: workflow.RunFilter{HasFailedNodes: &no}}},
@@ -73,6 +74,13 @@ func TestParseRunQuery(t *testing.T) {
 		{"error=ab", "error"},
 		{"limit=0", "limit"},
 		{"limit=ten", "limit"},
+		{"since=2026-12-01T00:00:00Z", "since"},
+		{"startedafter=2026-12-01T00:00:00Z&status=running", "startedafter"},
+		{"status=running&Status=failed", "Status"},
+		{"workflowId=" + wf + "&workflowId=" + wf, "workflowId"},
+		{"workflowId=" + wf + "&version=1&version=2", "version"},
+		{"error=timeout&error=refused", "error"},
+		{"limit=5&limit=6", "limit"},
 	} {
 		q, err := url.ParseQuery(tc.query)
 		if err != nil {
@@ -87,8 +95,38 @@ func TestParseRunQuery(t *testing.T) {
 
 	// The per-workflow list ignores workflowId and takes a version without it (its workflow is
 	// in its path).
-	q, _ := url.ParseQuery("workflowId=abc&version=2")
+	q, _ := url.ParseQuery("workflowId=abc&version=2&unknown=1")
 	if got, err := parseRunQuery(q, false); err != nil || got.filter.WorkflowID != "" || got.filter.Version != 2 {
 		t.Errorf("per-workflow list's query = %+v, %v; want version 2 and no workflow", got, err)
+	}
+}
+
+// A bulk action's search must narrow the runs: no filter, only page parameters, a filter given
+// empty, or a misspelt one is refused naming the problem, so no typo acts on every run.
+func TestBulkQueryNeedsAFilter(t *testing.T) {
+	defaults := []string{workflow.RunQueued, workflow.RunRunning}
+	for _, tc := range []struct{ query, field string }{
+		{"", "filter"},
+		{"limit=5&cursor=abc", "filter"},
+		{"status=", "filter"},
+		{"error=&failedNode=", "filter"},
+		{"since=2026-12-01T00:00:00Z", "since"},
+		{"status=running&startedafter=2026-12-01T00:00:00Z", "startedafter"},
+		{"status=running&limit=501", "limit"},
+	} {
+		q, err := url.ParseQuery(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = bulkQuery(q, defaults)
+		var ve *workflow.ValidationError
+		if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Field != tc.field {
+			t.Errorf("%q: %v, want a validation error naming %s", tc.query, err, tc.field)
+		}
+	}
+	q, _ := url.ParseQuery("error=timeout")
+	got, err := bulkQuery(q, defaults)
+	if err != nil || got.filter.Error != "timeout" || !slices.Equal(got.filter.Statuses, defaults) || got.page.Limit != DefaultBulkRuns {
+		t.Errorf("bulk query %q = %+v, %v; want the error filter, the default statuses and page", "error=timeout", got, err)
 	}
 }

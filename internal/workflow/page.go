@@ -41,6 +41,12 @@ type RunFilter struct {
 	Error string
 }
 
+// IsZero reports whether the filter keeps every run.
+func (f RunFilter) IsZero() bool {
+	return len(f.Statuses) == 0 && f.HasFailedNodes == nil && f.WorkflowID == "" && f.Version == 0 &&
+		f.StartedAfter.IsZero() && f.StartedBefore.IsZero() && f.IdempotencyKey == "" && f.FailedNode == "" && f.Error == ""
+}
+
 // MinErrorSearch is the shortest error text a run search takes: shorter text has no trigram
 // for the error index to look up.
 const MinErrorSearch = 3
