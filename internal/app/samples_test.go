@@ -324,6 +324,13 @@ func TestSampleWorkflows(t *testing.T) {
 			}
 			run.wantLogContains(t, "summary", "Checked 3 cities (0 failed)", "First: ")
 		}},
+		// The front end's run form sends its input field as text: the list typed as JSON.
+		{"weather for each city, from the form", "🔁 Weather for Each City", map[string]any{"cities": `["Lima", "Cairo"]`}, func(t *testing.T, run sampleRun) {
+			if len(run.Tasks) != 5 {
+				t.Errorf("%d tasks, want 5 (3 nodes and 2 elements)", len(run.Tasks))
+			}
+			run.wantLogContains(t, "summary", "Checked 2 cities (0 failed)", "First: Lima")
+		}},
 		{"weather via sub-workflow", "🧩 Weather Digest via Sub-workflow", map[string]any{"city": "Oslo", "user_email": "ops@example.com"}, func(t *testing.T, run sampleRun) {
 			if s, _ := run.task(t, "weather-alert"); s != "completed" {
 				t.Errorf("weather-alert is %s, want completed", s)

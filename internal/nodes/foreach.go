@@ -184,6 +184,14 @@ func (p preparedForEach) Execute(_ context.Context, in Input) (Output, error) {
 	if err != nil {
 		return Output{}, budgetError("forEach items", err)
 	}
+	if text, isText := v.(string); isText {
+		// An input field always holds text: a run started from a form names its list as JSON.
+		var list []any
+		if err := json.Unmarshal([]byte(strings.TrimSpace(text)), &list); err != nil || list == nil {
+			return Output{}, Permanent("items", "forEach items %s: got a string that is not a JSON array (write the list as [\"a\", \"b\"])", p.f.Items)
+		}
+		v = list
+	}
 	items, ok := v.([]any)
 	switch {
 	case !found || v == nil:

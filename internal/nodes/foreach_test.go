@@ -65,6 +65,11 @@ func TestForEachResolvesItemsToElements(t *testing.T) {
 	if el := out.Elements[1].(nodes.Element); el.Index != 1 || el.Item.(map[string]any)["b"] != 1.0 {
 		t.Errorf("element 1 = %+v", el)
 	}
+	// A string holding a JSON array, as an input field gives it, is that array.
+	text, err := execute(t, r, workflow.TypeForEach, map[string]any{"items": "{{list}}", "body": body}, map[string]any{"list": ` ["London", "Dubai"] `})
+	if err != nil || len(text.Elements) != 2 || text.Elements[1].(nodes.Element).Item != "Dubai" {
+		t.Errorf("items as JSON text: elements %v, err %v; want London and Dubai", text.Elements, err)
+	}
 	empty, err := execute(t, r, workflow.TypeForEach, map[string]any{"items": "{{list}}", "body": body}, map[string]any{"list": []any{}})
 	if err != nil || empty.Elements == nil || len(empty.Elements) != 0 {
 		t.Errorf("empty list: elements %v (nil %v), err %v; want an empty, non-nil list", empty.Elements, empty.Elements == nil, err)
@@ -75,7 +80,11 @@ func TestForEachResolvesItemsToElements(t *testing.T) {
 		want    string
 	}{
 		{map[string]any{"list": []any{1, 2, 3}}, "items_limit", "3 elements, more than the limit of 2"},
-		{map[string]any{"list": "abc"}, "items", "got a string, want an array"},
+		{map[string]any{"list": "abc"}, "items", "got a string that is not a JSON array"},
+		{map[string]any{"list": `{"a": 1}`}, "items", "got a string that is not a JSON array"},
+		{map[string]any{"list": "null"}, "items", "got a string that is not a JSON array"},
+		{map[string]any{"list": "[1, 2, 3]"}, "items_limit", "3 elements, more than the limit of 2"},
+		{map[string]any{"list": 7.0}, "items", "got a number, want an array"},
 		{map[string]any{"other": 1}, "items", "nothing there"},
 	} {
 		_, err := execute(t, r, workflow.TypeForEach, map[string]any{"items": "{{list}}", "body": body, "maxItems": 2}, tc.payload)
