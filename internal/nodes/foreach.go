@@ -35,7 +35,8 @@ const (
 // ForEach is a forEach node's config: the array to map over, the node each element runs, how
 // many run at once, what a failed element does and how many elements are allowed.
 type ForEach struct {
-	// Items is a template of one placeholder ("{{path}}") naming an array in the node's scope.
+	// Items is a template of one placeholder ("{{path}}") naming an array in the node's scope,
+	// or text holding a JSON array.
 	Items       string
 	Body        ForEachBody
 	Concurrency int
