@@ -218,7 +218,7 @@ func (e *Engine) Resume(ctx context.Context, req ResumeRequest) (Resumed, error)
 func resumable(t ResumeTarget) error {
 	switch {
 	case t.NodeType != workflow.TypeWait:
-		return &ResumeRefusal{Kind: RefusedNotWaitNode, Reason: fmt.Sprintf("Node %s is a %s node, not a wait node: only wait nodes take events", t.NodeID, t.NodeType)}
+		return &ResumeRefusal{Kind: RefusedNotWaitNode, Reason: fmt.Sprintf("Node %s is of type %s, not a wait node: only wait nodes take events", t.NodeID, t.NodeType)}
 	case workflow.RunTerminal(t.RunStatus):
 		return &ResumeRefusal{Kind: RefusedRunFinished, Reason: fmt.Sprintf("Workflow run %s is %s; node %s no longer waits", t.RunID, t.RunStatus, t.NodeID)}
 	}

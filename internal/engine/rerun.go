@@ -208,7 +208,7 @@ func checkUpstream(g *workflow.Graph, plan RerunPlan, prior map[string]PriorTask
 		case !ok:
 			return refuse("Upstream node %q of %q has no output to reuse: it is not in run %s (a node added since)", n.ID, from, srcID)
 		case p.NodeType != n.Base.Type:
-			return refuse("Upstream node %q of %q has no output to reuse: it was a %s node in run %s and is a %s node now", n.ID, from, p.NodeType, srcID, n.Base.Type)
+			return refuse("Upstream node %q of %q has no output to reuse: it was of type %s in run %s and is of type %s now", n.ID, from, p.NodeType, srcID, n.Base.Type)
 		default:
 			return refuse("Upstream node %q of %q has no output to reuse: it is %s in run %s; retry the run or re-run from an earlier node", n.ID, from, p.Status, srcID)
 		}

@@ -348,7 +348,7 @@ func buildOpenAPI(t *testing.T) obj {
 			responses: obj{"200": resumed, "400": bad("body: must be JSON (the event the wait node continues with)"),
 				"404": errorResponse("No such run, or no such node in it", 404, "Workflow run or node not found"), "409": eventConflict,
 				"413": errorResponse("Event too large", 413, "event is 300000 bytes, larger than the limit of 262144 bytes"),
-				"422": errorResponse("The node is not a wait node", 422, "Node notify is a notification node, not a wait node: only wait nodes take events")}})
+				"422": errorResponse("The node is not a wait node", 422, "Node notify is of type notification, not a wait node: only wait nodes take events")}})
 	}
 	ops = append(ops, operation{method: "post", path: "/resume/{token}", tag: "runs", id: "resumeByToken", public: true,
 		summary:     "Deliver an event through a waiting task's resume URL",
