@@ -22,7 +22,9 @@ import (
 // cover a notification that was lost. A wake-up reads the child: still running, the task
 // waits on; finished, it completes the task with {runId, workflowId, status, result, outputs}
 // or, for a child that failed or was cancelled, fails the node with reason child_failed, and
-// the node's onError and retries decide as for any node failure. Ending the parent run
+// the node's onError and retries decide as for any node failure. With a timeoutMs
+// (Policy.ChildTimeout), a child still in flight that long after it started fails the node with
+// reason child_timeout and is cancelled; the wake-ups are scheduled no later than then. Ending the parent run
 // (cancel, failure, deadline) cancels its children that are still in flight, after commit,
 // through the same abort path, so grandchildren follow.
 
@@ -79,6 +81,9 @@ type ChildRun struct {
 	Status     string
 	Error      string
 	Result     json.RawMessage
+	// StartedAt is when the child run was created: an invokeWorkflow node's timeoutMs counts
+	// from it, so a redelivery of the task does not restart the timeout.
+	StartedAt time.Time
 	// Outputs are the outputs of the child's completed nodes by node id (element tasks of a
 	// forEach node left out: the forEach node's output holds them), read for a succeeded child
 	// when asked; OutputsTooLarge is set instead when they go over the bound.
@@ -97,6 +102,7 @@ type invokeView struct {
 	RunID      string                     `json:"runId"`
 	WorkflowID string                     `json:"workflowId"`
 	Status     string                     `json:"status"`
+	TimeoutAt  *time.Time                 `json:"timeoutAt,omitempty"`
 	Result     json.RawMessage            `json:"result,omitempty"`
 	Outputs    map[string]json.RawMessage `json:"outputs,omitempty"`
 }
@@ -142,7 +148,24 @@ func (e *Engine) invoke(ctx context.Context, c Claim, g *workflow.Graph, node wo
 	}
 	now := e.now()
 	due := now.Add(e.cfg.InvokePollInterval)
-	view, err := json.Marshal(invokeView{RunID: started.RunID, WorkflowID: inv.WorkflowID, Status: workflow.RunRunning})
+	var timeoutAt *time.Time
+	if p.ChildTimeout > 0 {
+		childStart := now
+		if !started.Created {
+			// A redelivery: the timeout counts from the child its first delivery started.
+			child, err := e.store.ChildRun(ctx, ChildQuery{ParentTaskID: c.TaskID, Key: key})
+			if err != nil {
+				return Execution{}, fmt.Errorf("read child run of task %s: %w", c.TaskID, err)
+			}
+			childStart = child.StartedAt
+		}
+		at := childStart.Add(p.ChildTimeout)
+		timeoutAt = &at
+		if at.Before(due) {
+			due = at
+		}
+	}
+	view, err := json.Marshal(invokeView{RunID: started.RunID, WorkflowID: inv.WorkflowID, Status: workflow.RunRunning, TimeoutAt: timeoutAt})
 	if err != nil {
 		return Execution{}, fmt.Errorf("encode invoke output: %w", err)
 	}
@@ -195,11 +218,22 @@ func (e *Engine) wakeInvoke(ctx context.Context, c Claim) error {
 		return fmt.Errorf("read child run of task %s: %w", c.TaskID, err)
 	}
 	if !missing && !workflow.RunTerminal(child.Status) {
+		timeout, err := e.childTimeout(ctx, c)
+		if err != nil {
+			return err
+		}
+		deadline := child.StartedAt.Add(timeout)
+		if timeout > 0 && !started.Before(deadline) {
+			return e.endInvoke(ctx, c, started, child, false)
+		}
 		if c.DueAt.After(started) {
 			return nil // its scheduled check stays scheduled
 		}
 		due := started.Add(e.cfg.InvokePollInterval)
-		err := e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
+		if timeout > 0 && deadline.Before(due) {
+			due = deadline
+		}
+		err = e.store.InRun(ctx, c.RunID, func(tx RunTx) error {
 			return tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskWaiting, Attempt: c.Attempt, Redeliveries: c.Redeliveries,
 				To: workflow.TaskWaiting, DueAt: due, Now: started})
 		})
@@ -209,8 +243,32 @@ func (e *Engine) wakeInvoke(ctx context.Context, c Claim) error {
 		if err != nil {
 			return fmt.Errorf("reschedule child check of task %s: %w", c.TaskID, err)
 		}
-		return &RetryLater{Delay: e.cfg.InvokePollInterval, Err: fmt.Errorf("child run %s of task %s is %s", child.RunID, c.TaskID, child.Status)}
+		return &RetryLater{Delay: due.Sub(started), Err: fmt.Errorf("child run %s of task %s is %s", child.RunID, c.TaskID, child.Status)}
 	}
+	return e.endInvoke(ctx, c, started, child, missing)
+}
+
+// childTimeout is the timeoutMs of a waiting invokeWorkflow task's node (0: none, also when
+// its node or policy is unusable, which childFinished reports once the child finished).
+func (e *Engine) childTimeout(ctx context.Context, c Claim) (time.Duration, error) {
+	v, err := e.version(ctx, c.VersionID)
+	if err != nil {
+		return 0, fmt.Errorf("load version %s: %w", c.VersionID, err)
+	}
+	pn, ok := v.node(c.NodeID)
+	if !ok {
+		return 0, nil
+	}
+	p, err := pn.nodePolicy()
+	if err != nil {
+		return 0, nil
+	}
+	return p.ChildTimeout, nil
+}
+
+// endInvoke ends the wait of an invokeWorkflow task whose child finished, no longer exists or
+// (still in flight) outlived the node's timeout, observed as the task's execution.
+func (e *Engine) endInvoke(ctx context.Context, c Claim, started time.Time, child ChildRun, missing bool) error {
 	e.describe(ctx, &c)
 	c.Wait = WaitChild
 	e.obs.TaskClaimed(ctx, c, max(0, started.Sub(c.DueAt)))
@@ -226,7 +284,8 @@ func (e *Engine) wakeInvoke(ctx context.Context, c Claim) error {
 }
 
 // childFinished completes a waiting invokeWorkflow task with its finished child's result, or
-// fails the node when the child did not succeed.
+// fails the node when the child did not succeed or, still in flight, outlived the node's
+// timeout (then cancelling it once the failure committed).
 func (e *Engine) childFinished(ctx context.Context, c Claim, child ChildRun, missing bool) (Execution, error) {
 	v, err := e.version(ctx, c.VersionID)
 	if err != nil {
@@ -247,6 +306,15 @@ func (e *Engine) childFinished(ctx context.Context, c Claim, child ChildRun, mis
 	}
 	if missing {
 		return fail(&nodes.Error{Reason: "child_failed", Err: fmt.Errorf("the child run of attempt %d no longer exists", c.Attempt)})
+	}
+	if !workflow.RunTerminal(child.Status) {
+		err := fmt.Errorf("child run %s of workflow %s did not finish within %s (timeoutMs)", child.RunID, child.WorkflowID, policy.ChildTimeout)
+		x, ferr := fail(&nodes.Error{Reason: "child_timeout", Retryable: true, Err: err,
+			Output: map[string]any{"error": err.Error(), "runId": child.RunID, "workflowId": child.WorkflowID, "status": child.Status}})
+		if ferr == nil {
+			e.cancelChild(ctx, child.RunID, "Workflow run cancelled: the node that invoked it timed out")
+		}
+		return x, ferr
 	}
 	if child.Status != workflow.RunSucceeded {
 		cause := child.Error
@@ -325,11 +393,18 @@ func (e *Engine) cancelChildren(ctx context.Context, taskIDs []string) {
 		return
 	}
 	for _, id := range children {
-		now := e.now()
-		err := e.abortRun(ctx, id, runAbort{cancelAll: true, cause: AbortCauseParent, status: workflow.RunCancelled, extra: map[string]any{"cancelled": true},
-			logs: []LogEntry{{RunID: id, Type: workflow.LogSystem, Message: "Workflow run cancelled: the run that invoked it ended", At: now}}}, now)
-		if err != nil && !dropped(err) {
-			e.log.WarnContext(ctx, "cancel child run failed", LogRunID, id, LogError, err)
-		}
+		e.cancelChild(ctx, id, "Workflow run cancelled: the run that invoked it ended")
+	}
+}
+
+// cancelChild cancels a child run through the normal abort path (so its own children follow),
+// logging why in the child; a child that already finished is left alone.
+func (e *Engine) cancelChild(ctx context.Context, runID, why string) {
+	ctx = context.WithoutCancel(ctx)
+	now := e.now()
+	err := e.abortRun(ctx, runID, runAbort{cancelAll: true, cause: AbortCauseParent, status: workflow.RunCancelled, extra: map[string]any{"cancelled": true},
+		logs: []LogEntry{{RunID: runID, Type: workflow.LogSystem, Message: why, At: now}}}, now)
+	if err != nil && !dropped(err) {
+		e.log.WarnContext(ctx, "cancel child run failed", LogRunID, runID, LogError, err)
 	}
 }

@@ -199,6 +199,46 @@ func TestInvokeRetryStartsANewChild(t *testing.T) {
 	}
 }
 
+// An invokeWorkflow node's timeoutMs bounds each attempt's wait for its child: a child still in
+// flight then fails the node with reason child_timeout and is cancelled, a retry starts a new
+// child under the same bound, and a child that finishes in time completes the node as usual.
+func TestInvokeTimeoutFailsTheNodeAndCancelsTheChild(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.startWorker(4)
+	slow := h.createWorkflow(workflowtest.New().Delay("wait", 3600).Build())
+	parent := h.createWorkflow(invoking(map[string]any{"workflowId": slow.ID, "timeoutMs": 300, "retries": 1, "onError": "continue"}))
+	r := h.waitRun(h.start(parent, map[string]any{}))
+	if r.Status != workflow.RunSucceeded {
+		t.Fatalf("parent run %s, want succeeded (onError continue)", r.Status)
+	}
+	call := taskOf(t, r, "call")
+	out := decodeChild(t, h.output(r.ID, "call"))
+	if call.Attempt != 2 || !strings.Contains(out.Error, "did not finish within 300ms (timeoutMs)") || out.Status != workflow.RunRunning {
+		t.Errorf("call: attempt %d, output %+v; want attempt 2 and the timeout's error for a running child", call.Attempt, out)
+	}
+	if reasons := logReasons(r, "call"); len(reasons) != 2 || reasons[0] != "child_timeout" || reasons[1] != "child_timeout" {
+		t.Errorf("call's error reasons %v, want child_timeout for each attempt", reasons)
+	}
+	children := h.childrenOf(call.ID)
+	if len(children) != 2 {
+		t.Fatalf("%d child runs, want one per attempt", len(children))
+	}
+	for _, id := range children {
+		child := h.waitRun(id)
+		if child.Status != workflow.RunCancelled || !strings.Contains(strings.Join(logsOfType(child, workflow.LogSystem), "\n"), "the node that invoked it timed out") {
+			t.Errorf("child %s is %s with logs %q, want cancelled because its node timed out", id, child.Status, logsOfType(child, workflow.LogSystem))
+		}
+	}
+
+	// Within the timeout the child's result is the node's, as without one.
+	quick := h.createWorkflow(invoking(map[string]any{"workflowId": h.greeter().ID, "timeoutMs": 60000}))
+	r = h.waitRun(h.start(quick, map[string]any{"name": "Ada"}))
+	if out := decodeChild(t, h.output(r.ID, "call")); r.Status != workflow.RunSucceeded || out.Status != workflow.RunSucceeded || out.Error != "" {
+		t.Errorf("quick child: run %s, call output %+v; want succeeded with the child's result", r.Status, out)
+	}
+}
+
 // Cancelling a run cancels its children in flight, and theirs.
 func TestInvokeCancelPropagatesToChildren(t *testing.T) {
 	t.Parallel()
@@ -339,6 +379,47 @@ func TestInvokeRedeliveryDoesNotStartASecondChild(t *testing.T) {
 	}
 	if logs := strings.Join(nodeLogs(r, "call"), "\n"); !strings.Contains(logs, "started by an earlier delivery") {
 		t.Errorf("call logs %q, want the redelivery to find the child", logs)
+	}
+}
+
+// A redelivery of the invoking task keeps the timeout of the child its first delivery started:
+// timeoutAt counts from the child's start, not from the redelivery.
+func TestInvokeRedeliveryKeepsTheChildTimeout(t *testing.T) {
+	t.Parallel()
+	var wrapped *parkFailingStore
+	h := newHarnessWith(t, harnessOptions{wrapStore: func(s engine.Store) engine.Store {
+		wrapped = &parkFailingStore{Store: s}
+		return wrapped
+	}})
+	h.startWorker(4)
+	slow := h.createWorkflow(workflowtest.New().Delay("wait", 3600).Build())
+	parent := h.createWorkflow(invoking(map[string]any{"workflowId": slow.ID, "timeoutMs": 60000}))
+	runID := h.start(parent, map[string]any{})
+	testenv.WaitFor(t, 30*time.Second, "the invoking task to wait", func() bool {
+		return taskOf(t, h.run(runID), "call").Status == workflow.TaskWaiting
+	})
+	if wrapped.failed.Load() != 1 {
+		t.Fatalf("%d parks failed, want 1: the test did not interrupt the delivery", wrapped.failed.Load())
+	}
+	var view struct {
+		RunID     string    `json:"runId"`
+		TimeoutAt time.Time `json:"timeoutAt"`
+	}
+	if err := json.Unmarshal(h.output(runID, "call"), &view); err != nil {
+		t.Fatal(err)
+	}
+	var childStart time.Time
+	if err := h.store.Pool().QueryRow(t.Context(), `SELECT started_at FROM runs WHERE id = $1`, view.RunID).Scan(&childStart); err != nil {
+		t.Fatal(err)
+	}
+	if want := childStart.Add(time.Minute); !view.TimeoutAt.Equal(want) {
+		t.Errorf("timeoutAt %s, want the child's start %s plus the minute of timeoutMs", view.TimeoutAt, childStart)
+	}
+	if err := h.eng.Cancel(t.Context(), runID); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.waitRun(view.RunID); r.Status != workflow.RunCancelled {
+		t.Errorf("child %s after its parent's cancel, want cancelled", r.Status)
 	}
 }
 

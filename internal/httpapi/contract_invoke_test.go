@@ -45,7 +45,13 @@ func TestContractSubWorkflows(t *testing.T) {
 
 	self := workflowtest.New().Input("in").Node("again", workflow.TypeInvokeWorkflow, map[string]any{"workflowId": parent}).Chain("in", "again").Build()
 	call(t, "PUT", base+"/workflows/"+parent, map[string]any{"name": "parent", "workflow": self}).wantProblem(t, "again", "workflowId", "cannot invoke itself")
-	if got := call(t, "GET", base+"/workflows/"+parent, nil).object(t, http.StatusOK); got["version"] != float64(1) {
-		t.Errorf("the refused PUT wrote version %v", got["version"])
+	// timeoutMs bounds the wait for the child, up to 30 days (not an attempt's 10 minutes).
+	bounded := func(ms float64) workflow.Definition {
+		return workflowtest.New().Input("in").Node("call", workflow.TypeInvokeWorkflow, map[string]any{"workflowId": child, "timeoutMs": ms}).Chain("in", "call").Build()
 	}
+	call(t, "PUT", base+"/workflows/"+parent, map[string]any{"name": "parent", "workflow": bounded(2592000001)}).wantProblem(t, "call", "timeoutMs", "at most")
+	if got := call(t, "GET", base+"/workflows/"+parent, nil).object(t, http.StatusOK); got["version"] != float64(1) {
+		t.Errorf("the refused PUTs wrote version %v", got["version"])
+	}
+	call(t, "PUT", base+"/workflows/"+parent, map[string]any{"name": "parent", "workflow": bounded(86400000)}).object(t, http.StatusOK)
 }

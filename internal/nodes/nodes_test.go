@@ -292,6 +292,22 @@ func TestPolicyDefaults(t *testing.T) {
 	if err != nil || p != (nodes.Policy{Retries: 0, OnError: "fail", Timeout: 250 * time.Millisecond}) {
 		t.Fatalf("notification policy %+v %v", p, err)
 	}
+	// An invokeWorkflow node's timeoutMs bounds its wait for the child (up to 30 days), not
+	// the attempt that starts it; without one it waits until the child finishes.
+	p, err = nodes.ParsePolicy(workflow.TypeInvokeWorkflow, json.RawMessage(`{"timeoutMs":2592000000}`), 30*time.Second)
+	if err != nil || p != (nodes.Policy{Retries: 0, OnError: "fail", Timeout: 30 * time.Second, ChildTimeout: 30 * 24 * time.Hour}) {
+		t.Fatalf("invokeWorkflow policy %+v %v", p, err)
+	}
+	if p, err = nodes.ParsePolicy(workflow.TypeInvokeWorkflow, json.RawMessage(`{}`), 30*time.Second); err != nil || p.ChildTimeout != 0 {
+		t.Fatalf("invokeWorkflow policy without timeoutMs %+v %v, want no child timeout", p, err)
+	}
+	for _, bad := range []string{`{"timeoutMs":0}`, `{"timeoutMs":-1}`, `{"timeoutMs":2592000001}`} {
+		_, err := nodes.ParsePolicy(workflow.TypeInvokeWorkflow, json.RawMessage(bad), 30*time.Second)
+		var ve *workflow.ValidationError
+		if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Field != "timeoutMs" {
+			t.Errorf("invokeWorkflow %s: %v, want a problem naming timeoutMs", bad, err)
+		}
+	}
 }
 
 func TestSimpleNodes(t *testing.T) {

@@ -24,6 +24,9 @@ type Policy struct {
 	OnError string
 	// Timeout is the execution deadline of one attempt.
 	Timeout time.Duration
+	// ChildTimeout is how long an invokeWorkflow node waits for its child run, per attempt
+	// (its timeoutMs; 0: until the child finishes).
+	ChildTimeout time.Duration
 }
 
 // MaxRetries bounds the retries a node may ask for.
@@ -44,13 +47,14 @@ func checkTemplate(field, tmpl string) []workflow.Problem {
 const MaxTimeout = 10 * time.Minute
 
 // waitsTimeout reports whether a node type's timeoutMs is how long it waits (a wait node's
-// event) rather than the execution deadline of one attempt.
+// event, an invokeWorkflow node's child run) rather than the execution deadline of one attempt.
 func waitsTimeout(nodeType string) bool {
-	return nodeType == workflow.TypeWait
+	return nodeType == workflow.TypeWait || nodeType == workflow.TypeInvokeWorkflow
 }
 
 // ParsePolicy reads the optional common config keys "retries", "onError" and "timeoutMs" (for
-// wait nodes timeoutMs is their wait's timeout, read by the node).
+// wait nodes timeoutMs is their wait's timeout, read by the node; for invokeWorkflow nodes it
+// is ChildTimeout).
 // defaultTimeout applies when the node sets none (apiCall nodes default to 10 s).
 func ParsePolicy(nodeType string, config json.RawMessage, defaultTimeout time.Duration) (Policy, error) {
 	var raw struct {
@@ -84,6 +88,13 @@ func ParsePolicy(nodeType string, config json.RawMessage, defaultTimeout time.Du
 			p.OnError = *raw.OnError
 		default:
 			v.Add("onError", "must be %q or %q, got %q", OnErrorFail, OnErrorContinue, *raw.OnError)
+		}
+	}
+	if raw.TimeoutMs != nil && nodeType == workflow.TypeInvokeWorkflow {
+		if d, err := boundedWait("timeoutMs", *raw.TimeoutMs, time.Millisecond); err != nil {
+			v.Problems = append(v.Problems, problemsOf(err)...)
+		} else {
+			p.ChildTimeout = d
 		}
 	}
 	if raw.TimeoutMs != nil && !waitsTimeout(nodeType) {

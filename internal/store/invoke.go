@@ -45,9 +45,9 @@ func (s *Store) ChildRun(ctx context.Context, q engine.ChildQuery) (engine.Child
 	var c engine.ChildRun
 	var versionID string
 	err := s.pool.QueryRow(ctx, `
-		SELECT id::text, workflow_id::text, version_id::text, status, coalesce(error, ''), result
+		SELECT id::text, workflow_id::text, version_id::text, status, coalesce(error, ''), result, started_at
 		FROM runs WHERE parent_task_id = $1 AND idempotency_key = $2`, q.ParentTaskID, q.Key).
-		Scan(&c.RunID, &c.WorkflowID, &versionID, &c.Status, &c.Error, &c.Result)
+		Scan(&c.RunID, &c.WorkflowID, &versionID, &c.Status, &c.Error, &c.Result, &c.StartedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, fmt.Errorf("child run of task %s: %w", q.ParentTaskID, workflow.ErrNotFound)
 	}
