@@ -351,16 +351,23 @@ func (s *parkFailingStore) InRun(ctx context.Context, runID string, fn func(engi
 	return s.Store.InRun(ctx, runID, fn)
 }
 
-// A redelivery of the invoking task finds the child its first delivery started and waits for
-// it, instead of starting a second one.
-func TestInvokeRedeliveryDoesNotStartASecondChild(t *testing.T) {
-	t.Parallel()
+// parkFailingHarness is a harness with a running worker whose store fails the park of the first
+// task that starts a child run.
+func parkFailingHarness(t *testing.T) (*harness, *parkFailingStore) {
 	var wrapped *parkFailingStore
 	h := newHarnessWith(t, harnessOptions{wrapStore: func(s engine.Store) engine.Store {
 		wrapped = &parkFailingStore{Store: s}
 		return wrapped
 	}})
 	h.startWorker(4)
+	return h, wrapped
+}
+
+// A redelivery of the invoking task finds the child its first delivery started and waits for
+// it, instead of starting a second one.
+func TestInvokeRedeliveryDoesNotStartASecondChild(t *testing.T) {
+	t.Parallel()
+	h, wrapped := parkFailingHarness(t)
 	child := h.greeter()
 	parent := h.createWorkflow(invoking(map[string]any{"workflowId": child.ID, "input": map[string]any{"name": "x"}}))
 	r := h.waitRun(h.start(parent, map[string]any{}))
@@ -386,12 +393,7 @@ func TestInvokeRedeliveryDoesNotStartASecondChild(t *testing.T) {
 // timeoutAt counts from the child's start, not from the redelivery.
 func TestInvokeRedeliveryKeepsTheChildTimeout(t *testing.T) {
 	t.Parallel()
-	var wrapped *parkFailingStore
-	h := newHarnessWith(t, harnessOptions{wrapStore: func(s engine.Store) engine.Store {
-		wrapped = &parkFailingStore{Store: s}
-		return wrapped
-	}})
-	h.startWorker(4)
+	h, wrapped := parkFailingHarness(t)
 	slow := h.createWorkflow(workflowtest.New().Delay("wait", 3600).Build())
 	parent := h.createWorkflow(invoking(map[string]any{"workflowId": slow.ID, "timeoutMs": 60000}))
 	runID := h.start(parent, map[string]any{})

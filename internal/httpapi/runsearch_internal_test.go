@@ -82,15 +82,7 @@ func TestParseRunQuery(t *testing.T) {
 		{"error=timeout&error=refused", "error"},
 		{"limit=5&limit=6", "limit"},
 	} {
-		q, err := url.ParseQuery(tc.query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = parseRunQuery(q, true)
-		var ve *workflow.ValidationError
-		if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Field != tc.field {
-			t.Errorf("%q: %v, want a validation error naming %s", tc.query, err, tc.field)
-		}
+		wantQueryProblem(t, tc.query, tc.field, func(q url.Values) error { _, err := parseRunQuery(q, true); return err })
 	}
 
 	// The per-workflow list ignores workflowId and takes a version without it (its workflow is
@@ -114,19 +106,24 @@ func TestBulkQueryNeedsAFilter(t *testing.T) {
 		{"status=running&startedafter=2026-12-01T00:00:00Z", "startedafter"},
 		{"status=running&limit=501", "limit"},
 	} {
-		q, err := url.ParseQuery(tc.query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = bulkQuery(q, defaults)
-		var ve *workflow.ValidationError
-		if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Field != tc.field {
-			t.Errorf("%q: %v, want a validation error naming %s", tc.query, err, tc.field)
-		}
+		wantQueryProblem(t, tc.query, tc.field, func(q url.Values) error { _, err := bulkQuery(q, defaults); return err })
 	}
 	q, _ := url.ParseQuery("error=timeout")
 	got, err := bulkQuery(q, defaults)
 	if err != nil || got.filter.Error != "timeout" || !slices.Equal(got.filter.Statuses, defaults) || got.page.Limit != DefaultBulkRuns {
 		t.Errorf("bulk query %q = %+v, %v; want the error filter, the default statuses and page", "error=timeout", got, err)
+	}
+}
+
+// wantQueryProblem parses query and checks that read refuses it with one problem naming field.
+func wantQueryProblem(t *testing.T, query, field string, read func(url.Values) error) {
+	t.Helper()
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ve *workflow.ValidationError
+	if err := read(q); !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Field != field {
+		t.Errorf("%q: %v, want a validation error naming %s", query, err, field)
 	}
 }
