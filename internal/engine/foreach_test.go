@@ -254,7 +254,9 @@ func TestForEachRefusesTooManyOrNoArray(t *testing.T) {
 		want  string
 	}{
 		{intItems(6), "6 elements, more than the limit of 5 (maxItems)"},
-		{"not a list", "got a string, want an array"},
+		{"not a list", "got a string that is not a JSON array"},
+		{map[string]any{"a": 1}, "got an object, want an array"},
+		{"[1, 2, 3, 4, 5, 6]", "6 elements, more than the limit of 5 (maxItems)"},
 	} {
 		r := h.waitRun(h.start(w, map[string]any{"items": tc.items}))
 		if r.Status != workflow.RunFailed || !strings.Contains(r.Error, tc.want) {
