@@ -198,18 +198,21 @@ func (e *Engine) elementFinished(ctx context.Context, tx RunTx, c Claim, g *work
 	}
 	finish := TaskFinish{TaskID: p.TaskID, From: workflow.TaskWaiting, Attempt: p.Attempt, Redeliveries: p.Redeliveries,
 		To: workflow.TaskCompleted, Output: payload, Now: now}
+	parent := Claim{TaskID: p.TaskID, RunID: c.RunID, WorkflowID: c.WorkflowID, VersionID: c.VersionID, NodeID: parentID,
+		NodeType: workflow.TypeForEach, Attempt: p.Attempt, Redeliveries: p.Redeliveries, Input: p.Input}
 	var logs []LogEntry
 	if len(payload) > e.cfg.MaxOutputBytes {
-		// Too large to store: the node completes as failed and continued, whatever its own
-		// onError says, since its elements' effects already happened.
+		// Too large to store: the node fails, not retried (its elements' effects already
+		// happened), and its onError decides whether the run fails or goes on.
 		msg := fmt.Sprintf("results of %d bytes are larger than the limit of %d bytes", len(payload), e.cfg.MaxOutputBytes)
+		if policy, err := pn.nodePolicy(); err != nil || policy.OnError != nodes.OnErrorContinue {
+			return e.failIn(ctx, tx, parent, "output_too_large", fmt.Sprintf("Node %s failed: %s", parentID, msg), now, done)
+		}
 		finish.Output, _ = json.Marshal(map[string]any{"error": msg, "count": p.Elements})
 		finish.Error, finish.Outcome = msg, TaskOutcomeFailedContinued
 		logs = append(logs, LogEntry{RunID: c.RunID, NodeID: parentID, Type: workflow.LogError, At: now,
 			Message: fmt.Sprintf("Node %s failed: %s; continuing", parentID, msg), Data: map[string]any{"reason": "output_too_large", "outcome": TaskOutcomeFailedContinued}})
 	}
-	parent := Claim{TaskID: p.TaskID, RunID: c.RunID, WorkflowID: c.WorkflowID, VersionID: c.VersionID, NodeID: parentID,
-		NodeType: workflow.TypeForEach, Attempt: p.Attempt, Redeliveries: p.Redeliveries, Input: p.Input}
 	e.log.LogAttrs(ctx, slog.LevelDebug, "forEach finished", append(parent.LogAttrs(), slog.Int("elements", p.Elements))...)
 	return e.completeIn(ctx, tx, parent, g, finish, logs, done)
 }

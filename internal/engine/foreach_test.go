@@ -404,3 +404,59 @@ func TestForEachDuplicateDeliveriesOnSeveralWorkers(t *testing.T) {
 		t.Errorf("run %s, after logged %q; want succeeded and after once with count=5", r.Status, got)
 	}
 }
+
+// Results too large to store fail the forEach node without a retry (its elements' effects
+// happened), and its onError decides: fail ends the run and skips what follows; continue
+// completes it failed and continued with the error and the count, and the run goes on.
+func TestForEachResultsOverTheLimitFollowOnError(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{config: engine.Config{MaxOutputBytes: 4096}})
+	h.startWorker(4)
+	items := make([]any, 40) // the input fits the limit; the results, with their indexes, do not
+	for i := range items {
+		items[i] = strings.Repeat("x", 90)
+	}
+	body := map[string]any{"type": "notification", "config": map[string]any{"template": "x"}}
+	for _, tc := range []struct {
+		onError    string
+		wantStatus string
+		wantAfter  string
+	}{{"fail", workflow.RunFailed, workflow.TaskSkipped}, {"continue", workflow.RunSucceeded, workflow.TaskCompleted}} {
+		t.Run(tc.onError, func(t *testing.T) {
+			w := h.createWorkflow(forEachOver(body, map[string]any{"concurrency": 8, "onError": tc.onError}))
+			r := h.waitRun(h.start(w, map[string]any{"items": items}))
+			if r.Status != tc.wantStatus {
+				t.Fatalf("run %s (%s), want %s", r.Status, r.Error, tc.wantStatus)
+			}
+			each := taskOf(t, r, "each")
+			if each.Error == nil || !strings.Contains(*each.Error, "larger than the limit of 4096 bytes") || each.Attempt != 1 {
+				t.Errorf("each: error %v after %d attempts, want the limit's error after 1", each.Error, each.Attempt)
+			}
+			if reasons := logReasons(r, "each"); len(reasons) != 1 || reasons[0] != "output_too_large" {
+				t.Errorf("each's error reasons %v, want output_too_large once", reasons)
+			}
+			if got := statuses(r)["after"]; got != tc.wantAfter {
+				t.Errorf("after is %s, want %s", got, tc.wantAfter)
+			}
+			completed := 0
+			for _, task := range r.Tasks {
+				if strings.HasPrefix(task.NodeID, "each[") && task.Status == workflow.TaskCompleted {
+					completed++
+				}
+			}
+			if completed != len(items) {
+				t.Errorf("%d elements completed, want all %d", completed, len(items))
+			}
+			switch tc.onError {
+			case "fail":
+				if each.Status != workflow.TaskFailed || !strings.Contains(r.Error, "Node each failed: results of") {
+					t.Errorf("each %s, run error %q; want failed, and the run failed naming it", each.Status, r.Error)
+				}
+			case "continue":
+				if each.Outcome != engine.TaskOutcomeFailedContinued || h.resultOf(t, r).Count != len(items) {
+					t.Errorf("each outcome %q, output %s; want failed_continued with the count", each.Outcome, h.output(r.ID, "each"))
+				}
+			}
+		})
+	}
+}

@@ -78,6 +78,15 @@ type completion struct {
 	// pick is what the transition claimed for this worker (eager dispatch); nil when it
 	// claims nothing.
 	pick *eagerPick
+	// abort is set when the transition failed its run (failIn).
+	abort *abortedIn
+}
+
+// abortedIn is what a run failed inside a completing transaction leaves to do after commit:
+// report the abort and stop the tasks it ended.
+type abortedIn struct {
+	runID   string
+	aborted []AbortedTask
 }
 
 // completing runs fn in the run's transaction, with done afresh for each try. The pool slots
@@ -143,6 +152,11 @@ func (e *Engine) afterComplete(ctx context.Context, c Claim, done completion, no
 		e.obs.BranchSkipped(ctx, *done.branch)
 	}
 	e.reportEnd(ctx, wf, done.end, now)
+	if a := done.abort; a != nil {
+		e.obs.RunAborted(ctx, abortReport(a.runID, AbortCauseRunFailure, done.end.TraceContext, a.aborted))
+		e.stop(ctx, a.runID, a.aborted)
+		e.cancelChildren(ctx, invokeTasks(runAbort{}, a.aborted))
+	}
 	tp := c.TraceContext
 	if !done.runTrace {
 		tp = e.traceParent(ctx, c.TraceContext)
@@ -234,21 +248,56 @@ func (e *Engine) abortRun(ctx context.Context, runID string, a runAbort, now tim
 	if a.finish != nil {
 		finished = append(finished, FinishedTask{NodeType: a.finishType, Outcome: TaskOutcomeFailed})
 	}
-	report := AbortedRun{RunID: runID, Cause: a.cause, TraceContext: end.TraceContext}
 	for _, t := range aborted {
 		finished = append(finished, FinishedTask{NodeType: t.NodeType, Outcome: t.Status})
+	}
+	wf := e.workflowOf(ctx, end.VersionID)
+	e.obs.TasksFinished(ctx, wf, finished)
+	e.obs.RunAborted(ctx, abortReport(runID, a.cause, end.TraceContext, aborted))
+	e.reportEnd(ctx, wf, end, now)
+	e.stop(ctx, runID, aborted)
+	e.cancelChildren(ctx, invokeTasks(a, aborted))
+	return nil
+}
+
+// abortReport counts what an abort did to a run's unfinished tasks.
+func abortReport(runID, cause, traceContext string, aborted []AbortedTask) AbortedRun {
+	report := AbortedRun{RunID: runID, Cause: cause, TraceContext: traceContext}
+	for _, t := range aborted {
 		if t.Status == workflow.TaskCancelled {
 			report.Cancelled++
 		} else {
 			report.Skipped++
 		}
 	}
-	wf := e.workflowOf(ctx, end.VersionID)
-	e.obs.TasksFinished(ctx, wf, finished)
-	e.obs.RunAborted(ctx, report)
-	e.reportEnd(ctx, wf, end, now)
-	e.stop(ctx, runID, aborted)
-	e.cancelChildren(ctx, invokeTasks(a, aborted))
+	return report
+}
+
+// failIn fails a waiting task and its run inside an open completing transaction, as
+// abortFailed does in a transaction of its own: the run's other unfinished tasks are cancelled
+// or skipped, and done carries the reports and stops for after commit.
+func (e *Engine) failIn(ctx context.Context, tx RunTx, c Claim, reason, msg string, now time.Time, done *completion) error {
+	if err := tx.FinishTask(ctx, TaskFinish{TaskID: c.TaskID, From: workflow.TaskWaiting, Attempt: c.Attempt, Redeliveries: c.Redeliveries,
+		To: workflow.TaskFailed, Error: msg, Now: now}); err != nil {
+		return err
+	}
+	aborted, err := tx.AbortTasks(ctx, c.RunID, c.TaskID, false, now)
+	if err != nil {
+		return err
+	}
+	if err := tx.AddLogs(ctx, []LogEntry{
+		{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now, Data: map[string]any{"reason": reason}},
+		{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run failed", At: now}}); err != nil {
+		return err
+	}
+	if err := tx.EndRun(ctx, c.RunID, workflow.RunFailed, msg, nil, now, &done.end); err != nil {
+		return err
+	}
+	done.finished = append(done.finished, FinishedTask{NodeType: c.NodeType, Outcome: TaskOutcomeFailed})
+	for _, t := range aborted {
+		done.finished = append(done.finished, FinishedTask{NodeType: t.NodeType, Outcome: t.Status})
+	}
+	done.abort = &abortedIn{runID: c.RunID, aborted: aborted}
 	return nil
 }
 
