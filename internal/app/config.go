@@ -159,6 +159,9 @@ type Config struct {
 	// MaxInvokeDepth bounds how deeply invokeWorkflow nodes nest child runs (MAX_INVOKE_DEPTH,
 	// default 8); a node that would go deeper fails with reason invoke_depth.
 	MaxInvokeDepth int
+	// InvokePollInterval is how often a task waiting for its child run checks the child in
+	// case the child's end notification was lost (INVOKE_POLL_INTERVAL, default 30s).
+	InvokePollInterval time.Duration
 	// MaxWorkflowNodes and MaxWorkflowEdges bound a workflow definition the API accepts
 	// (MAX_WORKFLOW_NODES, default 500; MAX_WORKFLOW_EDGES, default 2000).
 	MaxWorkflowNodes int
@@ -236,7 +239,7 @@ func (c Config) WithDefaults() Config {
 	eng := c.engineConfig().WithDefaults()
 	c.NodeTimeout, c.RetryBaseDelay, c.RetryMaxDelay = eng.NodeTimeout, eng.RetryBaseDelay, eng.RetryMaxDelay
 	c.MaxRedeliveries, c.ThrottleMaxWait, c.EagerHopBudget = eng.MaxRedeliveries, eng.ThrottleMaxWait, eng.EagerHopBudget
-	c.MaxInvokeDepth = eng.MaxInvokeDepth
+	c.MaxInvokeDepth, c.InvokePollInterval = eng.MaxInvokeDepth, eng.InvokePollInterval
 	c.EvalSteps, c.EvalBytes, c.PreparedVersions = eng.EvalBudget.Steps, eng.EvalBudget.Bytes, eng.PreparedVersions
 
 	beat := c.heartbeatConfig().WithDefaults()
@@ -293,7 +296,7 @@ func (c Config) engineConfig() engine.Config {
 	return engine.Config{NodeTimeout: c.NodeTimeout, RetryBaseDelay: c.RetryBaseDelay, RetryMaxDelay: c.RetryMaxDelay, RunTimeout: c.RunTimeout,
 		MaxRedeliveries: c.MaxRedeliveries, EvalBudget: expr.Budget{Steps: c.EvalSteps, Bytes: c.EvalBytes}, PreparedVersions: c.PreparedVersions,
 		ThrottleMaxWait: c.ThrottleMaxWait, ResumeBaseURL: c.APIBaseURL, EagerDispatch: c.EagerDispatch, EagerHopBudget: c.EagerHopBudget,
-		MaxInvokeDepth: c.MaxInvokeDepth}
+		MaxInvokeDepth: c.MaxInvokeDepth, InvokePollInterval: c.InvokePollInterval}
 }
 
 func (c Config) heartbeatConfig() engine.HeartbeatConfig {
@@ -382,6 +385,7 @@ func ConfigFromEnv(getenv func(string) string, role Role) (Config, error) {
 		EagerDispatch:        r.bool("EAGER_DISPATCH", true),
 		EagerHopBudget:       r.int("EAGER_HOP_BUDGET"),
 		MaxInvokeDepth:       r.int("MAX_INVOKE_DEPTH"),
+		InvokePollInterval:   r.duration("INVOKE_POLL_INTERVAL"),
 		MaxWorkflowNodes:     r.int("MAX_WORKFLOW_NODES"),
 		MaxWorkflowEdges:     r.int("MAX_WORKFLOW_EDGES"),
 

@@ -27,7 +27,7 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if cfg.DatabaseURL != app.DefaultDatabaseURL || cfg.RedisURL != app.DefaultRedisURL || cfg.Port != 3000 ||
 		cfg.WorkerConcurrency != 10 || cfg.APIBaseURL != "http://localhost:3000" || cfg.Queue != "sequenceflow" || !cfg.SeedSamples ||
-		cfg.WorkerHeartbeatInterval != 5*time.Second || cfg.WorkerLease != 30*time.Second || cfg.MaxRedeliveries != 5 || cfg.MaxInvokeDepth != 8 ||
+		cfg.WorkerHeartbeatInterval != 5*time.Second || cfg.WorkerLease != 30*time.Second || cfg.MaxRedeliveries != 5 || cfg.MaxInvokeDepth != 8 || cfg.InvokePollInterval != 30*time.Second ||
 		cfg.EvalSteps != 1_000_000 || cfg.EvalBytes != 16<<20 || cfg.PreparedVersions != 256 || cfg.MetricsWorkflowLabels == nil || *cfg.MetricsWorkflowLabels != 100 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
@@ -159,6 +159,9 @@ func TestConfigRules(t *testing.T) {
 		{name: "invoke depth negative", env: map[string]string{"MAX_INVOKE_DEPTH": "-1"}, bad: "MAX_INVOKE_DEPTH", says: "from 1 to"},
 		{name: "invoke depth beyond the cap", env: map[string]string{"MAX_INVOKE_DEPTH": "101"}, bad: "MAX_INVOKE_DEPTH", says: "from 1 to"},
 		{name: "invoke depth 1", env: map[string]string{"MAX_INVOKE_DEPTH": "1"}},
+		{name: "invoke poll interval negative", env: map[string]string{"INVOKE_POLL_INTERVAL": "-1s"}, bad: "INVOKE_POLL_INTERVAL", says: "positive"},
+		{name: "invoke poll interval too long", env: map[string]string{"INVOKE_POLL_INTERVAL": "25h"}, bad: "INVOKE_POLL_INTERVAL", says: "at most 24h"},
+		{name: "invoke poll interval 2s", env: map[string]string{"INVOKE_POLL_INTERVAL": "2s"}},
 		{name: "workflow nodes negative", env: map[string]string{"MAX_WORKFLOW_NODES": "-5"}, bad: "MAX_WORKFLOW_NODES", says: "from 1 to"},
 		{name: "workflow nodes beyond the cap", env: map[string]string{"MAX_WORKFLOW_NODES": "10001"}, bad: "MAX_WORKFLOW_NODES", says: "from 1 to"},
 		{name: "workflow edges beyond the cap", env: map[string]string{"MAX_WORKFLOW_EDGES": "50001"}, bad: "MAX_WORKFLOW_EDGES", says: "from 1 to"},

@@ -218,6 +218,10 @@ func (c Config) check(role Role, p *problems) {
 	}
 	p.between("MAX_REDELIVERIES", int64(c.MaxRedeliveries), 1, maxRedeliveries)
 	p.between("MAX_INVOKE_DEPTH", int64(c.MaxInvokeDepth), 1, maxInvokeDepth)
+	p.positive("INVOKE_POLL_INTERVAL", c.InvokePollInterval)
+	if c.InvokePollInterval > maxRetryDelay {
+		p.add("INVOKE_POLL_INTERVAL", "must be at most %v, got %v", maxRetryDelay, c.InvokePollInterval)
+	}
 	p.between("MAX_WORKFLOW_NODES", int64(c.MaxWorkflowNodes), 1, maxWorkflowNodes)
 	p.between("MAX_WORKFLOW_EDGES", int64(c.MaxWorkflowEdges), 1, maxWorkflowEdges)
 
