@@ -23,10 +23,10 @@ import (
 // waits on; finished, it completes the task with {runId, workflowId, status, result, outputs}
 // or, for a child that failed or was cancelled, fails the node with reason child_failed, and
 // the node's onError and retries decide as for any node failure. With a timeoutMs
-// (Policy.ChildTimeout), a child still in flight that long after it started fails the node with
-// reason child_timeout and is cancelled; the wake-ups are scheduled no later than then. Ending the parent run
-// (cancel, failure, deadline) cancels its children that are still in flight, after commit,
-// through the same abort path, so grandchildren follow.
+// (Policy.ChildTimeout), a child still in flight that long after it started fails the node
+// with reason child_timeout and is cancelled; the wake-ups are scheduled no later than then.
+// Ending the parent run (cancel, failure, deadline) cancels its children that are still in
+// flight, after commit, through the same abort path, so grandchildren follow.
 
 // Defaults of the sub-workflow settings.
 const (
