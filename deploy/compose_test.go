@@ -107,7 +107,7 @@ var prodSecrets = map[string]string{
 	"REDIS_PASSWORD":           "redis-secret",
 	"REDIS_COMMANDER_PASSWORD": "rc-secret",
 	"GRAFANA_ADMIN_PASSWORD":   "grafana-secret",
-	"API_KEYS":                 "api-key-one,api-key-two",
+	"API_KEYS":                 "api-key-one-0123456789,api-key-two-0123456789",
 }
 
 // without returns a copy of env without the variable name.

@@ -30,15 +30,18 @@ const (
 	maxBreakerFailures   = 10000
 	maxRunTimeout        = 30 * 24 * time.Hour // as a run's own timeoutMs
 	maxRetryDelay        = 24 * time.Hour
-	maxRunBurst          = 1_000_000
-	maxRunsPerSecond     = 1_000_000
-	maxRedeliveries      = 1000
-	maxEvalSteps         = 1_000_000_000
-	maxEvalBytes         = 1 << 30
-	maxPreparedVersions  = 100_000
-	maxInvokeDepth       = 100 // engine.MaxInvokeDepthLimit
-	maxWorkflowNodes     = 10_000
-	maxWorkflowEdges     = 50_000
+	// minAPIKeyLength is the shortest API key accepted: nothing limits how often a client may
+	// try a key, so a key must be long enough that guessing it is hopeless.
+	minAPIKeyLength     = 16
+	maxRunBurst         = 1_000_000
+	maxRunsPerSecond    = 1_000_000
+	maxRedeliveries     = 1000
+	maxEvalSteps        = 1_000_000_000
+	maxEvalBytes        = 1 << 30
+	maxPreparedVersions = 100_000
+	maxInvokeDepth      = 100 // engine.MaxInvokeDepthLimit
+	maxWorkflowNodes    = 10_000
+	maxWorkflowEdges    = 50_000
 )
 
 // problems collects one line per bad variable: the first rule a variable breaks is reported,
@@ -120,8 +123,11 @@ func (c Config) check(role Role, p *problems) {
 		}
 	}
 	for i, key := range c.APIKeys {
-		if !httpguts.ValidHeaderFieldValue(key) || strings.ContainsAny(key, " \t") {
+		switch {
+		case !httpguts.ValidHeaderFieldValue(key) || strings.ContainsAny(key, " \t"):
 			p.add("API_KEYS", "key %d contains spaces or characters an HTTP header cannot carry", i+1)
+		case len(key) < minAPIKeyLength:
+			p.add("API_KEYS", "key %d is %d characters long, shorter than %d: a short key can be guessed (generate one with openssl rand -hex 32)", i+1, len(key), minAPIKeyLength)
 		}
 	}
 	if c.RunsPerSecond < 0 || c.RunsPerSecond > maxRunsPerSecond || math.IsNaN(c.RunsPerSecond) {

@@ -44,7 +44,7 @@ func waitingTask(t *testing.T, base, runID, nodeID, key string) map[string]any {
 // of the run's logs.
 func TestContractWaitEvents(t *testing.T) {
 	t.Parallel()
-	const key = "events-key"
+	const key = "events-key-0123456789"
 	base := apptest.Start(t, func(c *app.Config) { c.APIKeys = []string{key} }).URL
 	created := call(t, "POST", base+"/workflows", map[string]any{"name": "approval", "workflow": approvalDef()}, "X-API-Key", key).object(t, http.StatusCreated)
 	id := uuidField(t, created, "id")

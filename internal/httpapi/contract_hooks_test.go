@@ -271,7 +271,7 @@ func TestContractHookRespondNode(t *testing.T) {
 // creating, listing and deleting hooks do.
 func TestContractHookAuth(t *testing.T) {
 	t.Parallel()
-	const key = "hook-key"
+	const key = "hook-key-0123456789"
 	srv := apptest.Start(t, func(c *app.Config) { c.APIKeys = []string{key} })
 	base := srv.URL
 	wf := call(t, "POST", base+"/workflows", map[string]any{"name": "keyed", "workflow": smallDef()}, "X-API-Key", key).object(t, http.StatusCreated)

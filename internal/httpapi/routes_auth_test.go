@@ -18,7 +18,7 @@ import (
 	"github.com/sequenceflow/sequenceflow/internal/mockapi"
 )
 
-const walkKey = "walk-key"
+const walkKey = "walk-key-0123456789"
 
 // publicRoute is this test's own list of what may be served without a key: liveness,
 // readiness, metrics, the mock endpoints apiCall nodes call, the queue UI's login and logout

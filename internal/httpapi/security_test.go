@@ -32,7 +32,7 @@ func do(t *testing.T, method, url string, headers map[string]string, body string
 // TestAuthEveryRouteEverySpelling covers every route; this checks the process as served.
 func TestAPIKeys(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, func(c *app.Config) { c.APIKeys = []string{"k-one", "k-two"} })
+	srv := apptest.Start(t, func(c *app.Config) { c.APIKeys = []string{"key-one-0123456789", "key-two-0123456789"} })
 	tests := []struct {
 		method, path string
 		headers      map[string]string
@@ -40,8 +40,8 @@ func TestAPIKeys(t *testing.T) {
 	}{
 		{"GET", "/workflows", nil, 401},
 		{"GET", "/workflows", map[string]string{"Authorization": "Bearer wrong"}, 401},
-		{"GET", "/workflows", map[string]string{"Authorization": "Bearer k-one"}, 200},
-		{"GET", "/workflows", map[string]string{"X-API-Key": "k-two"}, 200},
+		{"GET", "/workflows", map[string]string{"Authorization": "Bearer key-one-0123456789"}, 200},
+		{"GET", "/workflows", map[string]string{"X-API-Key": "key-two-0123456789"}, 200},
 		{"GET", "/api-templates/grouped", map[string]string{"X-API-Key": "k-on"}, 401},
 		{"POST", "/workflows/runs/00000000-0000-0000-0000-000000000000/cancel", nil, 401},
 		{"GET", "/monitoring/", nil, 401},
@@ -96,13 +96,13 @@ func TestRunRateLimit(t *testing.T) {
 		t.Fatalf("reads: %d, want 200", got)
 	}
 
-	keyed := apptest.Start(t, func(c *app.Config) { c.RunsPerSecond, c.RunBurst, c.APIKeys = 0.01, 1, []string{"k-one", "k-two"} })
-	keyedID := createWorkflowWithKey(t, keyed.URL, "k-one")
+	keyed := apptest.Start(t, func(c *app.Config) { c.RunsPerSecond, c.RunBurst, c.APIKeys = 0.01, 1, []string{"key-one-0123456789", "key-two-0123456789"} })
+	keyedID := createWorkflowWithKey(t, keyed.URL, "key-one-0123456789")
 	start := func(key string) int {
 		return do(t, "POST", keyed.URL+"/workflows/"+keyedID+"/trigger", map[string]string{"X-API-Key": key}, `{}`).StatusCode
 	}
-	if got := []int{start("k-one"), start("k-one"), start("k-two")}; !equalInts(got, []int{201, 429, 201}) {
-		t.Fatalf("with keys enforced, k-one, k-one, k-two: %v, want [201 429 201]", got)
+	if got := []int{start("key-one-0123456789"), start("key-one-0123456789"), start("key-two-0123456789")}; !equalInts(got, []int{201, 429, 201}) {
+		t.Fatalf("with keys enforced, key-one, key-one, key-two: %v, want [201 429 201]", got)
 	}
 }
 
