@@ -96,7 +96,9 @@ func TestRunRateLimit(t *testing.T) {
 		t.Fatalf("reads: %d, want 200", got)
 	}
 
-	keyed := apptest.Start(t, func(c *app.Config) { c.RunsPerSecond, c.RunBurst, c.APIKeys = 0.01, 1, []string{"key-one-0123456789", "key-two-0123456789"} })
+	keyed := apptest.Start(t, func(c *app.Config) {
+		c.RunsPerSecond, c.RunBurst, c.APIKeys = 0.01, 1, []string{"key-one-0123456789", "key-two-0123456789"}
+	})
 	keyedID := createWorkflowWithKey(t, keyed.URL, "key-one-0123456789")
 	start := func(key string) int {
 		return do(t, "POST", keyed.URL+"/workflows/"+keyedID+"/trigger", map[string]string{"X-API-Key": key}, `{}`).StatusCode
