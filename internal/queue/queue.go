@@ -72,11 +72,13 @@ type Client struct {
 	rc        redis.UniversalClient
 	client    *asynq.Client
 	inspector *asynq.Inspector
+	active    *activeWatch
 }
 
 // NewClient returns a client on a shared Redis connection and queue name.
 func NewClient(rc redis.UniversalClient, queue string) *Client {
-	return &Client{queue: queue, rc: rc, client: asynq.NewClientFromRedisClient(rc), inspector: asynq.NewInspectorFromRedisClient(rc)}
+	return &Client{queue: queue, rc: rc, client: asynq.NewClientFromRedisClient(rc), inspector: asynq.NewInspectorFromRedisClient(rc),
+		active: newActiveWatch()}
 }
 
 // Inspector exposes the asynq inspector (queue stats, monitoring UI).
@@ -124,7 +126,7 @@ func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) 
 	task := asynq.NewTaskWithHeaders(typ, body, headers)
 	id := deliveryID(ref)
 	added, active, err := c.enqueue(ctx, task, id, at)
-	if err != nil || added || !active || c.processing(id) {
+	if err != nil || added || !active || !c.active.orphaned(id, c.listed(id), time.Now()) {
 		return added, err
 	}
 	added, _, err = c.enqueue(ctx, task, id+orphanSuffix, at)
@@ -166,12 +168,12 @@ func (c *Client) enqueue(ctx context.Context, task *asynq.Task, id string, at ti
 	return true, false, nil
 }
 
-// processing reports whether a live asynq server lists delivery id among the tasks its
-// workers process. An active delivery no server lists is orphaned (a server's state expires
-// 10 s after its last heartbeat; a live one lists a delivery it took within its heartbeat
-// interval, 5 s, so a delivery just taken may look orphaned: the second delivery that costs
-// is dropped by the engine). When the servers cannot be listed it reports true.
-func (c *Client) processing(id string) bool {
+// listed reports whether a live asynq server lists delivery id among the tasks its workers
+// process. An active delivery no server lists is orphaned once it has been active for longer
+// than a live server takes to list it (activeWatch): a server's state expires 10 s after its
+// last heartbeat, and a live one lists a delivery it took at its next heartbeat, within 5 s.
+// When the servers cannot be listed it reports true.
+func (c *Client) listed(id string) bool {
 	servers, err := c.inspector.Servers()
 	if err != nil {
 		return true

@@ -112,8 +112,10 @@ func (f *watchFixture) collect(results <-chan error, n int) {
 	}
 }
 
-// statusChecks counts the one status read each waiter makes when it starts waiting.
-func (f *watchFixture) statusChecks() int { return f.sent.Count("SELECT status FROM runs") }
+// statusChecks counts the one status read each waiter makes when it starts waiting, once
+// PostgreSQL answered it: the waiter then waits, and a change to the run can no longer race
+// its read.
+func (f *watchFixture) statusChecks() int { return f.sent.Answered("SELECT status FROM runs") }
 
 // polls counts the watcher's periodic check of every watched run.
 func (f *watchFixture) polls() int { return f.sent.Count("FROM unnest($1::text[]) AS w(id)") }

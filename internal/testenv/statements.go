@@ -13,16 +13,26 @@ import (
 type Statements struct {
 	mu  sync.Mutex
 	sql []string
+	// ended are the queries (not batches) PostgreSQL answered, in the order it did.
+	ended []string
 }
+
+// startedSQL carries a query's text from its start to its end.
+type startedSQL struct{}
 
 // TraceQueryStart records a query.
 func (s *Statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	s.record(data.SQL)
-	return ctx
+	return context.WithValue(ctx, startedSQL{}, data.SQL)
 }
 
-// TraceQueryEnd does nothing.
-func (s *Statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+// TraceQueryEnd records that a query was answered.
+func (s *Statements) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	sql, _ := ctx.Value(startedSQL{}).(string)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended = append(s.ended, sql)
+}
 
 // TraceBatchStart does nothing; the batch's queries are recorded one by one.
 func (s *Statements) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
@@ -61,8 +71,20 @@ func (s *Statements) Since(n int) []string {
 func (s *Statements) Count(part string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return countContaining(s.sql, part)
+}
+
+// Answered is how many queries that contain part PostgreSQL has answered: unlike Count, a
+// statement sent but not yet executed is not counted.
+func (s *Statements) Answered(part string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return countContaining(s.ended, part)
+}
+
+func countContaining(sql []string, part string) int {
 	n := 0
-	for _, q := range s.sql {
+	for _, q := range sql {
 		if strings.Contains(q, part) {
 			n++
 		}
