@@ -446,3 +446,20 @@ func listedActive(t *testing.T, rc *redis.Client, match func(id string) bool) in
 	}
 	return n
 }
+
+// requireCallsHeld checks that no more calls were redelivered than the killed worker had slots.
+// A slot holds one task that does I/O; the pure tasks a transition released may be claimed for
+// the releasing slot too, to run ahead of it (eager dispatch, within the hop budget), so they
+// may come back as well, and only the calls are bounded by the worker's concurrency.
+func requireCallsHeld(t *testing.T, tally faultTally, concurrency int) {
+	t.Helper()
+	calls := 0
+	for _, r := range tally.retried {
+		if strings.Contains(r, "/call#") {
+			calls++
+		}
+	}
+	if calls > concurrency {
+		t.Errorf("%d calls redelivered (%v), but the killed worker held at most %d", calls, tally.retried, concurrency)
+	}
+}

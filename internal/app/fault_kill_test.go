@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"fmt"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -64,18 +63,7 @@ func TestFaultWorkerKill9(t *testing.T) {
 	tally := faultCheck(t, batch, final, 2, slow.requestCounts())
 	t.Logf("RESULT kill-9: runs %d, succeeded correctly %d, wrong %d, duplicated effects %d, tasks redelivered %d %v, all terminal %v after the kill (bound %v)",
 		runs, tally.succeeded, tally.wrong, tally.duplicated, len(tally.retried), tally.retried, recovered.Round(time.Millisecond), testenv.Scaled(faultKillBound))
-	// A slot holds one task that does I/O; the pure tasks a transition released may be claimed
-	// for the releasing slot too, to run ahead of it (eager dispatch, within the hop budget), so
-	// only the calls are bounded by the worker's concurrency.
-	calls := 0
-	for _, r := range tally.retried {
-		if strings.Contains(r, "/call#") {
-			calls++
-		}
-	}
-	if calls > concurrency {
-		t.Errorf("%d calls redelivered (%v), but the killed worker held at most %d", calls, tally.retried, concurrency)
-	}
+	requireCallsHeld(t, tally, concurrency)
 }
 
 // TestFaultWorkerKillBeforeClaim kills the only worker with SIGKILL while it holds the runs'

@@ -72,9 +72,7 @@ func TestFaultWorkerKillAndRedisLoss(t *testing.T) {
 	tally := faultCheck(t, batch, final, 2, slow.requestCounts())
 	t.Logf("RESULT kill-9+redis-loss: runs %d, succeeded correctly %d, wrong %d, duplicated effects %d, tasks redelivered %d %v, all terminal %v after the fault (bound %v)",
 		runs, tally.succeeded, tally.wrong, tally.duplicated, len(tally.retried), tally.retried, recovered.Round(time.Millisecond), testenv.Scaled(faultKillRedisBound))
-	if len(tally.retried) > concurrency {
-		t.Errorf("%d tasks redelivered, but the killed worker held at most %d", len(tally.retried), concurrency)
-	}
+	requireCallsHeld(t, tally, concurrency)
 	if len(tally.retried) == 0 {
 		t.Errorf("no task was redelivered, but the killed worker held calls in flight")
 	}
