@@ -81,6 +81,14 @@ func (p *problems) positive(name string, d time.Duration) {
 	}
 }
 
+// positiveAtMost reports a duration that must be above zero and at most hi.
+func (p *problems) positiveAtMost(name string, d, hi time.Duration) {
+	p.positive(name, d)
+	if d > hi {
+		p.add(name, "must be at most %v, got %v", hi, d)
+	}
+}
+
 // between reports a count outside [lo, hi].
 func (p *problems) between(name string, v, lo, hi int64) {
 	if v < lo || v > hi {
@@ -173,10 +181,7 @@ func (c Config) check(role Role, p *problems) {
 		p.add("NODE_TIMEOUT", "must be at most %v (the longest timeoutMs a node may set), got %v", nodes.MaxTimeout, c.NodeTimeout)
 	}
 	p.positive("RETRY_BASE_DELAY", c.RetryBaseDelay)
-	p.positive("RETRY_MAX_DELAY", c.RetryMaxDelay)
-	if c.RetryMaxDelay > maxRetryDelay {
-		p.add("RETRY_MAX_DELAY", "must be at most %v, got %v", maxRetryDelay, c.RetryMaxDelay)
-	}
+	p.positiveAtMost("RETRY_MAX_DELAY", c.RetryMaxDelay, maxRetryDelay)
 	if p.ok("RETRY_BASE_DELAY", "RETRY_MAX_DELAY") && c.RetryBaseDelay > c.RetryMaxDelay {
 		p.add("RETRY_BASE_DELAY", "(%v) must not be longer than RETRY_MAX_DELAY (%v)", c.RetryBaseDelay, c.RetryMaxDelay)
 	}
@@ -224,10 +229,7 @@ func (c Config) check(role Role, p *problems) {
 	}
 	p.between("MAX_REDELIVERIES", int64(c.MaxRedeliveries), 1, maxRedeliveries)
 	p.between("MAX_INVOKE_DEPTH", int64(c.MaxInvokeDepth), 1, maxInvokeDepth)
-	p.positive("INVOKE_POLL_INTERVAL", c.InvokePollInterval)
-	if c.InvokePollInterval > maxRetryDelay {
-		p.add("INVOKE_POLL_INTERVAL", "must be at most %v, got %v", maxRetryDelay, c.InvokePollInterval)
-	}
+	p.positiveAtMost("INVOKE_POLL_INTERVAL", c.InvokePollInterval, maxRetryDelay)
 	p.between("MAX_WORKFLOW_NODES", int64(c.MaxWorkflowNodes), 1, maxWorkflowNodes)
 	p.between("MAX_WORKFLOW_EDGES", int64(c.MaxWorkflowEdges), 1, maxWorkflowEdges)
 
@@ -238,10 +240,7 @@ func (c Config) check(role Role, p *problems) {
 	if len(c.OutboundHostLimits) > hostlimit.MaxHosts {
 		p.add("OUTBOUND_HOST_LIMITS", "has %d hosts, more than the limit of %d", len(c.OutboundHostLimits), hostlimit.MaxHosts)
 	}
-	p.positive("THROTTLE_MAX_WAIT", c.ThrottleMaxWait)
-	if c.ThrottleMaxWait > maxRetryDelay {
-		p.add("THROTTLE_MAX_WAIT", "must be at most %v, got %v", maxRetryDelay, c.ThrottleMaxWait)
-	}
+	p.positiveAtMost("THROTTLE_MAX_WAIT", c.ThrottleMaxWait, maxRetryDelay)
 
 	// Tracing.
 	switch c.TraceDBSpans {

@@ -153,9 +153,7 @@ func (e *Engine) afterComplete(ctx context.Context, c Claim, done completion, no
 	}
 	e.reportEnd(ctx, wf, done.end, now)
 	if a := done.abort; a != nil {
-		e.obs.RunAborted(ctx, abortReport(a.runID, AbortCauseRunFailure, done.end.TraceContext, a.aborted))
-		e.stop(ctx, a.runID, a.aborted)
-		e.cancelChildren(ctx, invokeTasks(runAbort{}, a.aborted))
+		e.afterAbort(ctx, a.runID, AbortCauseRunFailure, done.end.TraceContext, a.aborted, invokeTasks(runAbort{}, a.aborted))
 	}
 	tp := c.TraceContext
 	if !done.runTrace {
@@ -253,15 +251,14 @@ func (e *Engine) abortRun(ctx context.Context, runID string, a runAbort, now tim
 	}
 	wf := e.workflowOf(ctx, end.VersionID)
 	e.obs.TasksFinished(ctx, wf, finished)
-	e.obs.RunAborted(ctx, abortReport(runID, a.cause, end.TraceContext, aborted))
 	e.reportEnd(ctx, wf, end, now)
-	e.stop(ctx, runID, aborted)
-	e.cancelChildren(ctx, invokeTasks(a, aborted))
+	e.afterAbort(ctx, runID, a.cause, end.TraceContext, aborted, invokeTasks(a, aborted))
 	return nil
 }
 
-// abortReport counts what an abort did to a run's unfinished tasks.
-func abortReport(runID, cause, traceContext string, aborted []AbortedTask) AbortedRun {
+// afterAbort reports a committed abort of a run by what it did to its unfinished tasks, stops
+// their deliveries and cancels the child runs of the invoking tasks among them.
+func (e *Engine) afterAbort(ctx context.Context, runID, cause, traceContext string, aborted []AbortedTask, invoking []string) {
 	report := AbortedRun{RunID: runID, Cause: cause, TraceContext: traceContext}
 	for _, t := range aborted {
 		if t.Status == workflow.TaskCancelled {
@@ -270,7 +267,16 @@ func abortReport(runID, cause, traceContext string, aborted []AbortedTask) Abort
 			report.Skipped++
 		}
 	}
-	return report
+	e.obs.RunAborted(ctx, report)
+	e.stop(ctx, runID, aborted)
+	e.cancelChildren(ctx, invoking)
+}
+
+// failureLines are the log lines of a task whose failure fails its run.
+func failureLines(c Claim, reason, msg string, now time.Time) []LogEntry {
+	return []LogEntry{
+		{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now, Data: map[string]any{"reason": reason}},
+		{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run failed", At: now}}
 }
 
 // failIn fails a waiting task and its run inside an open completing transaction, as
@@ -285,9 +291,7 @@ func (e *Engine) failIn(ctx context.Context, tx RunTx, c Claim, reason, msg stri
 	if err != nil {
 		return err
 	}
-	if err := tx.AddLogs(ctx, []LogEntry{
-		{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now, Data: map[string]any{"reason": reason}},
-		{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run failed", At: now}}); err != nil {
+	if err := tx.AddLogs(ctx, failureLines(c, reason, msg, now)); err != nil {
 		return err
 	}
 	if err := tx.EndRun(ctx, c.RunID, workflow.RunFailed, msg, nil, now, &done.end); err != nil {
@@ -326,9 +330,7 @@ func (e *Engine) failFrom(ctx context.Context, c Claim, from, reason, msg string
 
 func (e *Engine) abortFailed(ctx context.Context, c Claim, from, reason, msg string, logs []LogEntry) error {
 	now := e.now()
-	lines := append(slices.Clip(logs),
-		LogEntry{RunID: c.RunID, NodeID: c.NodeID, Type: workflow.LogError, Message: msg, At: now, Data: map[string]any{"reason": reason}},
-		LogEntry{RunID: c.RunID, Type: workflow.LogSystem, Message: "Workflow run failed", At: now})
+	lines := append(slices.Clip(logs), failureLines(c, reason, msg, now)...)
 	return e.abortRun(ctx, c.RunID, runAbort{
 		finish:     &TaskFinish{TaskID: c.TaskID, From: from, Attempt: c.Attempt, Redeliveries: c.Redeliveries, To: workflow.TaskFailed, Error: msg, Now: now},
 		finishType: c.NodeType,

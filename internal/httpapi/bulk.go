@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/sequenceflow/sequenceflow/internal/engine"
 	"github.com/sequenceflow/sequenceflow/internal/workflow"
@@ -59,7 +60,7 @@ func bulkQuery(q url.Values, defaults []string) (runQuery, error) {
 		return rq, err
 	}
 	if rq.filter.IsZero() {
-		return rq, workflow.Invalid("filter", "a bulk action needs at least one search filter with a value (status, workflowId, version, startedAfter, startedBefore, idempotencyKey, failedNode, error, hasFailedNodes)")
+		return rq, workflow.Invalid("filter", "a bulk action needs at least one search filter with a value (%s)", strings.Join(runFilters, ", "))
 	}
 	if rq.page.Limit > MaxBulkRuns {
 		return rq, workflow.Invalid("limit", "must be between 1 and %d", MaxBulkRuns)

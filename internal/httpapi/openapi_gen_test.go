@@ -407,7 +407,7 @@ func buildOpenAPI(t *testing.T) obj {
 				"200": response("What was done to each run of the page", schemaRef("BulkResult"), obj{"matched": 2, "nextCursor": nil, "results": []obj{
 					{"runId": exRunID, "outcome": "retried", "newRunId": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f", "created": true},
 					{"runId": "d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f8a", "outcome": "skipped", "reason": "Workflow run d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f8a is running; only a finished run can be retried or re-run (cancel it first)"}}}),
-				"400": bad("filter: a bulk action needs at least one search filter with a value (status, workflowId, version, startedAfter, startedBefore, idempotencyKey, failedNode, error, hasFailedNodes)"),
+				"400": bad("filter: a bulk action needs at least one search filter with a value (status, hasFailedNodes, workflowId, version, startedAfter, startedBefore, idempotencyKey, failedNode, error)"),
 				"503": startResponses["503"],
 			}},
 		operation{method: "post", path: "/runs/cancel", tag: "run operations", id: "bulkCancel", summary: "Cancel every run a search finds (one page per call)",
@@ -416,7 +416,7 @@ func buildOpenAPI(t *testing.T) obj {
 			responses: obj{
 				"200": response("What was done to each run of the page", schemaRef("BulkResult"), obj{"matched": 1, "nextCursor": nil, "results": []obj{
 					{"runId": exRunID, "outcome": "cancelled"}}}),
-				"400": bad("filter: a bulk action needs at least one search filter with a value (status, workflowId, version, startedAfter, startedBefore, idempotencyKey, failedNode, error, hasFailedNodes)"),
+				"400": bad("filter: a bulk action needs at least one search filter with a value (status, hasFailedNodes, workflowId, version, startedAfter, startedBefore, idempotencyKey, failedNode, error)"),
 			}},
 		operation{method: "get", path: "/workflows/{id}/versions", tag: "workflows", id: "listVersions", summary: "A workflow's versions, newest first",
 			params: []obj{paramRef("WorkflowId"), paramRef("Limit100"), paramRef("Cursor")},

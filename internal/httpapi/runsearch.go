@@ -26,24 +26,21 @@ type runQuery struct {
 	page   workflow.Page
 }
 
-// runParams are the parameters of the native run search, and whether each may repeat.
-var runParams = map[string]bool{"status": true, "hasFailedNodes": false, "workflowId": false, "version": false,
-	"startedAfter": false, "startedBefore": false, "idempotencyKey": false, "failedNode": false, "error": false,
-	"cursor": false, "limit": false}
-
-// runParamList names runParams in the order the documentation gives them.
-const runParamList = "status, hasFailedNodes, workflowId, version, startedAfter, startedBefore, idempotencyKey, failedNode, error, cursor, limit"
+// runFilters are the filter parameters of the native run search, in the order the
+// documentation gives them; runPage are its page parameters. Only status may repeat.
+var (
+	runFilters = []string{"status", "hasFailedNodes", "workflowId", "version", "startedAfter", "startedBefore", "idempotencyKey", "failedNode", "error"}
+	runPage    = []string{"cursor", "limit"}
+)
 
 // checkRunParams refuses a parameter the native run search does not know, and a single-valued
 // one given more than once, naming it.
 func checkRunParams(q url.Values) error {
-	names := slices.Sorted(maps.Keys(q))
-	for _, name := range names {
-		repeats, known := runParams[name]
+	for _, name := range slices.Sorted(maps.Keys(q)) {
 		switch {
-		case !known:
-			return workflow.Invalid(shorten(name), "is not a run search parameter (%s)", runParamList)
-		case !repeats && len(q[name]) > 1:
+		case !slices.Contains(runFilters, name) && !slices.Contains(runPage, name):
+			return workflow.Invalid(shorten(name), "is not a run search parameter (%s)", strings.Join(slices.Concat(runFilters, runPage), ", "))
+		case name != "status" && len(q[name]) > 1:
 			return workflow.Invalid(name, "is given %d times; give it once", len(q[name]))
 		}
 	}

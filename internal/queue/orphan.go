@@ -35,11 +35,23 @@ func newActiveWatch() *activeWatch {
 	return &activeWatch{since: since}
 }
 
-// orphaned records a sighting at now of delivery id, active, and listed or not by a live
-// server, and reports whether it is orphaned: unlisted, and first seen active between
-// orphanAfter and sightingTTL ago. An orphaned delivery is forgotten, so the next delivery
-// under its id starts afresh.
-func (w *activeWatch) orphaned(id string, listed bool, now time.Time) bool {
+// orphaned records a sighting at now of delivery id, active, and reports whether it is
+// orphaned: active long enough (activeLong) and not listed by a live server. listed (a Redis
+// round trip) is asked only for a delivery active that long. An orphaned delivery is
+// forgotten, so the next delivery under its id starts afresh.
+func (w *activeWatch) orphaned(id string, listed func() bool, now time.Time) bool {
+	if !w.activeLong(id, now) || listed() {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.since.Remove(id)
+	return true
+}
+
+// activeLong records a sighting at now of delivery id, active, and reports whether it was
+// first seen active between orphanAfter and sightingTTL ago.
+func (w *activeWatch) activeLong(id string, now time.Time) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	first, ok := w.since.Get(id)
@@ -47,9 +59,5 @@ func (w *activeWatch) orphaned(id string, listed bool, now time.Time) bool {
 		w.since.Add(id, now)
 		return false
 	}
-	if listed || now.Sub(first) < orphanAfter {
-		return false
-	}
-	w.since.Remove(id)
-	return true
+	return now.Sub(first) >= orphanAfter
 }

@@ -28,7 +28,7 @@ func TestActiveWatchOrphansOnlyLongActiveDeliveries(t *testing.T) {
 		{2*orphanAfter + sightingTTL + 3*time.Second, "b", false, true},
 	}
 	for i, s := range steps {
-		if got := w.orphaned(s.id, s.listed, t0.Add(s.at)); got != s.want {
+		if got := w.orphaned(s.id, func() bool { return s.listed }, t0.Add(s.at)); got != s.want {
 			t.Errorf("step %d (%s at %v, listed %v): orphaned %v, want %v", i, s.id, s.at, s.listed, got, s.want)
 		}
 	}

@@ -126,7 +126,7 @@ func (c *Client) Enqueue(ctx context.Context, ref engine.TaskRef, at time.Time) 
 	task := asynq.NewTaskWithHeaders(typ, body, headers)
 	id := deliveryID(ref)
 	added, active, err := c.enqueue(ctx, task, id, at)
-	if err != nil || added || !active || !c.active.orphaned(id, c.listed(id), time.Now()) {
+	if err != nil || added || !active || !c.active.orphaned(id, func() bool { return c.listed(id) }, time.Now()) {
 		return added, err
 	}
 	added, _, err = c.enqueue(ctx, task, id+orphanSuffix, at)
